@@ -1,0 +1,1 @@
+"""Platform adapters: turn platform events into core Commands and core Replies into payloads."""

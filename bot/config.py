@@ -1,0 +1,69 @@
+"""One typed settings object, read from the environment (and an optional ``.env``) at start-up.
+
+Nothing here runs at import time: :func:`load_settings` is called by the composition root.
+Field names are the environment keys (case-insensitive) and form a public contract;
+``.env.example`` lists exactly these keys.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+
+class Settings(BaseSettings):
+    """Every setting the bot reads. Secrets have no defaults and never appear in ``repr``."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
+        frozen=True,
+    )
+
+    papersbot_database: str = "papersbot.db"
+    papersbot_timezone: str = "UTC"
+    papersbot_log_level: str = "INFO"
+    papersbot_http_timeout: float = Field(default=15.0, gt=0, le=300)
+    papersbot_http_retries: int = Field(default=4, ge=0, le=10)
+    papersbot_arxiv_min_interval: float = Field(default=3.0, ge=0)
+
+    hf_api_url: str = "https://huggingface.co"
+    hf_token: SecretStr | None = None
+    arxiv_api_url: str = "https://export.arxiv.org/api/query"
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_http_host: str = "0.0.0.0"
+    slack_http_port: int = Field(default=3000, ge=0, le=65535)
+
+    discord_token: SecretStr | None = None
+    discord_guild_id: int | None = None
+    discord_api_url: str = "https://discord.com/api/v10"
+    discord_gateway_url: str = "wss://gateway.discord.gg"
+
+    @property
+    def slack_configured(self) -> bool:
+        return self.slack_bot_token is not None
+
+    @property
+    def discord_configured(self) -> bool:
+        return self.discord_token is not None
+
+
+def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
+    """Build settings from the environment; raise :class:`ConfigError` naming the bad key."""
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = str(err["loc"][0]).upper() if err["loc"] else "?"
+        raise ConfigError(f"setting {key} is invalid: {err['msg']}") from None

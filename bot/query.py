@@ -1,0 +1,206 @@
+"""The search query language, parsed into a :class:`Query` and rebuilt as FTS5 syntax.
+
+    words            all must match            sparse autoencoders
+    "exact phrase"   adjacent, in order        "mixture of experts"
+    -word, -"a b"    must not match            diffusion -video
+    a OR b           either (binds tighter than the implicit AND)   llm OR "language model"
+    author:name      an author (quote full names)                   author:"Neel Nanda"
+    since:WHEN       published on/after a date or within a span     since:2026-01-01, since:7d
+    sort:ORDER       relevance (default), trending or new           sort:new
+
+User text never reaches SQL or FTS5 as written: every word is split into the same tokens
+the index uses (letters and digits) and re-quoted, so any input either yields a valid FTS5
+expression or a :class:`QueryError` whose message explains the problem with an example.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+
+from bot.errors import QueryError
+
+MAX_QUERY_CHARS = 250
+MAX_TERMS = 16
+SORTS = ("relevance", "trending", "new")
+Sort = Literal["relevance", "trending", "new"]
+
+_TOKEN = re.compile(r"[^\W_]+")
+_LEX = re.compile(r'\s*(?:(-?)([a-zA-Z]+):)?(-?)(?:"([^"]*)("?)|(\S+))')
+_SPAN = re.compile(r"(\d{1,4})\s*([dwmy])", re.IGNORECASE)
+_SPAN_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
+_FILTERS = ("author", "since", "sort")
+# Names people try as filters; these get an error instead of being searched as words.
+_LOOKS_LIKE_FILTER = frozenset(
+    {"title", "abstract", "by", "from", "before", "until", "after", "year", "in", "cat", "tag"}
+)
+EXAMPLE = 'e.g. `diffusion "video generation" -survey author:Nanda since:30d sort:new`'
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A word or a quoted phrase, as index tokens (lower-case letters and digits)."""
+
+    tokens: tuple[str, ...]
+    column: str | None = None
+
+    def fts(self) -> str:
+        phrase = '"' + " ".join(self.tokens) + '"'
+        return f"{self.column} : {phrase}" if self.column else phrase
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A parsed query: an AND of OR-groups, exclusions and filters."""
+
+    groups: tuple[tuple[Term, ...], ...] = ()
+    excluded: tuple[Term, ...] = ()
+    authors: tuple[Term, ...] = ()
+    since: datetime | None = None
+    sort: Sort = "relevance"
+
+    @property
+    def has_text(self) -> bool:
+        return bool(self.groups or self.authors)
+
+    def _finish(self, positive: list[str]) -> str:
+        expr = " AND ".join(positive + [a.fts() for a in self.authors])
+        for term in self.excluded:
+            expr = f"({expr}) NOT {term.fts()}"
+        return expr
+
+    def fts_strict(self) -> str:
+        """Every group must match (the query's meaning); ``""`` if there is no text."""
+        if not self.has_text:
+            return ""
+        positive = [
+            group[0].fts() if len(group) == 1 else "(" + " OR ".join(t.fts() for t in group) + ")"
+            for group in self.groups
+        ]
+        return self._finish(positive)
+
+    def _words(self) -> list[Term]:
+        return [term for group in self.groups for term in group]
+
+    def fts_phrase(self) -> str | None:
+        """All plain words adjacent as one phrase; ``None`` when that is no different."""
+        if any(len(g) > 1 for g in self.groups) or len(self.groups) < 2:
+            return None
+        tokens = tuple(tok for term in self._words() for tok in term.tokens)
+        return self._finish([Term(tokens).fts()])
+
+    def fts_any(self) -> str | None:
+        """Any one word (a looser tier for ranking); ``None`` when that is no different."""
+        words = self._words()
+        if len(self.groups) < 2:
+            return None
+        return self._finish(["(" + " OR ".join(t.fts() for t in words) + ")"])
+
+
+def _term(text: str, column: str | None = None) -> Term | None:
+    tokens = tuple(t.lower() for t in _TOKEN.findall(text))
+    return Term(tokens, column) if tokens else None
+
+
+def parse_since(value: str, now: datetime) -> datetime:
+    """``2026-01-01`` or a span like ``7d``/``2w``/``3m``/``1y`` before *now*."""
+    if m := _SPAN.fullmatch(value.strip()):
+        days = int(m.group(1)) * _SPAN_DAYS[m.group(2).lower()]
+        if days > 365 * 50:
+            raise QueryError(f"`since:{value}` is too far back; try `since:1y`.")
+        return now - timedelta(days=days)
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        raise QueryError(
+            f"`since:{value[:30]}` is not a date or span; use `since:2026-01-31` or `since:7d`."
+        ) from None
+    return datetime.combine(day, time(), UTC)
+
+
+def parse_query(text: str, *, now: datetime) -> Query:
+    """Parse user text into a :class:`Query`, or raise :class:`QueryError` with a hint."""
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(f"That query is {len(text)} characters; keep it under {MAX_QUERY_CHARS}.")
+    groups: list[list[Term]] = []
+    excluded: list[Term] = []
+    authors: list[Term] = []
+    since: datetime | None = None
+    sort: Sort = "relevance"
+    join_next = False
+    pos = 0
+    text = text.strip()
+    while pos < len(text):
+        m = _LEX.match(text, pos)
+        if m is None or m.end() == pos:
+            break
+        pos = m.end()
+        neg_key, key, neg, quoted, closed, bare = m.groups()
+        if quoted is not None and not closed:
+            raise QueryError(f'A quote is not closed; write phrases like `"{quoted.strip()}"`.')
+        value = quoted if quoted is not None else bare
+        if key is not None:
+            key = key.lower()
+            if key not in _FILTERS:
+                if quoted is None and bare is not None and key not in _LOOKS_LIKE_FILTER:
+                    # Not a filter after all ("Llama:" or "re:Invent"): search it as words.
+                    value = f"{key}:{value}"
+                else:
+                    raise QueryError(
+                        f"Unknown filter `{key}:`; filters are `author:`, `since:` and `sort:`."
+                    )
+            elif not value:
+                raise QueryError(f"`{key}:` needs a value, {EXAMPLE}.")
+            elif key == "since":
+                since = parse_since(value, now)
+                continue
+            elif key == "sort":
+                if value.lower() not in SORTS:
+                    raise QueryError(
+                        f"`sort:{value[:20]}` is unknown; use sort:relevance, sort:trending "
+                        "or sort:new."
+                    )
+                sort = value.lower()  # type: ignore[assignment]
+                continue
+            else:
+                term = _term(value, "authors")
+                if term is None:
+                    raise QueryError(f"`author:{value[:30]}` has no name in it, {EXAMPLE}.")
+                (excluded if neg_key else authors).append(term)
+                continue
+            neg = neg or neg_key
+        if quoted is None and value.lower().rstrip(":") in _FILTERS and value.endswith(":"):
+            raise QueryError(f"`{value}` needs a value, {EXAMPLE}.")
+        if quoted is None and value == "OR":
+            if not groups or join_next:
+                raise QueryError("`OR` needs a word on each side, like `llm OR transformer`.")
+            join_next = True
+            continue
+        term = _term(value)
+        if term is None:
+            join_next = False
+            continue
+        if neg:
+            excluded.append(term)
+        elif join_next:
+            groups[-1].append(term)
+        else:
+            groups.append([term])
+        join_next = False
+    if join_next:
+        raise QueryError("`OR` needs a word on each side, like `llm OR transformer`.")
+    if sum(len(g) for g in groups) + len(excluded) + len(authors) > MAX_TERMS:
+        raise QueryError(f"That query has too many terms; use at most {MAX_TERMS}.")
+    if excluded and not (groups or authors):
+        raise QueryError("Add at least one word to look for, like `diffusion -video`.")
+    if not (groups or authors or since or sort != "relevance"):
+        raise QueryError(f"Nothing to search for; {EXAMPLE}.")
+    return Query(
+        groups=tuple(tuple(g) for g in groups),
+        excluded=tuple(excluded),
+        authors=tuple(authors),
+        since=since,
+        sort=sort,
+    )

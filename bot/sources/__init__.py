@@ -1,0 +1,1 @@
+"""Paper sources: Hugging Face, arXiv and recorded snapshots, over one injected httpx client."""

@@ -1,0 +1,386 @@
+"""The store: one aiosqlite connection to a WAL-mode SQLite file.
+
+The interface is deliberately narrow (papers in, papers and candidate rowids out) so that a
+PostgreSQL implementation can follow for multi-process deployments. All timestamps are
+stored as ISO-8601 strings in UTC.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import TracebackType
+
+import aiosqlite
+
+from bot.errors import StoreError
+from bot.models import Paper, Snapshot, StoredPaper
+from bot.store.migrations import MIGRATIONS
+from bot.store.rows import COLUMNS, paper_params, row_to_paper, rowid_for
+
+log = logging.getLogger(__name__)
+
+_UPSERT = f"""
+INSERT INTO papers (rowid, {COLUMNS}, first_seen, updated_at)
+VALUES (?, {", ".join("?" * 16)}, ?, ?)
+ON CONFLICT (id) DO UPDATE SET
+    title = excluded.title,
+    abstract = CASE WHEN excluded.abstract != '' THEN excluded.abstract ELSE abstract END,
+    authors = CASE WHEN excluded.authors != '' THEN excluded.authors ELSE authors END,
+    keywords = CASE WHEN excluded.keywords != '' THEN excluded.keywords ELSE keywords END,
+    published = COALESCE(excluded.published, published),
+    daily_day = COALESCE(daily_day, excluded.daily_day),
+    upvotes = MAX(upvotes, excluded.upvotes),
+    comments = MAX(comments, excluded.comments),
+    ai_summary = COALESCE(excluded.ai_summary, ai_summary),
+    github_repo = COALESCE(excluded.github_repo, github_repo),
+    github_stars = COALESCE(MAX(github_stars, excluded.github_stars), excluded.github_stars,
+                            github_stars),
+    project_page = COALESCE(excluded.project_page, project_page),
+    organization = COALESCE(excluded.organization, organization),
+    thumbnail = COALESCE(excluded.thumbnail, thumbnail),
+    source = CASE WHEN source = 'hf' THEN source ELSE excluded.source END,
+    updated_at = excluded.updated_at
+"""
+
+# A popularity snapshot, written only when it differs from the paper's latest one.
+_SNAPSHOT = """
+INSERT OR IGNORE INTO paper_stats (paper_rowid, seen_at, upvotes, comments, stars)
+SELECT p.rowid, :seen_at, :upvotes, :comments, :stars FROM papers p
+WHERE p.id = :id AND NOT EXISTS (
+    SELECT 1 FROM paper_stats s
+    WHERE s.paper_rowid = p.rowid AND s.upvotes = :upvotes AND s.comments = :comments
+      AND s.stars IS :stars
+      AND s.seen_at = (SELECT MAX(seen_at) FROM paper_stats WHERE paper_rowid = p.rowid)
+)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertResult:
+    new: int
+    updated: int
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A search candidate: just what ranking needs, before the full paper is loaded."""
+
+    rowid: int
+    bm25: float  # FTS5 convention: more negative is more relevant; 0 without text
+    upvotes: int
+    comments: int
+    stars: int | None
+    featured: float  # Unix time, as bot.ranking.featured_at
+
+
+_CANDIDATE_COLUMNS = "r.upvotes, r.comments, r.stars, r.featured"
+
+
+@dataclass(frozen=True, slots=True)
+class IngestRun:
+    source: str
+    day: date | None
+    started_at: datetime
+    finished_at: datetime
+    ok: bool
+    papers: int
+    error: str | None
+
+
+def _ts(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware")
+    return value.astimezone(UTC).isoformat()
+
+
+class Store:
+    """Papers, their popularity history and the full-text index. Open with :meth:`open`."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Store:
+        """Open (creating if needed) the database at *path* and apply pending migrations."""
+        try:
+            conn = await aiosqlite.connect(str(path))
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {path}: {exc}") from exc
+        store = cls(conn)
+        try:
+            await store._configure()
+            await store.migrate()
+        except BaseException:
+            await conn.close()
+            raise
+        return store
+
+    async def _configure(self) -> None:
+        for pragma in (
+            "PRAGMA journal_mode = WAL",
+            "PRAGMA synchronous = NORMAL",
+            "PRAGMA foreign_keys = ON",
+            "PRAGMA busy_timeout = 5000",
+        ):
+            await self._conn.execute(pragma)
+
+    async def migrate(self) -> int:
+        """Apply every migration newer than the database's ``user_version``; return the version."""
+        async with self._conn.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        version = int(row[0]) if row else 0
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"database schema {version} is newer than this papersbot ({len(MIGRATIONS)})"
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            log.info("applying migration %d", number)
+            await self._conn.executescript(
+                f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
+            )
+        return len(MIGRATIONS)
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- papers ---------------------------------------------------------------------------
+
+    async def upsert_papers(self, papers: Iterable[Paper], *, seen_at: datetime) -> UpsertResult:
+        """Insert or refresh papers (idempotent) and record a popularity snapshot for each.
+
+        Counts only grow (``MAX``) so replaying older recorded data never lowers them; text
+        fields are replaced only by non-empty values.
+        """
+        unique = {p.id: p for p in papers}
+        if not unique:
+            return UpsertResult(0, 0)
+        seen = _ts(seen_at)
+        existing = await self._existing_ids(list(unique))
+        try:
+            await self._conn.execute("BEGIN")
+            await self._upsert_many(list(unique.values()), seen)
+            await self._conn.executemany(
+                _SNAPSHOT,
+                [
+                    {
+                        "id": p.id,
+                        "seen_at": seen,
+                        "upvotes": p.upvotes,
+                        "comments": p.comments,
+                        "stars": p.github_stars,
+                    }
+                    for p in unique.values()
+                    if p.source == "hf"
+                ],
+            )
+            await self._conn.commit()
+        except sqlite3.Error as exc:
+            await self._conn.rollback()
+            raise StoreError(f"could not store {len(unique)} papers: {exc}") from exc
+        new = len(unique) - len(existing)
+        return UpsertResult(new=new, updated=len(existing))
+
+    async def _upsert_many(self, papers: Sequence[Paper], seen: str) -> None:
+        rows = [(rowid_for(p.id), *paper_params(p), seen, seen) for p in papers]
+        await self._conn.execute("SAVEPOINT batch")
+        try:
+            await self._conn.executemany(_UPSERT, rows)
+        except sqlite3.IntegrityError:
+            # A derived rowid collided (possible for old-style ids only): redo the batch
+            # row by row and let SQLite pick the rowid of the colliding ones.
+            await self._conn.execute("ROLLBACK TO batch")
+            for row in rows:
+                try:
+                    await self._conn.execute(_UPSERT, row)
+                except sqlite3.IntegrityError:
+                    await self._conn.execute(_UPSERT, (None, *row[1:]))
+        await self._conn.execute("RELEASE batch")
+
+    async def _existing_ids(self, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            async with self._conn.execute(
+                f"SELECT id FROM papers WHERE id IN ({marks})", chunk
+            ) as cur:
+                found.update([row[0] async for row in cur])
+        return found
+
+    async def get_paper(self, paper_id: str) -> StoredPaper | None:
+        """One paper with its popularity history, or ``None``."""
+        found = await self._stored(
+            f"SELECT rowid, {COLUMNS}, first_seen FROM papers WHERE id = ?", (paper_id,)
+        )
+        return found[0] if found else None
+
+    async def papers_by_rowid(self, rowids: Sequence[int]) -> dict[int, StoredPaper]:
+        """Papers for the given rowids (missing ones are absent), with history."""
+        result: dict[int, StoredPaper] = {}
+        for start in range(0, len(rowids), 500):
+            chunk = list(rowids[start : start + 500])
+            marks = ", ".join("?" * len(chunk))
+            sql = f"SELECT rowid, {COLUMNS}, first_seen FROM papers WHERE rowid IN ({marks})"
+            rows = await self._rows(sql, chunk)
+            stored = await self._with_history(rows)
+            result.update(zip((r[0] for r in rows), stored, strict=True))
+        return result
+
+    async def latest_day(self) -> date | None:
+        """The most recent Daily Papers day in the store."""
+        rows = await self._rows("SELECT MAX(daily_day) FROM papers", ())
+        return date.fromisoformat(rows[0][0]) if rows and rows[0][0] else None
+
+    async def papers_for_day(self, day: date) -> list[StoredPaper]:
+        """Every paper featured on Daily Papers on *day*, most upvoted first."""
+        return await self._stored(
+            f"SELECT rowid, {COLUMNS}, first_seen FROM papers WHERE daily_day = ? "
+            "ORDER BY upvotes DESC, rowid DESC",
+            (day.isoformat(),),
+        )
+
+    async def count_papers(self) -> int:
+        rows = await self._rows("SELECT COUNT(*) FROM papers", ())
+        return int(rows[0][0])
+
+    async def fts_candidates(
+        self, match: str | None, *, limit: int, since: datetime | None = None
+    ) -> list[Candidate]:
+        """The newest *limit* papers matching an FTS5 expression (all papers when ``None``).
+
+        Scoring work is bounded: rows are visited in descending rowid order (newest papers
+        first, see :func:`bot.store.rows.rowid_for`) and BM25 is computed for at most *limit*
+        of them. BM25 weights, tuned on search_dev.json: title 2, abstract 1, authors 1,
+        keywords 2.
+        """
+        where: list[str] = []
+        params: list[object] = []
+        if match is not None:
+            where.append("papers_fts MATCH ?")
+            params.append(match)
+        if since is not None:
+            where.append("r.featured >= ?")
+            params.append(since.timestamp())
+        if match is not None:
+            sql = (
+                "SELECT f.rowid, bm25(papers_fts, 2.0, 1.0, 1.0, 2.0), "
+                f"{_CANDIDATE_COLUMNS} FROM papers_fts f JOIN paper_rank r ON r.rowid = f.rowid "
+                f"WHERE {' AND '.join(where)} ORDER BY f.rowid DESC LIMIT ?"
+            )
+        else:
+            sql = (
+                f"SELECT r.rowid, 0.0, {_CANDIDATE_COLUMNS} FROM paper_rank r "
+                f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY r.rowid DESC LIMIT ?"
+            )
+        params.append(limit)
+        try:
+            rows = await self._rows(sql, params)
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"full-text query failed: {exc}") from exc
+        return [Candidate(*row) for row in rows]
+
+    async def _rows(self, sql: str, params: Sequence[object]) -> list[sqlite3.Row]:
+        async with self._conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def _stored(self, sql: str, params: Sequence[object]) -> list[StoredPaper]:
+        return await self._with_history(await self._rows(sql, params))
+
+    async def _with_history(self, rows: Sequence[Sequence[object]]) -> list[StoredPaper]:
+        if not rows:
+            return []
+        history: dict[int, list[Snapshot]] = {}
+        rowids = [r[0] for r in rows]
+        marks = ", ".join("?" * len(rowids))
+        sql = (
+            "SELECT paper_rowid, seen_at, upvotes, comments, stars FROM paper_stats "
+            f"WHERE paper_rowid IN ({marks}) ORDER BY paper_rowid, seen_at"
+        )
+        for rowid, seen_at, upvotes, comments, stars in await self._rows(sql, rowids):
+            history.setdefault(rowid, []).append(
+                Snapshot(datetime.fromisoformat(seen_at), upvotes, comments, stars)
+            )
+        return [
+            StoredPaper(
+                paper=row_to_paper(row[1:-1]),
+                first_seen=datetime.fromisoformat(str(row[-1])),
+                history=tuple(history.get(int(str(row[0])), ())),
+            )
+            for row in rows
+        ]
+
+    # -- ingest runs ----------------------------------------------------------------------
+
+    async def record_run(self, run: IngestRun) -> None:
+        """Remember one fetch of a source (for freshness and staleness reports)."""
+        await self._conn.execute(
+            "INSERT INTO ingest_runs (source, day, started_at, finished_at, ok, papers, error) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                run.source,
+                run.day.isoformat() if run.day else None,
+                _ts(run.started_at),
+                _ts(run.finished_at),
+                int(run.ok),
+                run.papers,
+                run.error,
+            ),
+        )
+        await self._conn.commit()
+
+    async def last_runs(self) -> dict[str, tuple[IngestRun | None, IngestRun | None]]:
+        """Per source: its latest run, and its latest successful run."""
+        sql = (
+            "SELECT source, day, started_at, finished_at, ok, papers, error FROM ingest_runs "
+            "WHERE id IN (SELECT MAX(id) FROM ingest_runs GROUP BY source "
+            "UNION SELECT MAX(id) FROM ingest_runs WHERE ok = 1 GROUP BY source) ORDER BY id"
+        )
+        result: dict[str, tuple[IngestRun | None, IngestRun | None]] = {}
+        for row in await self._rows(sql, ()):
+            run = IngestRun(
+                source=row[0],
+                day=date.fromisoformat(row[1]) if row[1] else None,
+                started_at=datetime.fromisoformat(row[2]),
+                finished_at=datetime.fromisoformat(row[3]),
+                ok=bool(row[4]),
+                papers=row[5],
+                error=row[6],
+            )
+            _, last_ok = result.get(run.source, (None, None))
+            result[run.source] = (run, run if run.ok else last_ok)
+        return result
+
+    # -- search pagination ----------------------------------------------------------------
+
+    async def save_search(self, query: str, *, now: datetime) -> str:
+        """A short stable token for *query*, so a "More" button can name it in 100 chars."""
+        token = hashlib.sha256(query.encode()).hexdigest()[:16]
+        await self._conn.execute(
+            "INSERT INTO search_pages (token, query, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (token) DO UPDATE SET created_at = excluded.created_at",
+            (token, query, _ts(now)),
+        )
+        await self._conn.commit()
+        return token
+
+    async def load_search(self, token: str) -> str | None:
+        """The query saved under *token*, or ``None`` if unknown."""
+        rows = await self._rows("SELECT query FROM search_pages WHERE token = ?", (token,))
+        return str(rows[0][0]) if rows else None

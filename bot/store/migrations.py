@@ -1,0 +1,119 @@
+"""Numbered schema migrations, applied in order at start-up inside one transaction each.
+
+A migration is never edited once released; changes go into a new, higher number.
+``PRAGMA user_version`` records how far a database has come.
+
+Ordering note: ``papers.rowid`` is derived from the arXiv id (see :func:`bot.store.rows.rowid_for`)
+so that "newest rowids" means "newest papers" and full-text search can bound its scoring
+work to the newest matches in rowid order.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: papers, popularity history, full-text index, ingest runs, search pagination.
+    """
+    CREATE TABLE papers (
+        rowid         INTEGER PRIMARY KEY,
+        id            TEXT NOT NULL UNIQUE,
+        title         TEXT NOT NULL,
+        abstract      TEXT NOT NULL DEFAULT '',
+        authors       TEXT NOT NULL DEFAULT '',   -- names, one per line
+        keywords      TEXT NOT NULL DEFAULT '',   -- AI keywords, one per line
+        published     TEXT,                       -- ISO timestamp (UTC)
+        daily_day     TEXT,                       -- YYYY-MM-DD, the Daily Papers day
+        upvotes       INTEGER NOT NULL DEFAULT 0,
+        comments      INTEGER NOT NULL DEFAULT 0,
+        ai_summary    TEXT,
+        github_repo   TEXT,
+        github_stars  INTEGER,
+        project_page  TEXT,
+        organization  TEXT,
+        thumbnail     TEXT,
+        source        TEXT NOT NULL,
+        first_seen    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL
+    );
+    CREATE INDEX papers_daily_day ON papers (daily_day, upvotes DESC);
+    CREATE INDEX papers_published ON papers (published);
+
+    CREATE TABLE paper_stats (
+        paper_rowid INTEGER NOT NULL REFERENCES papers (rowid) ON DELETE CASCADE,
+        seen_at     TEXT NOT NULL,
+        upvotes     INTEGER NOT NULL,
+        comments    INTEGER NOT NULL,
+        stars       INTEGER,
+        PRIMARY KEY (paper_rowid, seen_at)
+    ) WITHOUT ROWID;
+
+    -- What ranking needs, narrow so search can read thousands of candidates quickly.
+    -- featured: Unix time of the Daily Papers day, else publication, else first sight.
+    CREATE TABLE paper_rank (
+        rowid     INTEGER PRIMARY KEY,
+        upvotes   INTEGER NOT NULL,
+        comments  INTEGER NOT NULL,
+        stars     INTEGER,
+        featured  REAL NOT NULL
+    );
+    CREATE TRIGGER paper_rank_insert AFTER INSERT ON papers BEGIN
+        INSERT INTO paper_rank (rowid, upvotes, comments, stars, featured)
+        VALUES (new.rowid, new.upvotes, new.comments, new.github_stars,
+                CAST(strftime('%s', COALESCE(new.daily_day, new.published, new.first_seen))
+                     AS REAL));
+    END;
+    CREATE TRIGGER paper_rank_update
+    AFTER UPDATE OF upvotes, comments, github_stars, daily_day, published ON papers BEGIN
+        UPDATE paper_rank SET
+            upvotes = new.upvotes, comments = new.comments, stars = new.github_stars,
+            featured = CAST(strftime('%s', COALESCE(new.daily_day, new.published,
+                                                    new.first_seen)) AS REAL)
+        WHERE rowid = new.rowid;
+    END;
+    CREATE TRIGGER paper_rank_delete AFTER DELETE ON papers BEGIN
+        DELETE FROM paper_rank WHERE rowid = old.rowid;
+    END;
+
+    CREATE VIRTUAL TABLE papers_fts USING fts5 (
+        title, abstract, authors, keywords,
+        content = 'papers', content_rowid = 'rowid',
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER papers_fts_insert AFTER INSERT ON papers BEGIN
+        INSERT INTO papers_fts (rowid, title, abstract, authors, keywords)
+        VALUES (new.rowid, new.title, new.abstract, new.authors, new.keywords);
+    END;
+    CREATE TRIGGER papers_fts_delete AFTER DELETE ON papers BEGIN
+        INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors, keywords)
+        VALUES ('delete', old.rowid, old.title, old.abstract, old.authors, old.keywords);
+    END;
+    CREATE TRIGGER papers_fts_update AFTER UPDATE OF title, abstract, authors, keywords ON papers
+    WHEN old.title IS NOT new.title OR old.abstract IS NOT new.abstract
+      OR old.authors IS NOT new.authors OR old.keywords IS NOT new.keywords
+    BEGIN
+        INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors, keywords)
+        VALUES ('delete', old.rowid, old.title, old.abstract, old.authors, old.keywords);
+        INSERT INTO papers_fts (rowid, title, abstract, authors, keywords)
+        VALUES (new.rowid, new.title, new.abstract, new.authors, new.keywords);
+    END;
+
+    -- One row per fetch attempt of a source, for freshness and staleness in `status`.
+    CREATE TABLE ingest_runs (
+        id          INTEGER PRIMARY KEY,
+        source      TEXT NOT NULL,               -- 'hf', 'arxiv', 'snapshot'
+        day         TEXT,                        -- the day fetched, if any
+        started_at  TEXT NOT NULL,
+        finished_at TEXT NOT NULL,
+        ok          INTEGER NOT NULL,
+        papers      INTEGER NOT NULL DEFAULT 0,
+        error       TEXT
+    );
+    CREATE INDEX ingest_runs_source ON ingest_runs (source, finished_at);
+
+    -- Search queries behind "More" buttons: the token fits any button id (Discord: 100 chars).
+    CREATE TABLE search_pages (
+        token       TEXT PRIMARY KEY,
+        query       TEXT NOT NULL,
+        created_at  TEXT NOT NULL
+    );
+    """,
+)

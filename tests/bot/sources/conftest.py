@@ -1,0 +1,63 @@
+"""Fixtures for the source tests: the recorded data and fetchers over ``httpx.MockTransport``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.config import load_settings
+from bot.sources.http import Fetcher, build_client
+
+# tests/bot/sources/conftest.py -> project root -> ../shared/data
+DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+
+Handler = Callable[[httpx.Request], Any]
+MakeFetcher = Callable[..., Fetcher]
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    """The recorded API responses shared by every project (read-only)."""
+    assert DATA.is_dir(), f"recorded data missing at {DATA}"
+    return DATA
+
+
+@pytest.fixture
+def hf_day(data_dir: Path) -> Callable[[str], list[Any]]:
+    """Load one recorded ``/api/daily_papers?date=`` response by its day."""
+
+    def load(day: str) -> list[Any]:
+        items: list[Any] = json.loads((data_dir / "hf_daily" / f"{day}.json").read_text("utf-8"))
+        return items
+
+    return load
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    """Every wait the fetcher asked for, in order (filled by the fetchers' injected sleep)."""
+    return []
+
+
+@pytest.fixture
+async def make_fetcher(sleeps: list[float]) -> AsyncIterator[MakeFetcher]:
+    """Build a :class:`Fetcher` whose client talks to *handler* and whose sleep only records."""
+    clients: list[httpx.AsyncClient] = []
+
+    async def record(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    def make(handler: Handler, *, source: str = "huggingface", **kwargs: Any) -> Fetcher:
+        settings = load_settings(env_file=None, papersbot_http_timeout=15.0)
+        client = build_client(settings, transport=httpx.MockTransport(handler))
+        clients.append(client)
+        return Fetcher(client, source, sleep=record, **kwargs)
+
+    yield make
+    for client in clients:
+        await client.aclose()
