@@ -1,6 +1,6 @@
 """The trending score: pure, explainable, with ``now`` passed in.
 
-    points   = upvotes + 2·comments + 3·log2(1 + GitHub stars) + velocity
+    points   = upvotes + 2·comments + 1.5·log2(1 + GitHub stars) + velocity
     velocity = upvotes gained per day, from the paper's snapshot history (0 with one snapshot)
     age      = days since the paper was featured on Daily Papers (else published, else first seen)
     score    = points / (1 + age) ** 1.2
@@ -22,7 +22,7 @@ from bot.models import Paper, Snapshot, StoredPaper
 
 GRAVITY = 1.2
 COMMENT_WEIGHT = 2.0
-STAR_WEIGHT = 3.0
+STAR_WEIGHT = 1.5
 
 
 @dataclass(frozen=True, slots=True)

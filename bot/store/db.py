@@ -140,7 +140,7 @@ class Store:
                 f"database schema {version} is newer than this papersbot ({len(MIGRATIONS)})"
             )
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            log.info("applying migration %d", number)
+            log.debug("applying migration %d", number)
             await self._conn.executescript(
                 f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
             )

@@ -1,0 +1,125 @@
+"""The console adapter: the embedded default, no tokens, no network.
+
+Renders neutral replies with rich (colour, and clickable links where the terminal supports
+OSC 8) and runs a prompt that takes the same ``/papers ...`` commands as the chat
+platforms. Paper text is put into ``rich.text.Text`` objects, never parsed as markup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from rich.console import Console
+from rich.style import Style
+from rich.text import Text
+
+from bot.replies import Card, Reply
+from bot.service import PapersBot
+
+PROMPT = "papers> "
+Reader = Callable[[str], Awaitable[str]]
+
+
+def render_card(card: Card, index: int | None = None) -> Text:
+    """One card as terminal text: title (linked), authors, summary, why, links, id."""
+    text = Text()
+    if index is not None:
+        text.append(f"{index:>2}. ", style="bold cyan")
+    text.append(card.title, style=Style(bold=True, link=card.url))
+    text.append("\n    ")
+    text.append(card.authors, style="green")
+    if card.organization:
+        text.append(f" · {card.organization}", style="green")
+    text.append("\n    ")
+    text.append(card.summary)
+    if card.abstract:
+        text.append("\n\n    ")
+        text.append(card.abstract, style="default")
+        text.append("\n")
+    text.append("\n    ")
+    text.append(card.why, style="yellow")
+    text.append("\n    ")
+    for i, link in enumerate(card.links):
+        if i:
+            text.append(" · ", style="dim")
+        text.append(link.label, style=Style(color="blue", underline=True, link=link.url))
+    text.append(f"   {card.paper_id}", style="dim")
+    return text
+
+
+def render(reply: Reply, console: Console) -> None:
+    """Print a whole reply."""
+    style = "bold red" if reply.is_error else "bold magenta"
+    console.print(Text(reply.text, style=style))
+    for note in reply.notes:
+        console.print(Text("  • " + note))
+    numbered = len(reply.cards) > 1
+    for i, card in enumerate(reply.cards, start=1):
+        console.print(render_card(card, i if numbered else None))
+    for action in reply.actions:
+        if action.kind == "more":
+            console.print(Text("  Type `more` for the next page.", style="dim"))
+
+
+def render_lines(reply: Reply, console: Console) -> None:
+    """One line per result (``papersbot search``): arXiv id, title, why it ranks."""
+    console.print(Text(reply.text, style="bold red" if reply.is_error else "bold"))
+    for note in reply.notes:
+        console.print(Text("  " + note))
+    for card in reply.cards:
+        line = Text()
+        line.append(f"{card.paper_id:<12}", style="cyan")
+        line.append(card.title, style=Style(bold=True, link=card.url))
+        line.append(f"  ({card.why})", style="dim")
+        console.print(line)
+
+
+class ConsoleSession:
+    """A prompt loop: read a line, let the bot answer, print the reply."""
+
+    def __init__(self, bot: PapersBot, console: Console, read: Reader | None = None) -> None:
+        self._bot = bot
+        self._console = console
+        self._read = read or _read_stdin
+        self._last: Reply | None = None
+
+    async def handle(self, line: str) -> Reply | None:
+        """Answer one line; ``None`` for a blank line. ``more`` pages the last search."""
+        line = line.strip()
+        if not line:
+            return None
+        more = [a for a in (self._last.actions if self._last else ()) if a.kind == "more"]
+        if line.lower() in ("more", "/papers more"):
+            if not more:
+                return Reply(text="Nothing more to show; run a search first.", is_error=True)
+            reply = await self._bot.press(more[0].value)
+        else:
+            reply = await self._bot.respond(line)
+        if reply.actions or not reply.is_error:
+            self._last = reply
+        return reply
+
+    async def run(self) -> None:
+        """Loop until EOF, ``quit`` or Ctrl-C."""
+        self._console.print(
+            Text(
+                "Type /papers commands (try `help`, `today`, `search diffusion`); `quit` to leave.",
+                style="dim",
+            )
+        )
+        while True:
+            try:
+                line = await self._read(PROMPT)
+            except (EOFError, KeyboardInterrupt):
+                self._console.print()
+                return
+            if line.strip().lower() in ("quit", "exit", "q"):
+                return
+            reply = await self.handle(line)
+            if reply is not None:
+                render(reply, self._console)
+
+
+async def _read_stdin(prompt: str) -> str:
+    return await asyncio.to_thread(input, prompt)

@@ -1,0 +1,76 @@
+"""The composition root: every I/O object is built here, once, and passed in.
+
+Nothing else in the code base opens a client, a database or reads settings.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+import httpx
+
+from bot.config import Settings
+from bot.ingest import Ingestor
+from bot.service import PapersBot
+from bot.sources.hf import HuggingFaceSource
+from bot.sources.http import Fetcher, build_client
+from bot.store import Store
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def bundled_snapshot() -> Path:
+    """The real recorded days shipped inside the package (see ``bot/data/PROVENANCE.md``)."""
+    return Path(str(resources.files("bot") / "data" / "snapshot.jsonl.gz"))
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.papersbot_log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs every request URL at INFO; keep that for DEBUG.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    settings: Settings
+    store: Store
+    bot: PapersBot
+    ingestor: Ingestor
+    hf: HuggingFaceSource
+    clock: Callable[[], datetime]
+
+
+@asynccontextmanager
+async def open_app(
+    settings: Settings,
+    *,
+    database: str | Path | None = None,
+    offline: bool = False,
+    clock: Callable[[], datetime] = utc_now,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> AsyncIterator[App]:
+    """Open the store and HTTP client, build the bot; close everything on exit.
+
+    *offline* keeps the bot from looking papers up on Hugging Face (the demo).
+    """
+    async with build_client(settings, transport=transport) as client:
+        store = await Store.open(database or settings.papersbot_database)
+        try:
+            fetcher = Fetcher(client, "Hugging Face", retries=settings.papersbot_http_retries)
+            token = settings.hf_token.get_secret_value() if settings.hf_token else None
+            hf = HuggingFaceSource(fetcher, settings.hf_api_url, token)
+            bot = PapersBot(store=store, clock=clock, lookup=None if offline else hf)
+            yield App(settings, store, bot, Ingestor(store=store, clock=clock), hf, clock)
+        finally:
+            await store.close()

@@ -1,0 +1,186 @@
+"""The ``papersbot`` command line. Exit codes: 0 success, 2 bad usage or configuration,
+1 any other failure.
+
+    papersbot run                      every configured adapter (the console when none is)
+    papersbot demo [--once]            offline, on the bundled real snapshot
+    papersbot ingest [--date D | --since D | --from-file PATH]
+    papersbot search QUERY...          one-shot; each result line shows its arXiv id
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress
+
+from adapters.console import ConsoleSession, render, render_lines
+from bot.app import App, bundled_snapshot, configure_logging, open_app
+from bot.commands import DEFAULT_COUNT, Search
+from bot.config import Settings, load_settings
+from bot.errors import ConfigError, PapersbotError
+from bot.ingest import IngestSummary, weekdays
+from bot.service import PAGE_SIZE
+
+log = logging.getLogger(__name__)
+
+REFRESH_DAYS = 3
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-08-19") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="papersbot", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("run", help="start every configured adapter (console when none is)")
+    demo = sub.add_parser("demo", help="offline demo on a bundled snapshot of real days")
+    demo.add_argument("--once", action="store_true", help="print the digest and exit")
+    demo.add_argument("--database", help="keep the demo store in this file (default: temp)")
+    ingest = sub.add_parser("ingest", help="fetch Daily Papers into the store")
+    which = ingest.add_mutually_exclusive_group()
+    which.add_argument("--date", type=_day, help="one day (YYYY-MM-DD)")
+    which.add_argument("--since", type=_day, help="every weekday from this day to today")
+    which.add_argument(
+        "--from-file",
+        type=Path,
+        metavar="PATH",
+        help="a daily_papers JSON array or {date, items} JSON lines (.gz ok)",
+    )
+    search = sub.add_parser("search", help="search the store once and print the results")
+    search.add_argument("query", nargs="+", help="query, e.g. 'diffusion -video since:30d'")
+    search.add_argument("--page", type=int, default=1, help="result page (5 per page)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console()
+    try:
+        settings = load_settings()
+        configure_logging(settings)
+        return asyncio.run(_dispatch(args, settings, console))
+    except ConfigError as exc:
+        Console(stderr=True).print(
+            f"[red]configuration error:[/] {exc}", markup=True, highlight=False
+        )
+        return 2
+    except PapersbotError as exc:
+        Console(stderr=True).print(f"papersbot: {exc}", markup=False, highlight=False)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    if args.command == "demo":
+        return await demo(settings, console, once=args.once, database=args.database)
+    if args.command == "run":
+        return await run(settings, console)
+    if args.command == "ingest":
+        return await ingest(settings, console, args)
+    return await search_once(settings, console, " ".join(args.query), args.page)
+
+
+async def demo(settings: Settings, console: Console, *, once: bool, database: str | None) -> int:
+    """Load the bundled snapshot into a store, print the latest digest, then maybe a prompt."""
+    with tempfile.TemporaryDirectory(prefix="papersbot-demo-") as tmp:
+        path = database or str(Path(tmp) / "demo.db")
+        async with open_app(settings, database=path, offline=True) as app:
+            summary = await app.ingestor.from_file(bundled_snapshot())
+            console.print(
+                f"[dim]papersbot demo · offline · bundled snapshot: {summary.days} real Daily "
+                f"Papers days, {summary.papers} papers[/]",
+                highlight=False,
+            )
+            render(await app.bot.respond(f"today {DEFAULT_COUNT}"), console)
+            if not once and sys.stdin.isatty():
+                await ConsoleSession(app.bot, console).run()
+    return 0
+
+
+async def run(settings: Settings, console: Console) -> int:
+    """Start what is configured; with no platform token, say so and use the console."""
+    if settings.slack_configured or settings.discord_configured:
+        names = [
+            n
+            for n, on in (
+                ("SLACK_BOT_TOKEN", settings.slack_configured),
+                ("DISCORD_TOKEN", settings.discord_configured),
+            )
+            if on
+        ]
+        raise ConfigError(
+            f"{' and '.join(names)} set, but this build has no Slack or Discord adapter yet; "
+            "unset it to use the console"
+        )
+    console.print(
+        "No SLACK_BOT_TOKEN or DISCORD_TOKEN is set: starting the console adapter.", highlight=False
+    )
+    async with open_app(settings) as app:
+        await _refresh(app, console)
+        if not sys.stdin.isatty():
+            render(await app.bot.respond("status"), console)
+            console.print("stdin is not a terminal; nothing more to do.")
+            return 0
+        await ConsoleSession(app.bot, console).run()
+    return 0
+
+
+async def _refresh(app: App, console: Console) -> None:
+    today = app.clock().date()
+    summary = await app.ingestor.fetch_days(
+        app.hf, weekdays(today - timedelta(days=REFRESH_DAYS + 2), today)
+    )
+    _print_summary(console, summary)
+
+
+async def ingest(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+    async with open_app(settings) as app:
+        if args.from_file is not None:
+            with Progress(console=console, transient=True) as bar:
+                task = bar.add_task(f"reading {args.from_file.name}", total=None)
+                summary = await app.ingestor.from_file(
+                    args.from_file, progress=lambda done, _: bar.update(task, completed=done)
+                )
+        else:
+            today = app.clock().date()
+            if args.date:
+                days = [args.date]
+            else:
+                start = args.since or today - timedelta(days=REFRESH_DAYS + 2)
+                days = weekdays(start, today)
+            with Progress(console=console, transient=True) as bar:
+                task = bar.add_task("fetching Daily Papers", total=len(days))
+                summary = await app.ingestor.fetch_days(
+                    app.hf, days, progress=lambda done, _: bar.update(task, completed=done)
+                )
+        _print_summary(console, summary)
+    return 1 if summary.failed_days and len(summary.failed_days) == summary.days else 0
+
+
+def _print_summary(console: Console, summary: IngestSummary) -> None:
+    console.print(
+        f"{summary.days} day(s): {summary.papers} papers, {summary.new} new", highlight=False
+    )
+    for day, error in summary.failed_days:
+        console.print(f"  {day}: failed: {error}", markup=False, highlight=False)
+
+
+async def search_once(settings: Settings, console: Console, query: str, page: int) -> int:
+    if page < 1:
+        raise ConfigError("--page must be 1 or more")
+    async with open_app(settings) as app:
+        reply = await app.bot.run_command(Search(query, offset=(page - 1) * PAGE_SIZE))
+        render_lines(reply, console)
+    return 1 if reply.is_error else 0

@@ -1,0 +1,32 @@
+"""``/papers help``: usage with examples, listing only what works in this build."""
+
+from __future__ import annotations
+
+from bot.replies import Reply
+
+USAGE = (
+    "`/papers today [N]`: top N papers (1-10) of the latest Hugging Face Daily Papers day",
+    "`/papers search <query>`: ranked matches, 5 per page, with More",
+    "`/papers show <arXiv id or URL>`: one paper in full",
+    "`/papers status`: sources, freshness and what the bot knows",
+    "`/papers help search`: the query syntax",
+)
+
+SEARCH_HELP = (
+    "words: all must match, e.g. `sparse autoencoders`",
+    '`"exact phrase"`: words side by side, e.g. `"mixture of experts"`',
+    '`-word` or `-"a phrase"`: must not match, e.g. `diffusion -video`',
+    "`a OR b`: either one, e.g. `llm OR transformer`",
+    '`author:name`: by an author, e.g. `author:"Neel Nanda"`',
+    "`since:2026-01-31` or `since:7d`/`2w`/`3m`: recent papers only",
+    "`sort:relevance` (default), `sort:trending` or `sort:new`",
+)
+
+
+def help_reply(topic: str | None) -> Reply:
+    """General usage, or the query syntax when *topic* is ``search``/``query``."""
+    if topic in ("search", "query", "syntax"):
+        return Reply(text="Search syntax", notes=SEARCH_HELP)
+    if topic is not None and topic not in ("today", "show", "status"):
+        return Reply(text=f"No help on `{topic[:30]}`; here is everything.", notes=USAGE)
+    return Reply(text="papersbot: trending research papers, in chat", notes=USAGE)
