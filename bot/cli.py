@@ -65,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    console = Console()
+    # Wrap for a person at a terminal; keep one line per item for pipes and logs.
+    console = Console(soft_wrap=not sys.stdout.isatty())
     try:
         settings = load_settings()
         configure_logging(settings)

@@ -82,7 +82,7 @@ def parse_command(text: str) -> Command:
     """Parse what a user typed after ``/papers`` (the prefix itself is optional)."""
     if len(text) > MAX_COMMAND_CHARS:
         raise UserInputError(
-            f"That command is {len(text)} characters long; "
+            f"That command is too long ({len(text)} characters); "
             f"search queries can be up to {MAX_QUERY_CHARS}."
         )
     text = text.strip()
