@@ -40,9 +40,15 @@ class PaperLookup(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who pressed or typed: used for attribution, never for markup."""
+    """Who typed or pressed, and where. ``user_name`` is for attribution text only: adapters
+    escape it like any user text, and render attributions with their own mention syntax
+    from ``user_id`` where the platform makes that safe."""
 
+    platform: str = "console"
+    user_id: str = ""
     user_name: str = "someone"
+    channel_id: str | None = None
+    workspace_id: str | None = None  # Slack team or Discord guild
 
 
 class PapersBot:
