@@ -8,6 +8,7 @@ once with its traceback and answered with a short apology carrying an error id.
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -20,6 +21,7 @@ from bot.cards import card_for
 from bot.commands import Command, Help, More, Search, Share, Show, Status, Today, parse_command
 from bot.errors import NotFound, PapersbotError, SourceError, UserInputError
 from bot.help import help_reply
+from bot.limits import CommandBudget
 from bot.models import Paper
 from bot.query import parse_query
 from bot.replies import Action, Reply
@@ -60,10 +62,12 @@ class PapersBot:
         store: Store,
         clock: Callable[[], datetime],
         lookup: PaperLookup | None = None,
+        budget: CommandBudget | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._lookup = lookup
+        self._budget = budget or CommandBudget()
 
     async def respond(self, text: str, caller: Caller | None = None) -> Reply:
         """Answer what a user typed after ``/papers``."""
@@ -78,6 +82,13 @@ class PapersBot:
         return await self._guarded(lambda: command, caller or Caller())
 
     async def _guarded(self, parse: Callable[[], Command], caller: Caller) -> Reply:
+        if caller.user_id:
+            wait = self._budget.take(f"{caller.platform}:{caller.user_id}")
+            if wait:
+                return Reply(
+                    text=f"You are sending commands too fast; try again in {math.ceil(wait)} s.",
+                    is_error=True,
+                )
         try:
             return await self.execute(parse(), caller)
         except UserInputError as exc:
