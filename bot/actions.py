@@ -20,6 +20,7 @@ from bot.replies import ActionKind
 
 MAX_OFFSET = 1000
 _TOKEN = re.compile(r"[0-9a-f]{16}")
+_OFFSET = re.compile(r"[0-9]{1,4}")
 STALE = "That button has expired or is not valid any more; run the command again."
 
 
@@ -40,6 +41,6 @@ def decode_action(value: str) -> Command:
         return Show(pid) if kind == "show" else Share(pid)
     if kind == "more":
         token, _, offset = rest.partition(":")
-        if _TOKEN.fullmatch(token) and offset.isdigit() and int(offset) <= MAX_OFFSET:
+        if _TOKEN.fullmatch(token) and _OFFSET.fullmatch(offset) and int(offset) <= MAX_OFFSET:
             return More(token, int(offset))
     raise UserInputError(STALE)

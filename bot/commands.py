@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from bot.errors import UserInputError
+from bot.errors import UserInputError, shown
 from bot.ids import require_id
 from bot.query import MAX_QUERY_CHARS
 
@@ -71,9 +71,10 @@ VERBS = ("help", "today", "search", "show", "status")
 
 def parse_count(text: str) -> int:
     """A paper count for ``today``: 1 to 10."""
-    if not text.isdigit() or not 1 <= int(text) <= MAX_COUNT:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_COUNT:
         raise UserInputError(
-            f"`{text[:20]}` is not a count; use a number from 1 to {MAX_COUNT}, like `today 5`."
+            f"`{shown(text, 20)}` is not a count; "
+            f"use a number from 1 to {MAX_COUNT}, like `today 5`."
         )
     return int(text)
 
@@ -106,4 +107,4 @@ def parse_command(text: str) -> Command:
         return Status()
     close = difflib.get_close_matches(verb, VERBS, n=1, cutoff=0.6)
     hint = f"Did you mean `{close[0]}`?" if close else "Try `help`."
-    raise UserInputError(f"Unknown command `{verb[:30]}`. {hint}")
+    raise UserInputError(f"Unknown command `{shown(verb, 30)}`. {hint}")

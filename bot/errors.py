@@ -14,6 +14,13 @@ PapersbotError                 anything the bot can explain to a user or operato
 from __future__ import annotations
 
 
+def shown(text: str, limit: int = 40) -> str:
+    """User text made safe to echo inside a one-line message's code span: whitespace
+    squashed, backticks removed, cut to *limit* characters."""
+    flat = " ".join(text.replace("`", "'").split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 class PapersbotError(Exception):
     """Root of every error the bot raises on purpose."""
 

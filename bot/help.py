@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.errors import shown
 from bot.replies import Reply
 
 USAGE = (
@@ -28,5 +29,5 @@ def help_reply(topic: str | None) -> Reply:
     if topic in ("search", "query", "syntax"):
         return Reply(text="Search syntax", notes=SEARCH_HELP)
     if topic is not None and topic not in ("today", "show", "status"):
-        return Reply(text=f"No help on `{topic[:30]}`; here is everything.", notes=USAGE)
+        return Reply(text=f"No help on `{shown(topic, 30)}`; here is everything.", notes=USAGE)
     return Reply(text="papersbot: trending research papers, in chat", notes=USAGE)

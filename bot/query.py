@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
-from bot.errors import QueryError
+from bot.errors import QueryError, shown
 
 MAX_QUERY_CHARS = 250
 MAX_TERMS = 16
@@ -29,7 +29,7 @@ Sort = Literal["relevance", "trending", "new"]
 
 _TOKEN = re.compile(r"[^\W_]+")
 _LEX = re.compile(r'\s*(?:(-?)([a-zA-Z]+):)?(-?)(?:"([^"]*)("?)|(\S+))')
-_SPAN = re.compile(r"(\d{1,4})\s*([dwmy])", re.IGNORECASE)
+_SPAN = re.compile(r"([0-9]{1,4})\s*([dwmy])", re.IGNORECASE)
 _SPAN_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
 _FILTERS = ("author", "since", "sort")
 # Names people try as filters; these get an error instead of being searched as words.
@@ -109,13 +109,13 @@ def parse_since(value: str, now: datetime) -> datetime:
     if m := _SPAN.fullmatch(value.strip()):
         days = int(m.group(1)) * _SPAN_DAYS[m.group(2).lower()]
         if days > 365 * 50:
-            raise QueryError(f"`since:{value}` is too far back; try `since:1y`.")
+            raise QueryError(f"`since:{shown(value)}` is too far back; try `since:1y`.")
         return now - timedelta(days=days)
     try:
         day = date.fromisoformat(value.strip())
     except ValueError:
         raise QueryError(
-            f"`since:{value[:30]}` is not a date or span; use `since:2026-01-31` or `since:7d`."
+            f"`since:{shown(value)}` is not a date or span; use `since:2026-01-31` or `since:7d`."
         ) from None
     return datetime.combine(day, time(), UTC)
 
@@ -139,7 +139,7 @@ def parse_query(text: str, *, now: datetime) -> Query:
         pos = m.end()
         neg_key, key, neg, quoted, closed, bare = m.groups()
         if quoted is not None and not closed:
-            raise QueryError(f'A quote is not closed; write phrases like `"{quoted.strip()}"`.')
+            raise QueryError(f'A quote is not closed; write phrases like `"{shown(quoted)}"`.')
         value = quoted if quoted is not None else bare
         if key is not None:
             key = key.lower()
@@ -159,7 +159,7 @@ def parse_query(text: str, *, now: datetime) -> Query:
             elif key == "sort":
                 if value.lower() not in SORTS:
                     raise QueryError(
-                        f"`sort:{value[:20]}` is unknown; use sort:relevance, sort:trending "
+                        f"`sort:{shown(value)}` is unknown; use sort:relevance, sort:trending "
                         "or sort:new."
                     )
                 sort = value.lower()  # type: ignore[assignment]
@@ -167,12 +167,12 @@ def parse_query(text: str, *, now: datetime) -> Query:
             else:
                 term = _term(value, "authors")
                 if term is None:
-                    raise QueryError(f"`author:{value[:30]}` has no name in it, {EXAMPLE}.")
+                    raise QueryError(f"`author:{shown(value)}` has no name in it, {EXAMPLE}.")
                 (excluded if neg_key else authors).append(term)
                 continue
             neg = neg or neg_key
         if quoted is None and value.lower().rstrip(":") in _FILTERS and value.endswith(":"):
-            raise QueryError(f"`{value}` needs a value, {EXAMPLE}.")
+            raise QueryError(f"`{shown(value)}` needs a value, {EXAMPLE}.")
         if quoted is None and value == "OR":
             if not groups or join_next:
                 raise QueryError("`OR` needs a word on each side, like `llm OR transformer`.")

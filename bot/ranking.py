@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from bot.ids import chronological_key
 from bot.models import Paper, Snapshot, StoredPaper
 
 GRAVITY = 1.2
@@ -110,6 +111,6 @@ def trend(stored: StoredPaper, now: datetime) -> Trend:
 def rank(papers: list[StoredPaper], now: datetime) -> list[tuple[StoredPaper, Trend]]:
     """Papers with their trends, best first (ties: more upvotes, then newer id)."""
     scored = [(sp, trend(sp, now)) for sp in papers]
-    scored.sort(key=lambda st: st[0].paper.id, reverse=True)
+    scored.sort(key=lambda st: chronological_key(st[0].paper.id) or 0, reverse=True)
     scored.sort(key=lambda st: (-st[1].score, -st[0].paper.upvotes))
     return scored

@@ -91,6 +91,6 @@ def parse_feed(xml_text: str | bytes) -> ArxivPage:
 
     def _int(tag: str) -> int:
         text = _child_text(root, f"{OPENSEARCH}{tag}")
-        return int(text) if text.isdigit() else 0
+        return int(text) if text.isascii() and text.isdigit() else 0
 
     return ArxivPage(tuple(papers), _int("totalResults"), _int("startIndex"))

@@ -8,8 +8,9 @@ be hidden. One malformed item is skipped and logged with its id; the rest of the
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from bot.ids import canonical_id
@@ -34,9 +35,11 @@ def parse_timestamp(value: object) -> datetime | None:
     if not isinstance(value, str):
         raise MalformedItem(f"timestamp is {type(value).__name__}, not a string")
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise MalformedItem(f"bad timestamp {value[:40]!r}") from None
+    # A timestamp without an offset (or a bare date) is taken as UTC, like the API's own.
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def clean_url(value: object, *, base: str = HF_BASE) -> str | None:
@@ -77,6 +80,8 @@ def _count(obj: Mapping[str, Any], key: str) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise MalformedItem(f"{key} is {type(value).__name__}, not a number")
+    if not math.isfinite(value) or abs(value) > 2**53:
+        raise MalformedItem(f"{key} is {value!r}, not a count")
     return max(0, int(value))
 
 

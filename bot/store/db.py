@@ -48,15 +48,19 @@ ON CONFLICT (id) DO UPDATE SET
     updated_at = excluded.updated_at
 """
 
-# A popularity snapshot, written only when it differs from the paper's latest one.
+# A popularity snapshot of the paper's stored (never decreasing) counts, written only when
+# they differ from its latest snapshot and only going forward in time, so replaying older
+# recorded data can neither add a dip to the history nor fake velocity.
 _SNAPSHOT = """
 INSERT OR IGNORE INTO paper_stats (paper_rowid, seen_at, upvotes, comments, stars)
-SELECT p.rowid, :seen_at, :upvotes, :comments, :stars FROM papers p
+SELECT p.rowid, :seen_at, p.upvotes, p.comments, p.github_stars FROM papers p
 WHERE p.id = :id AND NOT EXISTS (
     SELECT 1 FROM paper_stats s
-    WHERE s.paper_rowid = p.rowid AND s.upvotes = :upvotes AND s.comments = :comments
-      AND s.stars IS :stars
-      AND s.seen_at = (SELECT MAX(seen_at) FROM paper_stats WHERE paper_rowid = p.rowid)
+    WHERE s.paper_rowid = p.rowid AND (
+        s.seen_at >= :seen_at
+        OR (s.upvotes = p.upvotes AND s.comments = p.comments AND s.stars IS p.github_stars
+            AND s.seen_at = (SELECT MAX(seen_at) FROM paper_stats WHERE paper_rowid = p.rowid))
+    )
 )
 """
 
@@ -116,6 +120,9 @@ class Store:
         try:
             await store._configure()
             await store.migrate()
+        except sqlite3.DatabaseError as exc:
+            await conn.close()
+            raise StoreError(f"cannot use database {path}: {exc}") from exc
         except BaseException:
             await conn.close()
             raise
@@ -178,17 +185,7 @@ class Store:
             await self._upsert_many(list(unique.values()), seen)
             await self._conn.executemany(
                 _SNAPSHOT,
-                [
-                    {
-                        "id": p.id,
-                        "seen_at": seen,
-                        "upvotes": p.upvotes,
-                        "comments": p.comments,
-                        "stars": p.github_stars,
-                    }
-                    for p in unique.values()
-                    if p.source == "hf"
-                ],
+                [{"id": p.id, "seen_at": seen} for p in unique.values() if p.source == "hf"],
             )
             await self._conn.commit()
         except sqlite3.Error as exc:

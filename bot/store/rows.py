@@ -2,40 +2,20 @@
 
 from __future__ import annotations
 
-import re
-import zlib
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+from bot.ids import chronological_key as rowid_for
 from bot.models import Paper
 
-_NEW = re.compile(r"(\d{2})(\d{2})\.(\d{4,5})")
-_OLD = re.compile(r"([a-z\-]+(?:\.[a-z]{2})?)/(\d{2})(\d{2})(\d{3})")
+__all__ = ["COLUMNS", "paper_params", "row_to_paper", "rowid_for"]
+
 
 COLUMNS = (
     "id, title, abstract, authors, keywords, published, daily_day, upvotes, comments, "
     "ai_summary, github_repo, github_stars, project_page, organization, thumbnail, source"
 )
-
-
-def rowid_for(paper_id: str) -> int | None:
-    """A rowid that grows with the paper's arXiv submission month and number.
-
-    New-style ids (``2608.17271``) give ``2608_17271``-like integers above every old-style
-    id (``hep-th/9901001``, 1991-2007), which are spread over months and archives. ``None``
-    for anything else, letting SQLite choose.
-    """
-    if m := _NEW.fullmatch(paper_id):
-        yy, mm, num = (int(g) for g in m.groups())
-        return (yy * 100 + mm) * 100_000 + num
-    if m := _OLD.fullmatch(paper_id):
-        archive, yy_s, mm_s, num_s = m.groups()
-        year = 1900 + int(yy_s) if int(yy_s) >= 91 else 2000 + int(yy_s)
-        month_index = (year - 1991) * 12 + int(mm_s) - 1
-        bucket = zlib.crc32(archive.encode()) % 300
-        return month_index * 300_000 + bucket * 1000 + int(num_s)
-    return None
 
 
 def _iso(value: datetime | date | None) -> str | None:

@@ -26,6 +26,7 @@ def test_round_trip() -> None:
         "more:XYZ:5",
         "delete:everything",
         "more:0123456789abcdef:5:extra",
+        "more:0123456789abcdef:²",
     ],
 )
 def test_forged_or_stale_values_get_a_polite_error(value: str) -> None:

@@ -30,6 +30,7 @@ def test_parses(text: str, expected: object) -> None:
         ("today 0", "1 to 10"),
         ("today 11", "1 to 10"),
         ("today many", "1 to 10"),
+        ("today ²", "1 to 10"),
         ("search", "search sparse autoencoders"),
         ("show", "show 2608.17271"),
         ("show not-an-id", "not an arXiv id"),

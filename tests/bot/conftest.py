@@ -1,0 +1,23 @@
+"""Fixtures for the core tests: where the recorded real data lives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+# tests/bot/conftest.py -> tests -> project root -> its parent, which holds shared/
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The recorded API responses shared by every project (read-only)."""
+    assert DATA.is_dir(), f"recorded data missing at {DATA}"
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def archive(data_dir: Path) -> Path:
+    """The gzipped JSON-lines archive: 520 recorded Daily Papers days, 8,826 items."""
+    return data_dir / "hf_daily_archive.jsonl.gz"
