@@ -13,18 +13,8 @@ import pytest
 from bot.config import load_settings
 from bot.sources.http import Fetcher, build_client
 
-# tests/bot/sources/conftest.py -> project root -> ../shared/data
-DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
-
 Handler = Callable[[httpx.Request], Any]
 MakeFetcher = Callable[..., Fetcher]
-
-
-@pytest.fixture
-def data_dir() -> Path:
-    """The recorded API responses shared by every project (read-only)."""
-    assert DATA.is_dir(), f"recorded data missing at {DATA}"
-    return DATA
 
 
 @pytest.fixture
