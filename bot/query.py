@@ -71,32 +71,62 @@ class Query:
             expr = f"({expr}) NOT {term.fts()}"
         return expr
 
-    def fts_strict(self) -> str:
-        """Every group must match (the query's meaning); ``""`` if there is no text."""
-        if not self.has_text:
-            return ""
-        positive = [
-            group[0].fts() if len(group) == 1 else "(" + " OR ".join(t.fts() for t in group) + ")"
-            for group in self.groups
-        ]
-        return self._finish(positive)
-
     def _words(self) -> list[Term]:
         return [term for group in self.groups for term in group]
 
-    def fts_phrase(self) -> str | None:
-        """All plain words adjacent as one phrase; ``None`` when that is no different."""
+    def _strict_parts(self) -> list[str]:
+        return [
+            group[0].fts() if len(group) == 1 else "(" + " OR ".join(t.fts() for t in group) + ")"
+            for group in self.groups
+        ]
+
+    def _phrase_parts(self) -> list[str] | None:
         if any(len(g) > 1 for g in self.groups) or len(self.groups) < 2:
             return None
-        tokens = tuple(tok for term in self._words() for tok in term.tokens)
-        return self._finish([Term(tokens).fts()])
+        return [Term(tuple(tok for term in self._words() for tok in term.tokens)).fts()]
+
+    def _any_parts(self) -> list[str] | None:
+        if len(self.groups) < 2:
+            return None
+        return ["(" + " OR ".join(t.fts() for t in self._words()) + ")"]
+
+    def fts_strict(self) -> str:
+        """Every group must match (the query's meaning); ``""`` if there is no text."""
+        return self._finish(self._strict_parts()) if self.has_text else ""
+
+    def fts_phrase(self) -> str | None:
+        """All plain words adjacent as one phrase; ``None`` when that is no different."""
+        parts = self._phrase_parts()
+        return self._finish(parts) if parts else None
 
     def fts_any(self) -> str | None:
         """Any one word (a looser tier for ranking); ``None`` when that is no different."""
-        words = self._words()
-        if len(self.groups) < 2:
-            return None
-        return self._finish(["(" + " OR ".join(t.fts() for t in words) + ")"])
+        parts = self._any_parts()
+        return self._finish(parts) if parts else None
+
+    def tiers(self) -> list[Tier]:
+        """The relevance tiers, best first: exact phrase, all words, any word.
+
+        Each tier carries the same condition restricted to titles, so ranking inside a tier
+        can put title matches first without scoring every match.
+        """
+        if not self.has_text:
+            return []
+        found = []
+        for parts in (self._phrase_parts(), self._strict_parts(), self._any_parts()):
+            if parts is None:
+                continue
+            title = "{title} : (" + " AND ".join(parts) + ")" if parts else None
+            found.append(Tier(self._finish(parts), title))
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """One relevance tier: its FTS5 condition, and the same words required in the title."""
+
+    match: str
+    title: str | None
 
 
 def _term(text: str, column: str | None = None) -> Term | None:

@@ -76,7 +76,6 @@ class Candidate:
     """A search candidate: just what ranking needs, before the full paper is loaded."""
 
     rowid: int
-    bm25: float  # FTS5 convention: more negative is more relevant; 0 without text
     upvotes: int
     comments: int
     stars: int | None
@@ -262,10 +261,11 @@ class Store:
     ) -> list[Candidate]:
         """The newest *limit* papers matching an FTS5 expression (all papers when ``None``).
 
-        Scoring work is bounded: rows are visited in descending rowid order (newest papers
-        first, see :func:`bot.store.rows.rowid_for`) and BM25 is computed for at most *limit*
-        of them. BM25 weights, tuned on search_dev.json: title 2, abstract 1, authors 1,
-        keywords 2.
+        The work is bounded: rows are visited in descending rowid order (newest papers
+        first, see :func:`bot.ids.chronological_key`) and the scan stops after *limit*.
+        FTS5's ``bm25()`` is deliberately not used: it counts every document containing
+        each query term to weigh it, which costs ~50-80 ms for common words at 1M papers
+        whatever the LIMIT (measured in bench/search.py).
         """
         where: list[str] = []
         params: list[object] = []
@@ -277,21 +277,32 @@ class Store:
             params.append(since.timestamp())
         if match is not None:
             sql = (
-                "SELECT f.rowid, bm25(papers_fts, 2.0, 1.0, 1.0, 2.0), "
-                f"{_CANDIDATE_COLUMNS} FROM papers_fts f JOIN paper_rank r ON r.rowid = f.rowid "
+                f"SELECT f.rowid, {_CANDIDATE_COLUMNS} FROM papers_fts f "
+                "JOIN paper_rank r ON r.rowid = f.rowid "
                 f"WHERE {' AND '.join(where)} ORDER BY f.rowid DESC LIMIT ?"
             )
         else:
             sql = (
-                f"SELECT r.rowid, 0.0, {_CANDIDATE_COLUMNS} FROM paper_rank r "
+                f"SELECT r.rowid, {_CANDIDATE_COLUMNS} FROM paper_rank r "
                 f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY r.rowid DESC LIMIT ?"
             )
         params.append(limit)
+        rows = await self._fts_rows(sql, params)
+        return [Candidate(*row) for row in rows]
+
+    async def fts_rowids(self, match: str, *, min_rowid: int, limit: int) -> set[int]:
+        """Rowids at or above *min_rowid* matching *match* (bounded like the candidates)."""
+        sql = (
+            "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? AND rowid >= ? "
+            "ORDER BY rowid DESC LIMIT ?"
+        )
+        return {int(r[0]) for r in await self._fts_rows(sql, [match, min_rowid, limit])}
+
+    async def _fts_rows(self, sql: str, params: Sequence[object]) -> list[sqlite3.Row]:
         try:
-            rows = await self._rows(sql, params)
+            return await self._rows(sql, params)
         except sqlite3.OperationalError as exc:
             raise StoreError(f"full-text query failed: {exc}") from exc
-        return [Candidate(*row) for row in rows]
 
     async def _rows(self, sql: str, params: Sequence[object]) -> list[sqlite3.Row]:
         async with self._conn.execute(sql, params) as cur:

@@ -285,12 +285,14 @@ async def test_fts_candidates_newest_first_with_limit_and_since(db: Store) -> No
     await db.upsert_papers(papers, seen_at=T0)
     cands = await db.fts_candidates('"sparse"', limit=2)
     assert [c.rowid for c in cands] == [rid("2608.00003"), rid("2608.00002")]
-    assert all(c.bm25 < 0 for c in cands)
     assert cands[0].upvotes == 3
     assert cands[0].featured == datetime(2026, 8, 19, tzinfo=UTC).timestamp()
     recent = await db.fts_candidates(None, limit=10, since=datetime(2026, 8, 5, tzinfo=UTC))
     assert {c.rowid for c in recent} == {rid("2608.00002"), rid("2608.00003")}
-    assert all(c.bm25 == 0.0 for c in recent)
+    # Only rows at or above min_rowid, and only title matches.
+    titled = await db.fts_rowids('title : "sparse"', min_rowid=rid("2608.00002"), limit=10)
+    assert titled == {rid("2608.00002"), rid("2608.00003")}
+    assert await db.fts_rowids('title : "activations"', min_rowid=0, limit=10) == set()
 
 
 async def test_bad_fts_expression_is_a_store_error(db: Store) -> None:
