@@ -1,0 +1,231 @@
+"""The Discord client: ``/papers`` slash commands over a gateway connection.
+
+Convert-in and a thin handler: each typed subcommand becomes one of the core's
+:class:`~bot.commands.Command` values, :func:`adapters.discord.views.answer` runs it and sends
+the rendered reply. The composition root calls :func:`run_discord` (or builds the client with
+:func:`create_client` first, to hand it to a :class:`~adapters.discord.delivery.Deliverer`).
+
+Intents: GUILDS only. Interactions arrive without any intent and the bot reads no messages,
+so no privileged intent (members, presences, message content) is ever requested.
+
+Commands are synced at start-up: to ``DISCORD_GUILD_ID`` when set (instant, for development),
+else globally (Discord may take up to an hour to show changes). Re-syncing an unchanged set
+is a cheap idempotent bulk overwrite.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+import discord
+import yarl
+from discord import app_commands
+from discord.gateway import DiscordWebSocket
+
+from adapters.discord.permissions import invite_url
+from adapters.discord.views import (
+    BUTTON_TEMPLATE,
+    DEFER_AFTER,
+    PaperButton,
+    answer,
+    caller_for,
+    press,
+)
+from bot.commands import DEFAULT_COUNT, MAX_COUNT, Command, Help, Search, Show, Status, Today
+from bot.config import Settings
+from bot.errors import ConfigError, UserInputError
+from bot.ids import require_id
+from bot.query import MAX_QUERY_CHARS
+from bot.replies import Reply
+from bot.service import PapersBot
+
+log = logging.getLogger(__name__)
+
+HelpTopic = Literal["search", "today", "show", "status"]
+
+
+def minimal_intents() -> discord.Intents:
+    """GUILDS only; see the module docstring."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    return intents
+
+
+def point_at(api_url: str, gateway_url: str) -> None:
+    """Send discord.py's REST calls to *api_url* and its gateway connection to *gateway_url*.
+
+    discord.py has no per-client knob for either: ``Route.BASE`` and
+    ``DiscordWebSocket.DEFAULT_GATEWAY`` are class attributes, so this is **process-global**
+    and applies to every discord.py client in the process. Call it before logging in.
+    """
+    discord.http.Route.BASE = api_url.rstrip("/")
+    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
+def _client(interaction: discord.Interaction[Any]) -> PapersClient:
+    client = interaction.client
+    if not isinstance(client, PapersClient):
+        raise TypeError("papersbot commands need a PapersClient")
+    return client
+
+
+async def _run(interaction: discord.Interaction[Any], command: Command) -> None:
+    bot = _client(interaction).papers
+    await answer(interaction, bot.run_command(command, caller_for(interaction)))
+
+
+async def _say(reply: Reply) -> Reply:
+    return reply
+
+
+def papers_group() -> app_commands.Group:
+    """The ``/papers`` command group with its typed, described subcommands."""
+    group = app_commands.Group(
+        name="papers",
+        description="Trending research papers from Hugging Face Daily Papers",
+        allowed_contexts=app_commands.AppCommandContext(guild=True, dm_channel=True),
+        allowed_installs=app_commands.AppInstallationType(guild=True),
+    )
+
+    @group.command(name="today", description="Top papers of the latest Daily Papers day")
+    @app_commands.describe(count=f"How many papers, 1 to {MAX_COUNT} (default {DEFAULT_COUNT})")
+    async def today(
+        interaction: discord.Interaction[Any],
+        count: app_commands.Range[int, 1, MAX_COUNT] = DEFAULT_COUNT,
+    ) -> None:
+        await _run(interaction, Today(count))
+
+    @group.command(name="search", description="Search papers, 5 results per page")
+    @app_commands.describe(
+        query='Words, "a phrase", -exclude, a OR b, author:name, since:30d, sort:new'
+    )
+    async def search(
+        interaction: discord.Interaction[Any],
+        query: app_commands.Range[str, 1, MAX_QUERY_CHARS],
+    ) -> None:
+        await _run(interaction, Search(query))
+
+    @group.command(name="show", description="One paper in full: abstract, authors, links")
+    @app_commands.describe(paper="arXiv id or arXiv / Hugging Face paper URL, e.g. 2608.17271")
+    async def show(
+        interaction: discord.Interaction[Any], paper: app_commands.Range[str, 1, 200]
+    ) -> None:
+        try:
+            command = Show(require_id(paper))
+        except UserInputError as exc:
+            await answer(interaction, _say(Reply(text=str(exc), is_error=True)))
+            return
+        await _run(interaction, command)
+
+    @group.command(name="status", description="Sources, freshness and what the bot knows")
+    async def status(interaction: discord.Interaction[Any]) -> None:
+        await _run(interaction, Status())
+
+    @group.command(name="help", description="How to use papersbot, with examples")
+    @app_commands.describe(topic="Help on one subcommand; 'search' explains the query syntax")
+    async def help_(interaction: discord.Interaction[Any], topic: HelpTopic | None = None) -> None:
+        await _run(interaction, Help(topic))
+
+    return group
+
+
+async def _on_tree_error(
+    interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+) -> None:
+    """Commands Discord knows but this build does not (an old sync), bad option values, bugs."""
+    if isinstance(error, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
+        log.warning("stale command from Discord: %s", error)
+        text = "That command has changed; please try again in a minute."
+    elif isinstance(error, app_commands.TransformerError):
+        text = "That option value is not valid; check the command's hints."
+    else:
+        log.error("command failed in interaction %s", interaction.id, exc_info=error)
+        text = "Sorry, something went wrong."
+    if not interaction.response.is_done():
+        await interaction.response.send_message(
+            text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )
+
+
+class PapersClient(discord.Client):
+    """A discord.py client answering ``/papers`` with *bot*.
+
+    *defer_after* is how long the core may work before the interaction is deferred;
+    other keyword *options* go to :class:`discord.Client` (tests pass
+    ``guild_ready_timeout=0``).
+    """
+
+    def __init__(
+        self,
+        bot: PapersBot,
+        *,
+        guild_id: int | None = None,
+        defer_after: float = DEFER_AFTER,
+        **options: Any,
+    ) -> None:
+        options.setdefault("intents", minimal_intents())
+        super().__init__(allowed_mentions=discord.AllowedMentions.none(), **options)
+        self.papers = bot
+        self.guild_id = guild_id
+        self.defer_after = defer_after
+        self.tree: app_commands.CommandTree[PapersClient] = app_commands.CommandTree(self)
+        self.tree.add_command(papers_group())
+        self.tree.error(_on_tree_error)
+        self.synced: list[app_commands.AppCommand] = []
+
+    async def setup_hook(self) -> None:
+        """After login, before the gateway: register the buttons and sync the commands."""
+        self.add_dynamic_items(PaperButton)
+        try:
+            if self.guild_id is not None:
+                guild = discord.Object(id=self.guild_id)
+                self.tree.copy_global_to(guild=guild)
+                self.synced = await self.tree.sync(guild=guild)
+            else:
+                self.synced = await self.tree.sync()
+        except discord.Forbidden as exc:
+            raise ConfigError(
+                f"setting DISCORD_GUILD_ID={self.guild_id}: Discord refused the command sync "
+                "(is the bot in that server, invited with the applications.commands scope?)"
+            ) from exc
+        where = f"guild {self.guild_id}" if self.guild_id is not None else "globally"
+        log.info("synced %d command(s) %s", len(self.synced), where)
+        if self.application_id is not None:
+            log.info("invite URL: %s", invite_url(self.application_id))
+
+    async def on_ready(self) -> None:
+        log.info("connected to Discord as %s (%s)", self.user, getattr(self.user, "id", "?"))
+
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        """Buttons outside our ``pb:`` namespace (an older build's) get the core's polite error."""
+        if interaction.type is not discord.InteractionType.component:
+            return
+        data: dict[str, Any] = dict(interaction.data or {})
+        custom_id = str(data.get("custom_id", ""))
+        if BUTTON_TEMPLATE.fullmatch(custom_id) is None:
+            await press(interaction, custom_id)
+
+
+def create_client(bot: PapersBot, settings: Settings, **options: Any) -> PapersClient:
+    """A client for *bot*, with discord.py pointed at the settings' URLs (see :func:`point_at`)."""
+    point_at(settings.discord_api_url, settings.discord_gateway_url)
+    return PapersClient(bot, guild_id=settings.discord_guild_id, **options)
+
+
+async def run_discord(
+    bot: PapersBot, settings: Settings, *, client: PapersClient | None = None
+) -> None:
+    """Log in, connect and answer ``/papers`` until cancelled; always closes the connection.
+
+    Raises :class:`~bot.errors.ConfigError` naming the setting when ``DISCORD_TOKEN`` is
+    missing or rejected, or the guild sync is refused.
+    """
+    if settings.discord_token is None:
+        raise ConfigError("setting DISCORD_TOKEN is missing")
+    client = client or create_client(bot, settings)
+    async with client:
+        try:
+            await client.start(settings.discord_token.get_secret_value())
+        except discord.LoginFailure:
+            raise ConfigError("setting DISCORD_TOKEN was rejected by Discord") from None
