@@ -5,6 +5,7 @@
     papersbot demo [--once]            offline, on the bundled real snapshot
     papersbot ingest [--date D | --since D | --from-file PATH]
     papersbot search QUERY...          one-shot; each result line shows its arXiv id
+    papersbot discord-invite           the OAuth2 URL that adds the bot to a server
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 import tempfile
+from collections.abc import Coroutine
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress
@@ -60,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     search = sub.add_parser("search", help="search the store once and print the results")
     search.add_argument("query", nargs="+", help="query, e.g. 'diffusion -video since:30d'")
     search.add_argument("--page", type=int, default=1, help="result page (5 per page)")
+    invite = sub.add_parser("discord-invite", help="print the Discord OAuth2 invite URL")
+    invite.add_argument(
+        "--application-id", help="the application id (default: read from DISCORD_TOKEN)"
+    )
     return parser
 
 
@@ -90,6 +98,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, console: Conso
         return await run(settings, console)
     if args.command == "ingest":
         return await ingest(settings, console, args)
+    if args.command == "discord-invite":
+        return discord_invite(settings, console, args.application_id)
     return await search_once(settings, console, " ".join(args.query), args.page)
 
 
@@ -111,31 +121,62 @@ async def demo(settings: Settings, console: Console, *, once: bool, database: st
 
 
 async def run(settings: Settings, console: Console) -> int:
-    """Start what is configured; with no platform token, say so and use the console."""
-    if settings.slack_configured or settings.discord_configured:
-        names = [
-            n
-            for n, on in (
-                ("SLACK_BOT_TOKEN", settings.slack_configured),
-                ("DISCORD_TOKEN", settings.discord_configured),
-            )
-            if on
-        ]
-        raise ConfigError(
-            f"{' and '.join(names)} set, but this build has no Slack or Discord adapter yet; "
-            "unset it to use the console"
+    """Start every configured adapter; with no platform token, say so and use the console."""
+    if not (settings.slack_configured or settings.discord_configured):
+        console.print(
+            "No SLACK_BOT_TOKEN or DISCORD_TOKEN is set: starting the console adapter.",
+            highlight=False,
         )
-    console.print(
-        "No SLACK_BOT_TOKEN or DISCORD_TOKEN is set: starting the console adapter.", highlight=False
-    )
+        async with open_app(settings) as app:
+            await _refresh(app, console)
+            if not sys.stdin.isatty():
+                render(await app.bot.respond("status"), console)
+                console.print("stdin is not a terminal; nothing more to do.")
+                return 0
+            await ConsoleSession(app.bot, console).run()
+        return 0
     async with open_app(settings) as app:
-        await _refresh(app, console)
-        if not sys.stdin.isatty():
-            render(await app.bot.respond("status"), console)
-            console.print("stdin is not a terminal; nothing more to do.")
-            return 0
-        await ConsoleSession(app.bot, console).run()
+        adapters = await _platform_adapters(app, settings)
+        console.print(f"Starting {', '.join(name for name, _ in adapters)}.", highlight=False)
+        refresh = asyncio.create_task(_refresh(app, console))
+        try:
+            await _until_stopped([coro for _, coro in adapters])
+        finally:
+            refresh.cancel()
     return 0
+
+
+async def _platform_adapters(
+    app: App, settings: Settings
+) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+    """The configured platform adapters, imported only when configured (the core never is)."""
+    adapters: list[tuple[str, Coroutine[Any, Any, None]]] = []
+    if settings.discord_configured:
+        from adapters.discord import run_discord
+
+        adapters.append(("Discord", run_discord(app.bot, settings)))
+    return adapters
+
+
+async def _until_stopped(coros: list[Coroutine[Any, Any, None]]) -> None:
+    """Run the adapters until one fails, or SIGINT/SIGTERM arrives; then stop them all."""
+    loop = asyncio.get_running_loop()
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    waiter = asyncio.ensure_future(stop.wait())
+    try:
+        done, _ = await asyncio.wait([*tasks, waiter], return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task is not waiter:
+                task.result()  # re-raise an adapter's failure (ConfigError names the key)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        for task in [*tasks, waiter]:
+            task.cancel()
+        await asyncio.gather(*tasks, waiter, return_exceptions=True)
 
 
 async def _refresh(app: App, console: Console) -> None:
@@ -176,6 +217,22 @@ def _print_summary(console: Console, summary: IngestSummary) -> None:
     )
     for day, error in summary.failed_days:
         console.print(f"  {day}: failed: {error}", markup=False, highlight=False)
+
+
+def discord_invite(settings: Settings, console: Console, application_id: str | None) -> int:
+    """Print the invite URL with exactly the scopes and permissions the bot needs."""
+    from adapters.discord.permissions import application_id_from_token, invite_url
+
+    app_id: int | str | None = application_id
+    if app_id is None and settings.discord_token is not None:
+        app_id = application_id_from_token(settings.discord_token.get_secret_value())
+    if app_id is None or not str(app_id).isdigit():
+        raise ConfigError(
+            "set DISCORD_TOKEN or pass --application-id (the number on the Developer "
+            "Portal's General Information page)"
+        )
+    console.print(invite_url(app_id), markup=False, highlight=False, soft_wrap=True)
+    return 0
 
 
 async def search_once(settings: Settings, console: Console, query: str, page: int) -> int:

@@ -89,16 +89,6 @@ def test_run_without_tokens_falls_back_to_the_console(
     assert "Hugging Face: never fetched successfully; last attempt just now failed" in out
 
 
-def test_run_with_a_platform_token_is_explicit(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("DISCORD_TOKEN", "not-a-real-token")
-    assert main(["run"]) == 2
-    err = capsys.readouterr().err
-    assert "DISCORD_TOKEN" in err
-    assert "not-a-real-token" not in err
-
-
 def test_installed_script_runs_the_demo_without_a_tty(tmp_path: Path) -> None:
     script = shutil.which("papersbot", path=str(Path(sys.executable).parent))
     assert script is not None

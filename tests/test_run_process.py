@@ -1,0 +1,99 @@
+"""``papersbot run`` as a real process: it starts the configured adapters and stops cleanly.
+
+The Discord fake (``tests/fakes/discord.py``) runs in the test's event loop; the bot runs as
+the installed ``papersbot`` script, with every URL pointed at loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.discord import FakeDiscord
+
+SCRIPT = shutil.which("papersbot", path=str(Path(sys.executable).parent))
+
+
+def _env(tmp_path: Path, snapshot_db: Path, fake: FakeDiscord, token: str) -> dict[str, str]:
+    db = tmp_path / "run.db"
+    shutil.copy(snapshot_db, db)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
+    env.update(
+        PAPERSBOT_DATABASE=str(db),
+        HF_API_URL="http://127.0.0.1:9",
+        PAPERSBOT_HTTP_RETRIES="0",
+        DISCORD_TOKEN=token,
+        DISCORD_API_URL=fake.api_url,
+        DISCORD_GATEWAY_URL=fake.gateway_url,
+    )
+    return env
+
+
+async def _poll(predicate: Callable[[], bool], within: float) -> None:
+    """Wait for something the bot process does (gateway frames re-check nothing in the fake)."""
+    async with asyncio.timeout(within):
+        while not predicate():  # noqa: ASYNC110 (the effect happens in another process)
+            await asyncio.sleep(0.05)
+
+
+async def _start(tmp_path: Path, env: dict[str, str]) -> asyncio.subprocess.Process:
+    assert SCRIPT is not None
+    return await asyncio.create_subprocess_exec(
+        SCRIPT,
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def test_run_serves_discord_until_sigterm(tmp_path: Path, snapshot_db: Path) -> None:
+    fake = FakeDiscord()
+    await fake.start()
+    proc = await _start(tmp_path, _env(tmp_path, snapshot_db, fake, "process-token"))
+    try:
+        await _poll(lambda: bool(fake.commands) and fake.identify is not None, 30)
+        ix = await fake.slash("today", count=2)
+        await _poll(lambda: ix.callback is not None, 10)
+        assert ix.messages[0]["embeds"][0]["title"]
+        assert len(ix.messages[0]["embeds"]) == 2
+        proc.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(proc.communicate(), 20)
+        assert proc.returncode == 0, err.decode()
+        assert "Starting Discord." in out.decode()
+        assert "process-token" not in out.decode() + err.decode()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        await fake.close()
+
+
+async def test_run_with_a_rejected_token_names_the_setting(
+    tmp_path: Path, snapshot_db: Path
+) -> None:
+    fake = FakeDiscord()
+    await fake.start()
+    fake.fail("GET", "/users/@me", 401, 0, "401: Unauthorized")
+    proc = await _start(tmp_path, _env(tmp_path, snapshot_db, fake, "revoked-token"))
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+    finally:
+        await fake.close()
+    assert proc.returncode == 2
+    assert "DISCORD_TOKEN" in err.decode()
+    assert "revoked-token" not in out.decode() + err.decode()
+
+
+@pytest.fixture(autouse=True)
+def _script_exists() -> None:
+    assert SCRIPT is not None, "papersbot is not installed in this environment"
