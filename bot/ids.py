@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import zlib
-from datetime import date
 
 from bot.errors import UserInputError, shown
 
@@ -71,8 +70,3 @@ def chronological_key(paper_id: str) -> int | None:
         bucket = zlib.crc32(archive.encode()) % 300
         return month_index * 300_000 + bucket * 1000 + int(num_s)
     return None
-
-
-def chronological_floor(day: date) -> int:
-    """The smallest :func:`chronological_key` of a new-style id submitted in *day*'s month."""
-    return ((day.year % 100) * 100 + day.month) * 100_000

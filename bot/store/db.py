@@ -12,14 +12,13 @@ import logging
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
 
 import aiosqlite
 
 from bot.errors import StoreError
-from bot.ids import chronological_floor
 from bot.models import Paper, Snapshot, StoredPaper
 from bot.store.migrations import MIGRATIONS
 from bot.store.rows import COLUMNS, paper_params, row_to_paper, rowid_for
@@ -64,9 +63,6 @@ WHERE p.id = :id AND NOT EXISTS (
     )
 )
 """
-
-
-SINCE_SLACK = timedelta(days=92)
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,11 +273,8 @@ class Store:
             where.append("papers_fts MATCH ?")
             params.append(match)
         if since is not None:
-            # Papers reach Daily Papers within weeks of their arXiv submission, so a rowid
-            # floor a quarter earlier bounds the scan without losing any.
-            floor = chronological_floor((since - SINCE_SLACK).date())
-            where += ["r.featured >= ?", "r.rowid >= ?"]
-            params += [since.timestamp(), floor]
+            where.append("r.featured >= ?")
+            params.append(since.timestamp())
         if match is not None:
             sql = (
                 f"SELECT f.rowid, {_CANDIDATE_COLUMNS} FROM papers_fts f "

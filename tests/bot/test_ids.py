@@ -104,13 +104,3 @@ def test_require_id_cuts_long_input_in_its_message() -> None:
     assert "x" * 59 + "…" in str(info.value)
     assert "x" * 60 not in str(info.value)
     assert len(str(info.value)) < 200
-
-
-def test_chronological_floor_is_the_first_key_of_the_month() -> None:
-    from datetime import date
-
-    from bot.ids import chronological_floor, chronological_key
-
-    floor = chronological_floor(date(2026, 8, 19))
-    assert floor == chronological_key("2608.00000")
-    assert chronological_key("2607.99999") < floor < chronological_key("2608.00001")
