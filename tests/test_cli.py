@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from tests.shared_data import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = SHARED_DATA
 
 
 @pytest.fixture(autouse=True)

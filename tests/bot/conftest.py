@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.shared_data import SHARED_DATA
+
 # tests/bot/conftest.py -> tests -> project root -> its parent, which holds shared/
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = SHARED_DATA
 
 
 @pytest.fixture(scope="session")

@@ -12,12 +12,13 @@ import itertools
 import json
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 
-SCHEMAS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "discord_openapi"
+from tests.shared_data import SHARED_DATA
+
+SCHEMAS = SHARED_DATA / "discord_openapi"
 APP_ID, BOT_ID, GUILD_ID = 1100000000000000001, 1100000000000000002, 1100000000000000003
 CHANNEL_ID, USER_ID = 1100000000000000004, 1100000000000000005
 MEMBER_PERMISSIONS = 0x66C40  # View Channel, Send Messages, Embed Links, History, Commands
