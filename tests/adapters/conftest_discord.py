@@ -10,7 +10,6 @@ import functools
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from bot import ranking
@@ -21,8 +20,9 @@ from bot.service import PapersBot
 from bot.sources.snapshot import SnapshotSource
 from tests.conftest import NOW
 from tests.fakes.discord import FakeDiscord, connected
+from tests.shared_data import SHARED_DATA
 
-ARCHIVE = Path(__file__).resolve().parents[2].parent / "shared/data/hf_daily_archive.jsonl.gz"
+ARCHIVE = SHARED_DATA / "hf_daily_archive.jsonl.gz"
 HOSTILE = (
     "@everyone @here <@123> <@!123456789012345678> <@&456> <#789> **bold** `code` "
     "```block``` __under__ ||spoiler|| ~~gone~~ [click](https://evil.example) > quote"

@@ -1,0 +1,131 @@
+"""The Slack adapter: ``/papers`` with Block Kit replies, buttons, DMs and channel posts.
+
+For the composition root::
+
+    await run_slack(bot, settings)   # runs until cancelled, then cleans up
+
+It checks ``SLACK_BOT_TOKEN`` with ``auth.test`` first (a bad token is a ``ConfigError``
+naming the setting), then serves either
+
+* **Socket Mode** when ``SLACK_APP_TOKEN`` is set (no public URL needed), or
+* **HTTP mode** with ``SLACK_SIGNING_SECRET``: an aiohttp server on
+  ``SLACK_HTTP_HOST:SLACK_HTTP_PORT`` with ``POST /slack/events`` (slash command and
+  interactivity requests, signature-checked) and ``GET /healthz``.
+
+:func:`open_slack` is the same as an async context manager and yields a
+:class:`SlackRuntime` (the app, the delivery primitives, the bound URL in HTTP mode).
+
+Modules: :mod:`.render` (Reply → Block Kit), :mod:`.app` (Bolt listeners),
+:mod:`.delivery` (posting, DMs, metadata look-ups, pacing, error outcomes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+
+from adapters.slack.app import Responder, build_app, build_client
+from adapters.slack.delivery import AUTH_ERRORS, SlackDelivery
+from bot.config import Settings
+from bot.errors import ConfigError
+
+__all__ = ["EVENTS_PATH", "HEALTH_PATH", "SlackRuntime", "open_slack", "run_slack"]
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+
+
+@dataclass(frozen=True, slots=True)
+class SlackRuntime:
+    """A running Slack adapter."""
+
+    app: AsyncApp
+    delivery: SlackDelivery
+    mode: str  # "http" or "socket"
+    url: str | None = None  # HTTP mode: e.g. http://127.0.0.1:3000 (events at /slack/events)
+
+
+def _mode(settings: Settings) -> str:
+    if settings.slack_bot_token is None:
+        raise ConfigError("SLACK_BOT_TOKEN is not set")
+    if settings.slack_app_token is not None:
+        return "socket"
+    if settings.slack_signing_secret is not None:
+        return "http"
+    raise ConfigError(
+        "set SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode) "
+        "as well as SLACK_BOT_TOKEN"
+    )
+
+
+async def _check_app_token(delivery: SlackDelivery, app_token: str) -> None:
+    """Fail fast on a bad app-level token (the Socket Mode client would retry forever)."""
+    try:
+        await delivery.client.apps_connections_open(app_token=app_token)
+    except SlackApiError as exc:
+        code = str(exc.response.get("error", "unknown"))
+        hint = (
+            " (it must start with xapp- and have connections:write)" if code in AUTH_ERRORS else ""
+        )
+        raise ConfigError(f"SLACK_APP_TOKEN was rejected by Slack ({code}){hint}") from None
+
+
+def _web_app(app: AsyncApp, settings: Settings) -> web.Application:
+    web_app = app.server(port=settings.slack_http_port, path=EVENTS_PATH).web_app
+
+    async def health(_: web.Request) -> web.Response:
+        return web.json_response({"ok": True, "mode": "http"})
+
+    web_app.router.add_get(HEALTH_PATH, health)
+    return web_app
+
+
+@asynccontextmanager
+async def open_slack(bot: Responder, settings: Settings) -> AsyncIterator[SlackRuntime]:
+    """Start the Slack adapter (HTTP or Socket Mode per *settings*); stop it on exit."""
+    mode = _mode(settings)
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+        delivery = SlackDelivery(build_client(settings, session=session))
+        await delivery.check_auth()
+        secret = settings.slack_signing_secret
+        if mode == "socket" and settings.slack_app_token is not None:
+            app_token = settings.slack_app_token.get_secret_value()
+            await _check_app_token(delivery, app_token)
+            app = build_app(bot, delivery, signing_secret=None)
+            handler = AsyncSocketModeHandler(app, app_token=app_token, web_client=delivery.client)
+            await handler.connect_async()  # type: ignore[no-untyped-call]
+            log.info("slack: connected in Socket Mode")
+            try:
+                yield SlackRuntime(app, delivery, "socket")
+            finally:
+                await handler.close_async()  # type: ignore[no-untyped-call]
+            return
+        app = build_app(bot, delivery, signing_secret=secret.get_secret_value() if secret else None)
+        runner = web.AppRunner(_web_app(app, settings), access_log=None)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, settings.slack_http_host, settings.slack_http_port)
+            await site.start()
+            host, port = runner.addresses[0][:2]
+            url = f"http://{host}:{port}"
+            log.info("slack: listening on %s%s (health: %s)", url, EVENTS_PATH, HEALTH_PATH)
+            yield SlackRuntime(app, delivery, "http", url)
+        finally:
+            await runner.cleanup()
+
+
+async def run_slack(bot: Responder, settings: Settings) -> None:
+    """Run the Slack adapter until cancelled (the composition root's entry point)."""
+    async with open_slack(bot, settings):
+        await asyncio.Event().wait()

@@ -1,0 +1,256 @@
+"""The slack-bolt ``AsyncApp`` for ``/papers`` and its buttons: convert in, call the core,
+convert out.
+
+Each request is acknowledged by a listener that does nothing but ``ack()``; the work runs
+in a Bolt *lazy listener* started in the background (``process_before_response=True``), so
+the HTTP (or Socket Mode) acknowledgement leaves as soon as the signature is checked,
+however slow the store is, well inside Slack's 3 seconds. The answer then goes to the
+request's ``response_url`` through ``respond()``: ephemeral unless the core says
+otherwise. A reply the core marks public (a shared card) is posted to the channel with
+``chat.postMessage``, attributed to the user who shared it.
+
+Buttons carry the core's opaque values (:mod:`bot.actions`): ``papers_more``,
+``papers_show`` and ``papers_share`` go to :meth:`PapersBot.press`, which answers a stale or
+forged value politely. Link buttons (``papers_link_*``) open a URL in the browser; Slack
+still reports the click, so it is acknowledged and ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+import aiohttp
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.delivery import DeliveryError, Outcome, SlackDelivery, classify, payload_size
+from adapters.slack.render import ACTION_IDS, LINK_ACTION_PREFIX, render_reply
+from bot.config import Settings
+from bot.errors import ConfigError
+from bot.replies import Reply
+from bot.service import Caller
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "papersbot/0.1"
+COMMAND = "/papers"
+MAX_RESPONSES = 4  # Slack allows 5 uses of a response_url; keep one for an error line
+_SLACK_LINK = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+
+
+class Responder(Protocol):
+    """The part of :class:`bot.service.PapersBot` this adapter uses."""
+
+    async def respond(self, text: str, caller: Caller | None = None) -> Reply: ...
+
+    async def press(self, value: str, caller: Caller | None = None) -> Reply: ...
+
+
+def build_client(
+    settings: Settings,
+    *,
+    session: aiohttp.ClientSession | None = None,
+    rate_limit_retries: int = 5,
+    server_error_retries: int = 2,
+    server_error_interval: RetryIntervalCalculator | None = None,
+) -> AsyncWebClient:
+    """The Web API client at ``SLACK_API_URL``, retrying 429s (sleeping ``Retry-After``
+    plus up to 1 s of jitter) and 500/503s (exponential backoff from 0.5 s with jitter).
+
+    slack_sdk counts attempts once across its retry handlers, so a call gives up after
+    *rate_limit_retries* retries in all and retries a 5xx only while fewer than
+    *server_error_retries* retries have happened.
+    """
+    if settings.slack_bot_token is None:
+        raise ConfigError("SLACK_BOT_TOKEN is not set")
+    client = AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        timeout=30,
+        session=session,
+        user_agent_prefix=USER_AGENT,
+    )
+    client.retry_handlers.append(
+        AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries)
+    )
+    interval = server_error_interval or BackoffRetryIntervalCalculator(backoff_factor=0.5)
+    client.retry_handlers.append(AsyncServerErrorRetryHandler(server_error_retries, interval))
+    return client
+
+
+def command_text(text: str) -> str:
+    """What the user typed, with Slack's escaping undone: ``<url|label>`` → ``url``,
+    ``<@U1|ann>`` → ``@ann``, ``<#C1|general>`` → ``#general``, ``&amp;`` → ``&``."""
+
+    def plain(match: re.Match[str]) -> str:
+        target, label = match.group(1), match.group(2)
+        if target[:1] in "@#!":
+            return target[0].replace("!", "@") + (label or target[1:]).lstrip("@#")
+        return target
+
+    text = _SLACK_LINK.sub(plain, text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def caller_from_command(command: dict[str, Any]) -> Caller:
+    """The :class:`Caller` of a slash-command payload."""
+    return Caller(
+        platform="slack",
+        user_id=str(command.get("user_id", "")),
+        user_name=str(command.get("user_name") or "someone"),
+        channel_id=command.get("channel_id"),
+        workspace_id=command.get("team_id"),
+    )
+
+
+def caller_from_action(body: dict[str, Any]) -> Caller:
+    """The :class:`Caller` of a ``block_actions`` payload."""
+    user = body.get("user") or {}
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+        "channel_id"
+    )
+    return Caller(
+        platform="slack",
+        user_id=str(user.get("id", "")),
+        user_name=str(user.get("username") or user.get("name") or "someone"),
+        channel_id=channel,
+        workspace_id=(body.get("team") or {}).get("id") or user.get("team_id"),
+    )
+
+
+async def send_reply(respond: AsyncRespond, reply: Reply, *, replace: bool | None = None) -> None:
+    """Send *reply* through ``response_url``; a rejected message is logged with its size
+    and the user gets one short line instead."""
+    response_type = "ephemeral" if reply.ephemeral else "in_channel"
+    for message in render_reply(reply)[:MAX_RESPONSES]:
+        payload = message.payload()
+        resp = await respond(**payload, response_type=response_type, replace_original=replace)
+        if resp.status_code == 200:
+            continue
+        code = (resp.body or "").strip()[:60] or f"http_{resp.status_code}"
+        error = classify(code, status=resp.status_code)
+        if error.outcome is Outcome.BUG:
+            log.error(
+                "slack response_url rejected our payload (%s): %d bytes, %d blocks",
+                code,
+                payload_size(payload),
+                len(payload["blocks"]),
+            )
+        else:
+            log.warning("slack response_url failed: %s (status %d)", code, resp.status_code)
+        await respond(text=error.user_message, response_type="ephemeral", replace_original=False)
+        return
+
+
+async def _guarded(respond: AsyncRespond, work: Callable[[], Awaitable[None]]) -> None:
+    """Run a listener's work; anything unexpected is logged once and answered briefly."""
+    try:
+        await work()
+    except Exception:
+        error_id = secrets.token_hex(4)
+        log.exception("slack listener failed, error %s", error_id)
+        try:
+            await respond(
+                text=f"Sorry, something went wrong (error {error_id}).",
+                response_type="ephemeral",
+                replace_original=False,
+            )
+        except Exception as exc:  # Slack unreachable too: the log line above is the record
+            log.warning("could not tell the user about error %s: %s", error_id, exc)
+
+
+def _bolt_app(delivery: SlackDelivery, signing_secret: str | None) -> AsyncApp:
+    """An ``AsyncApp`` that acks as soon as ``ack()`` returns (``process_before_response``
+    with the work in lazy listeners, instead of Bolt's 10 ms ack polling)."""
+    identity, token = delivery.identity, delivery.client.token
+    authorize = None
+    if identity is not None:
+        # Reuse the start-up auth.test instead of Bolt's lazy one on the first request; a
+        # token revoked later surfaces as token_revoked on our own calls (DeliveryError).
+        async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+            return AuthorizeResult(
+                enterprise_id=enterprise_id,
+                team_id=team_id or identity.team_id,
+                bot_user_id=identity.user_id,
+                bot_id=identity.bot_id,
+                bot_token=token,
+            )
+
+    # Bolt deep-copies its per-request client for lazy listeners, so its client holds no
+    # shared aiohttp session, and no token when authorize() supplies it (Bolt warns).
+    client = AsyncWebClient(
+        token=None if identity is not None else token,
+        base_url=delivery.client.base_url,
+        timeout=delivery.client.timeout,
+        user_agent_prefix=USER_AGENT,
+        retry_handlers=list(delivery.client.retry_handlers),
+    )
+    return AsyncApp(
+        client=client,
+        signing_secret=signing_secret or "",
+        request_verification_enabled=signing_secret is not None,
+        authorize=authorize,
+        process_before_response=True,
+        logger=logging.getLogger("adapters.slack.bolt"),
+    )
+
+
+async def _ack(ack: AsyncAck) -> None:
+    await ack()
+
+
+def build_app(bot: Responder, delivery: SlackDelivery, *, signing_secret: str | None) -> AsyncApp:
+    """The Bolt app. *signing_secret* is required for HTTP mode; ``None`` means Socket Mode,
+    where requests arrive over the authenticated websocket instead. Call
+    :meth:`SlackDelivery.check_auth` first so the app reuses its ``auth.test`` result."""
+    app = _bolt_app(delivery, signing_secret)
+
+    async def answer(
+        reply: Reply, caller: Caller, respond: AsyncRespond, replace: bool | None
+    ) -> None:
+        if reply.ephemeral or reply.is_error:
+            await send_reply(respond, reply, replace=replace)
+            return
+        if caller.channel_id is None:
+            await respond(text="I can't tell which channel to post in.", response_type="ephemeral")
+            return
+        try:  # public: a normal channel message, attributed to whoever shared it
+            await delivery.post_to_channel(caller.channel_id, reply, shared_by=caller.user_id)
+        except DeliveryError as exc:
+            await respond(text=exc.user_message, response_type="ephemeral", replace_original=False)
+
+    async def on_command(command: dict[str, Any], respond: AsyncRespond) -> None:
+        async def work() -> None:
+            caller = caller_from_command(command)
+            reply = await bot.respond(command_text(str(command.get("text", ""))), caller)
+            await answer(reply, caller, respond, None)
+
+        await _guarded(respond, work)
+
+    async def on_button(
+        body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        async def work() -> None:
+            caller = caller_from_action(body)
+            reply = await bot.press(str(action.get("value", "")), caller)
+            await answer(reply, caller, respond, False)
+
+        await _guarded(respond, work)
+
+    app.command(COMMAND)(ack=_ack, lazy=[on_command])
+    app.action(re.compile("^(" + "|".join(ACTION_IDS.values()) + ")$"))(ack=_ack, lazy=[on_button])
+    app.action(re.compile("^" + LINK_ACTION_PREFIX))(_ack)  # a URL button: nothing to do
+    return app

@@ -1,0 +1,216 @@
+"""Slack slash-command latency over real loopback HTTP, against a 100k-paper store.
+
+    .venv/bin/python bench/slack_latency.py [--size 100000] [--runs 40]
+
+The real Slack adapter (slack-bolt ``AsyncApp`` behind its aiohttp server) runs against
+the loopback fake Slack from ``tests/fakes/slack``. Each request is a real signed
+``/papers`` slash command (or a signed ``block_actions`` press of "More") sent over HTTP;
+two times are measured from just before the request is sent:
+
+* **ack**: until the HTTP response (Bolt's acknowledgement) is back at the client;
+* **reply**: until the rendered reply reaches the fake's ``response_url`` sink.
+
+Requests go one at a time, each after the previous reply arrived, except the last row:
+bursts of 20 searches sent at once by 20 users (the acks must not wait for the work).
+Client, adapter and fake share one process and event loop, so the numbers include the
+fake's own Block Kit validation CPU but no network. The store is the synthetic corpus
+``bench/search.py`` builds (cached in bench/.cache/; built here if missing), copied to a
+temporary directory so saved searches do not touch the cache. Prints a Markdown table and
+writes bench/slack_results.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+import search as search_bench  # noqa: E402  (bench/search.py: the corpus cache and builder)
+
+from adapters.slack import EVENTS_PATH, open_slack  # noqa: E402
+from bot.config import load_settings  # noqa: E402
+from bot.service import PapersBot  # noqa: E402
+from bot.store import Store  # noqa: E402
+from tests.fakes.slack import (  # noqa: E402
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    FakeSlack,
+    action_form,
+    command_form,
+    signed_post,
+)
+
+RESULTS = ROOT / "bench" / "slack_results.md"
+NOW = search_bench.NOW
+WARMUP = 5
+BURST = 20  # concurrent commands from different users in the burst row
+COMMANDS = {
+    "today": ["today", "today 10"],
+    "search (first page)": [f"search {q}" for q in search_bench.COMMON],
+    "show": [],  # filled with real ids from the store
+    "help": ["help", "help search"],
+}
+
+log = logging.getLogger("bench")
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile of *values* (ms)."""
+    ordered = sorted(values)
+    rank = max(1, round(pct / 100 * len(ordered) + 0.5))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+async def ensure_store(size: int) -> Path:
+    path = search_bench.store_path(size)
+    if not path.exists():
+        log.info("building a synthetic store of %d papers (cached for next time) ...", size)
+        search_bench.CACHE.mkdir(parents=True, exist_ok=True)
+        await search_bench.child_build(size, path)
+    return path
+
+
+class Client:
+    """Sends signed requests and times them against the fake's response_url sink."""
+
+    def __init__(self, http: aiohttp.ClientSession, url: str, slack: FakeSlack) -> None:
+        self.http, self.url, self.slack, self.count = http, url, slack, 0
+
+    async def send(self, form_for: object) -> tuple[float, float, dict[str, object]]:
+        self.count += 1
+        rid = f"B{self.count}"
+        # A different user each time: the core's per-user budget would otherwise say "slow down".
+        user = f"UB{self.count:06d}"
+        form = form_for(self.slack.response_url(rid), user)  # type: ignore[operator]
+        start = time.perf_counter()
+        status, _, ack = await signed_post(self.http, self.url, form)
+        assert status == 200, status
+        [body] = await self.slack.wait_responses(rid, within=30)
+        reply = next(r.at for r in self.slack.responses if r.url_id == rid) - start
+        return ack * 1000, reply * 1000, body
+
+    async def command(self, text: str) -> tuple[float, float, dict[str, object]]:
+        return await self.send(lambda url, user: command_form(text, response_url=url, user=user))
+
+    async def more(self, value: str) -> tuple[float, float, dict[str, object]]:
+        return await self.send(
+            lambda url, user: action_form("papers_more", value, response_url=url, user=user)
+        )
+
+
+def more_value(body: dict[str, object]) -> str | None:
+    for block in body.get("blocks", []):  # type: ignore[attr-defined]
+        for element in block.get("elements", []) if block["type"] == "actions" else []:
+            if element["action_id"] == "papers_more":
+                return str(element["value"])
+    return None
+
+
+async def measure(db: Path, runs: int) -> tuple[dict[str, tuple[list[float], list[float]]], int]:
+    store = await Store.open(db)
+    papers = await store.count_papers()
+    ids = [sp.paper.id for sp in await store.papers_for_day(await store.latest_day())]  # type: ignore[arg-type]
+    COMMANDS["show"] = [f"show {pid}" for pid in ids[:20]]
+    bot = PapersBot(store=store, clock=lambda: NOW)
+    try:
+        return await _measure(bot, runs), papers
+    finally:
+        await store.close()
+
+
+async def _measure(bot: PapersBot, runs: int) -> dict[str, tuple[list[float], list[float]]]:
+    results: dict[str, tuple[list[float], list[float]]] = {}
+    async with FakeSlack() as slack, aiohttp.ClientSession() as http:
+        settings = load_settings(
+            None,
+            slack_bot_token=BOT_TOKEN,
+            slack_signing_secret=SIGNING_SECRET,
+            slack_app_token=None,
+            slack_api_url=slack.api_url,
+            slack_http_host="127.0.0.1",
+            slack_http_port=0,
+        )
+        async with open_slack(bot, settings) as rt:
+            client = Client(http, f"{rt.url}{EVENTS_PATH}", slack)
+            for text in ["today", "search diffusion", "help"] * WARMUP:
+                await client.command(text)
+            for kind, texts in COMMANDS.items():
+                acks, replies = results.setdefault(kind, ([], []))
+                for i in range(runs):
+                    ack, reply, _ = await client.command(texts[i % len(texts)])
+                    acks.append(ack)
+                    replies.append(reply)
+            acks, replies = results.setdefault("More (next page)", ([], []))
+            for i in range(runs):
+                _, _, body = await client.command(f"search {search_bench.COMMON[i % 5]}")
+                value = more_value(body)
+                assert value is not None, body
+                ack, reply, _ = await client.more(value)
+                acks.append(ack)
+                replies.append(reply)
+            acks, replies = results.setdefault(f"search, {BURST} at once", ([], []))
+            for i in range(max(1, runs // BURST)):
+                texts = [f"search {q}" for q in search_bench.COMMON[i : i + BURST]]
+                for ack, reply, _ in await asyncio.gather(*map(client.command, texts)):
+                    acks.append(ack)
+                    replies.append(reply)
+    return results
+
+
+def render(results: dict[str, tuple[list[float], list[float]]], papers: int, runs: int) -> str:
+    all_acks = [a for acks, _ in results.values() for a in acks]
+    all_replies = [r for _, replies in results.values() for r in replies]
+    rows = [*results.items(), ("**all**", (all_acks, all_replies))]
+    lines = [
+        "# Slack slash-command latency",
+        "",
+        f"Real slack-bolt app over loopback HTTP, {papers:,}-paper store, {runs} requests per "
+        f"row, one at a time (the burst row: {BURST} at once); signed request in → ack out, "
+        "and → reply at the response_url.",
+        f"Target: ack p99 < 50 ms, reply p99 < 300 ms. {datetime.now(UTC):%Y-%m-%d}, "
+        f"Python {platform.python_version()}, {platform.machine()}.",
+        "",
+        "| request | n | ack p50 (ms) | ack p99 (ms) | reply p50 (ms) | reply p99 (ms) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, (acks, replies) in rows:
+        lines.append(
+            f"| {name} | {len(acks)} | {percentile(acks, 50):.1f} | {percentile(acks, 99):.1f}"
+            f" | {percentile(replies, 50):.1f} | {percentile(replies, 99):.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=100_000, help="papers in the store")
+    parser.add_argument("--runs", type=int, default=40, help="requests per row")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    log.setLevel(logging.INFO)
+    cached = asyncio.run(ensure_store(args.size))
+    with tempfile.TemporaryDirectory(prefix="slack-bench-") as tmp:
+        db = Path(tmp) / "store.db"
+        shutil.copy(cached, db)
+        log.info("timing %d requests per row on %s ...", args.runs, cached.name)
+        results, papers = asyncio.run(measure(db, args.runs))
+    text = render(results, papers, args.runs)
+    print(text)
+    RESULTS.write_text(text)
+    log.info("written to %s", RESULTS.relative_to(ROOT))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,329 @@
+"""A loopback fake of Slack that the real ``slack_bolt`` and ``slack_sdk`` talk to.
+
+    async with FakeSlack() as slack:
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url)
+
+Serves on 127.0.0.1:
+
+* ``/api/{method}``: ``auth.test``, ``chat.postMessage``, ``conversations.open``,
+  ``conversations.history``, ``users.info``, ``apps.connections.open``. Arguments come from
+  the query string, a form body or a JSON body (slack_sdk uses all three). Every call needs
+  ``Authorization: Bearer <token>`` with the bot token (the app token for
+  ``apps.connections.open``); otherwise ``not_authed`` / ``invalid_auth``.
+* ``/commands/{id}``: a ``response_url`` sink. Records JSON bodies; allows 5 uses within
+  30 minutes per URL and answers like Slack's incoming webhooks (plain-text error bodies:
+  ``used_url``, ``expired_url``, ``invalid_blocks``, ``msg_too_long``, ``no_text``).
+* ``/link/``: the Socket Mode websocket (``hello``, envelopes, acks).
+
+Every message is checked strictly (:func:`tests.fakes.slack.checks.message_errors`) and
+rejected with Slack's real error codes. Knobs: :meth:`FakeSlack.fail` (an error code, a 429
+with ``Retry-After``, a 5xx), ``auth_error`` (``invalid_auth`` / ``token_revoked`` for
+every bot call), channels (member, outsider, archived) and users (time zone, bot).
+
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+import urllib.parse
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from tests.fakes.slack.checks import message_errors
+
+BOT_TOKEN = "xoxb-fake-bot-token"
+APP_TOKEN = "xapp-1-fake-app-token"
+RESPONSE_URL_USES = 5
+RESPONSE_URL_TTL = 30 * 60
+
+
+@dataclass
+class ApiCall:
+    """One Web API call the fake received."""
+
+    method: str
+    args: dict[str, Any]
+    content_type: str
+    token: str | None
+
+
+@dataclass
+class Fault:
+    error: str | None = None
+    status: int = 200
+    retry_after: int | None = None
+
+
+@dataclass
+class Received:
+    """One body posted to a response_url, and when it arrived (``time.perf_counter``)."""
+
+    url_id: str
+    body: dict[str, Any]
+    at: float = field(default_factory=time.perf_counter)
+
+
+class FakeSlack:
+    """The fake Slack server; see the module docstring."""
+
+    def __init__(self, *, team_id: str = "T0FAKE", bot_user: str = "U0BOT") -> None:
+        self.team_id, self.bot_user, self.bot_name = team_id, bot_user, "papersbot"
+        self.calls: list[ApiCall] = []
+        self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.responses: list[Received] = []
+        self.channels: dict[str, str] = {}  # id -> member | outsider | archived
+        self.users: dict[str, dict[str, Any]] = {}
+        self.auth_error: str | None = None
+        self.page_size = 100
+        self.socket_connected = asyncio.Event()
+        self._faults: dict[str, deque[Fault]] = defaultdict(deque)
+        self._uses: dict[str, list[float]] = defaultdict(list)
+        self._issued: dict[str, float] = {}
+        self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._sockets: list[web.WebSocketResponse] = []
+        self._arrived = asyncio.Condition()
+        self._ts = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    async def __aenter__(self) -> FakeSlack:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/commands/{url_id}", self._response_url)
+        app.router.add_get("/link/", self._socket)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for ws in self._sockets:
+            await ws.close()
+        assert self._runner is not None
+        await self._runner.cleanup()
+
+    # -- knobs and inspection -----------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def response_url(self, url_id: str) -> str:
+        """A fresh response_url (valid 30 minutes, 5 uses)."""
+        self._issued[url_id] = time.monotonic()
+        return f"http://127.0.0.1:{self.port}/commands/{url_id}"
+
+    def expire(self, url_id: str) -> None:
+        """Age *url_id*'s response_url past Slack's 30 minutes."""
+        self._issued[url_id] = time.monotonic() - RESPONSE_URL_TTL - 1
+
+    def fail(
+        self,
+        method: str,
+        error: str | None = None,
+        *,
+        status: int = 200,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        """Make the next *times* calls of *method* (or ``"response_url"``) fail."""
+        if retry_after is not None:
+            status = 429
+        self._faults[method].extend(Fault(error, status, retry_after) for _ in range(times))
+
+    def add_channel(self, channel: str, *, member: bool = True, archived: bool = False) -> None:
+        self.channels[channel] = "archived" if archived else "member" if member else "outsider"
+
+    def add_user(self, user: str, *, tz: str | None = "UTC", is_bot: bool = False) -> None:
+        self.users[user] = {"id": user, "name": user.lower(), "tz": tz, "is_bot": is_bot}
+
+    def calls_to(self, method: str) -> list[ApiCall]:
+        return [c for c in self.calls if c.method == method]
+
+    def responses_to(self, url_id: str) -> list[dict[str, Any]]:
+        return [r.body for r in self.responses if r.url_id == url_id]
+
+    async def wait_responses(self, url_id: str, count: int = 1, within: float = 5) -> list[Any]:
+        """Wait until *url_id* has received *count* bodies; return them."""
+        async with self._arrived:
+            await asyncio.wait_for(
+                self._arrived.wait_for(lambda: len(self.responses_to(url_id)) >= count), within
+            )
+        return self.responses_to(url_id)
+
+    # -- Web API ------------------------------------------------------------------------
+
+    async def _args(self, request: web.Request) -> dict[str, Any]:
+        args: dict[str, Any] = dict(request.query)
+        if request.content_type == "application/json":
+            args.update(await request.json())
+        elif request.can_read_body:
+            args.update(dict(urllib.parse.parse_qsl(await request.text())))
+        return args
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await self._args(request)
+        auth = request.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None
+        self.calls.append(ApiCall(method, args, request.content_type, token))
+        expected = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
+        if token is None:
+            return _error("not_authed")
+        if token != expected:
+            return _error("invalid_auth")
+        if self.auth_error and expected == BOT_TOKEN:
+            return _error(self.auth_error)
+        if self._faults[method]:
+            fault = self._faults[method].popleft()
+            headers = (
+                {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+            )
+            if fault.status != 200:
+                code = "ratelimited" if fault.status == 429 else "internal_error"
+                return _error(code, status=fault.status, headers=headers)
+            return _error(fault.error or "internal_error")
+        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        if handler is None:
+            return _error("unknown_method")
+        result: dict[str, Any] | str = handler(args)
+        return _error(result) if isinstance(result, str) else _ok(result)
+
+    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": "https://fake.slack.com/",
+            "team": "Fake",
+            "user": self.bot_name,
+            "team_id": self.team_id,
+            "user_id": self.bot_user,
+            "bot_id": "B0BOT",
+        }
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"url": f"ws://127.0.0.1:{self.port}/link/?ticket=t{next(self._ts)}"}
+
+    def _channel_error(self, channel: str, *, writing: bool) -> str | None:
+        state = self.channels.get(channel)
+        if state is None:
+            return "channel_not_found"
+        if state == "archived" and writing:
+            return "is_archived"
+        return "not_in_channel" if state == "outsider" else None
+
+    def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any] | str:
+        channel = str(args.get("channel", ""))
+        if error := self._channel_error(channel, writing=True):
+            return error
+        if problem := message_errors(args):
+            return problem[0]
+        ts = f"{1_786_000_000 + next(self._ts)}.000100"
+        metadata = args.get("metadata")
+        message = {"type": "message", "ts": ts, "user": self.bot_user, "bot_id": "B0BOT"}
+        message.update(text=args.get("text", ""), blocks=args.get("blocks", []))
+        if metadata:
+            message["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
+        self.messages[channel].append(message)
+        return {"channel": channel, "ts": ts, "message": message}
+
+    def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any] | str:
+        user = self.users.get(str(args.get("users", "")))
+        if user is None:
+            return "user_not_found"
+        if user["is_bot"]:
+            return "cannot_dm_bot"
+        channel = "D" + user["id"]
+        self.channels.setdefault(channel, "member")
+        return {"channel": {"id": channel}}
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any] | str:
+        channel = str(args.get("channel", ""))
+        if error := self._channel_error(channel, writing=False):
+            return error
+        oldest = float(args.get("oldest") or 0)
+        with_meta = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = [m for m in reversed(self.messages[channel]) if float(m["ts"]) > oldest]
+        start = int(args.get("cursor") or 0)
+        limit = min(int(args.get("limit") or 100), self.page_size)
+        page = [
+            {k: v for k, v in m.items() if with_meta or k != "metadata"}
+            for m in found[start : start + limit]
+        ]
+        more = start + limit < len(found)
+        cursor = str(start + limit) if more else ""
+        return {"messages": page, "has_more": more, "response_metadata": {"next_cursor": cursor}}
+
+    def _users_info(self, args: dict[str, Any]) -> dict[str, Any] | str:
+        user = self.users.get(str(args.get("user", "")))
+        return {"user": user} if user else "user_not_found"
+
+    # -- response_url and Socket Mode --------------------------------------------------
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        arrived = time.perf_counter()
+        url_id = request.match_info["url_id"]
+        body = await request.json()
+        now = time.monotonic()
+        issued = self._issued.get(url_id, now)
+        uses = self._uses[url_id]
+        if now - issued > RESPONSE_URL_TTL:
+            return web.Response(status=404, text="expired_url")
+        if len(uses) >= RESPONSE_URL_USES:
+            return web.Response(status=404, text="used_url")
+        uses.append(now)
+        if self._faults["response_url"]:
+            fault = self._faults["response_url"].popleft()
+            return web.Response(
+                status=fault.status if fault.status != 200 else 400, text=fault.error
+            )
+        if problem := message_errors(body):
+            return web.Response(status=400, text=problem[0])
+        if body.get("response_type") not in (None, "ephemeral", "in_channel"):
+            return web.Response(status=400, text="invalid_payload")
+        async with self._arrived:
+            self.responses.append(Received(url_id, body, arrived))
+            self._arrived.notify_all()
+        return web.Response(text="ok")
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        hello = {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0FAKE"}}
+        await ws.send_json(hello)
+        self.socket_connected.set()
+        async for msg in ws:
+            if msg.type == aiohttp.WSMsgType.TEXT:
+                data = json.loads(msg.data)
+                future = self._acks.pop(str(data.get("envelope_id")), None)
+                if future is not None and not future.done():
+                    future.set_result(data.get("payload") or {})
+        return ws
+
+    async def send_envelope(self, kind: str, payload: dict[str, Any], within: float = 3) -> Any:
+        """Push a Socket Mode envelope (``slash_commands``, ``interactive``); return the
+        ack's payload. Times out like Slack if the app does not ack within *within* seconds."""
+        await asyncio.wait_for(self.socket_connected.wait(), within)
+        envelope_id = f"env-{next(self._ts)}"
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._acks[envelope_id] = future
+        envelope = {"envelope_id": envelope_id, "type": kind, "payload": payload}
+        envelope.update(accepts_response_payload=True, retry_attempt=0, retry_reason="")
+        await self._sockets[-1].send_json(envelope)
+        return await asyncio.wait_for(future, within)
+
+
+def _ok(data: dict[str, Any]) -> web.Response:
+    return web.json_response({"ok": True, **data})
+
+
+def _error(code: str, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"ok": False, "error": code}, status=status, headers=headers)
