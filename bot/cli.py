@@ -151,6 +151,10 @@ async def _platform_adapters(
 ) -> list[tuple[str, Coroutine[Any, Any, None]]]:
     """The configured platform adapters, imported only when configured (the core never is)."""
     adapters: list[tuple[str, Coroutine[Any, Any, None]]] = []
+    if settings.slack_configured:
+        from adapters.slack import run_slack
+
+        adapters.append(("Slack", run_slack(app.bot, settings)))
     if settings.discord_configured:
         from adapters.discord import run_discord
 

@@ -1,6 +1,6 @@
 """``papersbot run`` as a real process: it starts the configured adapters and stops cleanly.
 
-The Discord fake (``tests/fakes/discord.py``) runs in the test's event loop; the bot runs as
+The Discord and Slack fakes (``tests/fakes/``) run in the test's event loop; the bot runs as
 the installed ``papersbot`` script, with every URL pointed at loopback.
 """
 
@@ -10,13 +10,16 @@ import asyncio
 import os
 import shutil
 import signal
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from tests.fakes.discord import FakeDiscord
+from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, command_form, signed_post
 
 SCRIPT = shutil.which("papersbot", path=str(Path(sys.executable).parent))
 
@@ -97,3 +100,58 @@ async def test_run_with_a_rejected_token_names_the_setting(
 @pytest.fixture(autouse=True)
 def _script_exists() -> None:
     assert SCRIPT is not None, "papersbot is not installed in this environment"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_run_serves_slack_http_mode_until_sigterm(tmp_path: Path, snapshot_db: Path) -> None:
+    port = _free_port()
+    async with FakeSlack() as slack, aiohttp.ClientSession() as http:
+        db = tmp_path / "run.db"
+        shutil.copy(snapshot_db, db)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
+        env.update(
+            PAPERSBOT_DATABASE=str(db),
+            HF_API_URL="http://127.0.0.1:9",
+            PAPERSBOT_HTTP_RETRIES="0",
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=slack.api_url,
+            SLACK_HTTP_HOST="127.0.0.1",
+            SLACK_HTTP_PORT=str(port),
+        )
+        proc = await _start(tmp_path, env)
+        base = f"http://127.0.0.1:{port}"
+        try:
+
+            async def healthy() -> bool:
+                try:
+                    async with http.get(f"{base}/healthz") as resp:
+                        return resp.status == 200
+                except aiohttp.ClientError:
+                    return False
+
+            async with asyncio.timeout(30):
+                while not await healthy():  # noqa: ASYNC110 (another process)
+                    await asyncio.sleep(0.1)
+            form = command_form("today 2", response_url=slack.response_url("R1"))
+            status, _, _ = await signed_post(http, f"{base}/slack/events", form)
+            assert status == 200
+            [reply] = await slack.wait_responses("R1", within=10)
+            assert reply["response_type"] == "ephemeral"
+            assert "Top 2 papers" in reply["text"]
+            bad = await signed_post(http, f"{base}/slack/events", form, secret="wrong")
+            assert bad[0] == 401
+            proc.send_signal(signal.SIGTERM)
+            out, err = await asyncio.wait_for(proc.communicate(), 20)
+            assert proc.returncode == 0, err.decode()
+            assert "Starting Slack." in out.decode()
+            assert BOT_TOKEN not in out.decode() + err.decode()
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
