@@ -20,6 +20,7 @@ import aiosqlite
 
 from bot.errors import StoreError
 from bot.models import Paper, Snapshot, StoredPaper
+from bot.store.ledger import Ledger
 from bot.store.migrations import MIGRATIONS
 from bot.store.rows import COLUMNS, paper_params, row_to_paper, rowid_for
 
@@ -107,6 +108,7 @@ class Store:
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
+        self.ledger = Ledger(conn)
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:

@@ -116,4 +116,45 @@ MIGRATIONS: tuple[str, ...] = (
         created_at  TEXT NOT NULL
     );
     """,
+    # 2: delivery targets, DM subscriptions, channel digests, the delivery ledger and the
+    # per-target record of papers sent (canonical ids: v2 of a paper is never "new").
+    """
+    CREATE TABLE targets (
+        id              INTEGER PRIMARY KEY,
+        platform        TEXT NOT NULL,               -- 'slack', 'discord', 'console'
+        workspace       TEXT NOT NULL DEFAULT '',    -- Slack team / Discord guild ('' for DMs)
+        kind            TEXT NOT NULL CHECK (kind IN ('channel', 'user')),
+        address         TEXT NOT NULL,               -- channel id, or user id for DMs
+        disabled_at     TEXT,                        -- set on a permanent failure
+        disabled_reason TEXT,
+        owner_told      INTEGER NOT NULL DEFAULT 0,  -- the owner has been told it is disabled
+        UNIQUE (platform, workspace, kind, address)
+    );
+
+    CREATE TABLE deliveries (
+        id          INTEGER PRIMARY KEY,
+        target_id   INTEGER NOT NULL REFERENCES targets (id) ON DELETE CASCADE,
+        digest_key  TEXT NOT NULL,                   -- e.g. 'digest:2026-08-19', 'sub:7:2026-08-19'
+        due_at      TEXT NOT NULL,
+        state       TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (state IN ('pending', 'claimed', 'sent', 'failed', 'missed')),
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        claimed_at  TEXT,
+        claim_token TEXT,
+        next_try_at TEXT,                            -- backoff for transient failures
+        sent_at     TEXT,
+        message_id  TEXT,
+        last_error  TEXT,
+        UNIQUE (target_id, digest_key)
+    );
+    CREATE INDEX deliveries_open ON deliveries (state, due_at);
+
+    CREATE TABLE sent_papers (
+        target_id   INTEGER NOT NULL REFERENCES targets (id) ON DELETE CASCADE,
+        paper_id    TEXT NOT NULL,
+        delivery_id INTEGER NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+        sent_at     TEXT NOT NULL,
+        PRIMARY KEY (target_id, paper_id)
+    ) WITHOUT ROWID;
+    """,
 )

@@ -1,0 +1,246 @@
+"""The delivery ledger: the only truth of what was sent, to whom, and what is still owed.
+
+One row per (target, digest key) moves ``pending → claimed → sent | failed`` (or ``missed``
+when it fell due too long ago to be sent late). A sender claims a row, sends, then marks it
+with the platform message id; the claim carries a random token so a sender whose claim went
+stale (it crashed, or hung) can no longer mark the row. ``sent_papers`` records every paper
+a target has received, so a paper reaches a target at most once across days, digests and DMs.
+
+Not yet wired: the scheduler and the catch-up pass that drive it (issue 5).
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+import aiosqlite
+
+from bot.errors import StoreError
+
+Kind = Literal["channel", "user"]
+State = Literal["pending", "claimed", "sent", "failed", "missed"]
+
+_DELIVERY_COLUMNS = (
+    "id, target_id, digest_key, due_at, state, attempts, claimed_at, claim_token, next_try_at, "
+    "sent_at, message_id, last_error"
+)
+
+
+def _ts(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware")
+    return value.astimezone(UTC).isoformat()
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where deliveries go: a channel, or a user's DM, on one platform and workspace."""
+
+    id: int
+    platform: str
+    workspace: str
+    kind: Kind
+    address: str
+    disabled_at: datetime | None = None
+    disabled_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One ledger row."""
+
+    id: int
+    target_id: int
+    digest_key: str
+    due_at: datetime
+    state: State
+    attempts: int
+    claimed_at: datetime | None
+    claim_token: str | None
+    next_try_at: datetime | None
+    sent_at: datetime | None
+    message_id: str | None
+    last_error: str | None
+
+
+def _delivery(row: Sequence[object]) -> Delivery:
+    return Delivery(
+        id=int(str(row[0])),
+        target_id=int(str(row[1])),
+        digest_key=str(row[2]),
+        due_at=datetime.fromisoformat(str(row[3])),
+        state=str(row[4]),  # type: ignore[arg-type]
+        attempts=int(str(row[5])),
+        claimed_at=_dt(row[6]),  # type: ignore[arg-type]
+        claim_token=row[7],  # type: ignore[arg-type]
+        next_try_at=_dt(row[8]),  # type: ignore[arg-type]
+        sent_at=_dt(row[9]),  # type: ignore[arg-type]
+        message_id=row[10],  # type: ignore[arg-type]
+        last_error=row[11],  # type: ignore[arg-type]
+    )
+
+
+class Ledger:
+    """Targets, deliveries and sent papers, on the store's connection."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def _one(self, sql: str, params: Sequence[object]) -> sqlite3.Row | None:
+        async with self._conn.execute(sql, params) as cur:
+            return await cur.fetchone()
+
+    async def _write(self, sql: str, params: Sequence[object]) -> sqlite3.Row | None:
+        try:
+            row = await self._one(sql, params)
+            await self._conn.commit()
+        except sqlite3.Error as exc:
+            await self._conn.rollback()
+            raise StoreError(f"ledger write failed: {exc}") from exc
+        return row
+
+    # -- targets ---------------------------------------------------------------------------
+
+    async def target(self, platform: str, workspace: str, kind: Kind, address: str) -> Target:
+        """The target with these coordinates, created on first use."""
+        await self._write(
+            "INSERT INTO targets (platform, workspace, kind, address) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (platform, workspace, kind, address) DO NOTHING",
+            (platform, workspace, kind, address),
+        )
+        row = await self._one(
+            "SELECT id, platform, workspace, kind, address, disabled_at, disabled_reason "
+            "FROM targets WHERE platform = ? AND workspace = ? AND kind = ? AND address = ?",
+            (platform, workspace, kind, address),
+        )
+        assert row is not None
+        return Target(row[0], row[1], row[2], row[3], row[4], _dt(row[5]), row[6])
+
+    async def disable(self, target_id: int, *, now: datetime, reason: str) -> None:
+        """Stop delivering to a target after a permanent failure (deleted channel, blocked DMs)."""
+        await self._write(
+            "UPDATE targets SET disabled_at = ?, disabled_reason = ?, owner_told = 0 "
+            "WHERE id = ? AND disabled_at IS NULL",
+            (_ts(now), reason, target_id),
+        )
+
+    # -- deliveries ------------------------------------------------------------------------
+
+    async def plan(self, target_id: int, digest_key: str, *, due_at: datetime) -> Delivery:
+        """The delivery for (target, key), created ``pending`` if new; never duplicated."""
+        await self._write(
+            "INSERT INTO deliveries (target_id, digest_key, due_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (target_id, digest_key) DO NOTHING",
+            (target_id, digest_key, _ts(due_at)),
+        )
+        row = await self._one(
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE target_id = ? AND digest_key = ?",
+            (target_id, digest_key),
+        )
+        assert row is not None
+        return _delivery(row)
+
+    async def claim(
+        self, delivery_id: int, *, now: datetime, stale_after: timedelta
+    ) -> Delivery | None:
+        """Claim a delivery for sending, or ``None`` if it is not claimable now.
+
+        Claimable: ``pending`` and not waiting for a backoff, or ``claimed`` by a sender whose
+        claim is older than *stale_after*. The claim is one atomic UPDATE, so two senders can
+        never both hold it.
+        """
+        row = await self._write(
+            "UPDATE deliveries SET state = 'claimed', claimed_at = :now, claim_token = :token, "
+            "attempts = attempts + 1 "
+            "WHERE id = :id AND ("
+            "  (state = 'pending' AND (next_try_at IS NULL OR next_try_at <= :now))"
+            "  OR (state = 'claimed' AND claimed_at <= :stale)"
+            f") RETURNING {_DELIVERY_COLUMNS}",
+            {
+                "id": delivery_id,
+                "now": _ts(now),
+                "stale": _ts(now - stale_after),
+                "token": secrets.token_hex(8),
+            },  # type: ignore[arg-type]
+        )
+        return _delivery(row) if row is not None else None
+
+    async def mark_sent(
+        self,
+        claimed: Delivery,
+        *,
+        now: datetime,
+        message_id: str | None,
+        paper_ids: Iterable[str] = (),
+    ) -> bool:
+        """Record a successful send and the papers it carried; ``False`` if the claim was lost."""
+        try:
+            async with self._conn.execute(
+                "UPDATE deliveries SET state = 'sent', sent_at = ?, message_id = ?, "
+                "last_error = NULL WHERE id = ? AND state = 'claimed' AND claim_token = ?",
+                (_ts(now), message_id, claimed.id, claimed.claim_token),
+            ) as cur:
+                won = cur.rowcount == 1
+            if won:
+                await self._conn.executemany(
+                    "INSERT OR IGNORE INTO sent_papers (target_id, paper_id, delivery_id, sent_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    [(claimed.target_id, pid, claimed.id, _ts(now)) for pid in paper_ids],
+                )
+            await self._conn.commit()
+        except sqlite3.Error as exc:
+            await self._conn.rollback()
+            raise StoreError(f"ledger write failed: {exc}") from exc
+        return won
+
+    async def mark_failed(
+        self, claimed: Delivery, *, now: datetime, error: str, retry_at: datetime | None
+    ) -> bool:
+        """A failed attempt: back to ``pending`` until *retry_at*, or ``failed`` for good."""
+        state, retry = ("pending", _ts(retry_at)) if retry_at is not None else ("failed", None)
+        row = await self._write(
+            "UPDATE deliveries SET state = ?, next_try_at = ?, last_error = ?, claim_token = NULL "
+            "WHERE id = ? AND state = 'claimed' AND claim_token = ? RETURNING id",
+            (state, retry, error[:500], claimed.id, claimed.claim_token),
+        )
+        return row is not None
+
+    async def mark_missed(self, delivery_id: int, *, reason: str) -> None:
+        """Give up on a delivery that fell due too long ago to be sent late."""
+        await self._write(
+            "UPDATE deliveries SET state = 'missed', last_error = ? "
+            "WHERE id = ? AND state IN ('pending', 'claimed')",
+            (reason, delivery_id),
+        )
+
+    async def open_deliveries(self, *, now: datetime, stale_after: timedelta) -> list[Delivery]:
+        """Deliveries a catch-up pass must look at: due and pending, or claimed but stale."""
+        async with self._conn.execute(
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE due_at <= :now AND ("
+            "  state = 'pending' OR (state = 'claimed' AND claimed_at <= :stale)"
+            ") ORDER BY due_at, id",
+            {"now": _ts(now), "stale": _ts(now - stale_after)},
+        ) as cur:
+            return [_delivery(row) async for row in cur]
+
+    async def already_sent(self, target_id: int, paper_ids: Sequence[str]) -> set[str]:
+        """Which of *paper_ids* this target has already received."""
+        found: set[str] = set()
+        for start in range(0, len(paper_ids), 500):
+            chunk = list(paper_ids[start : start + 500])
+            marks = ", ".join("?" * len(chunk))
+            async with self._conn.execute(
+                f"SELECT paper_id FROM sent_papers WHERE target_id = ? AND paper_id IN ({marks})",
+                (target_id, *chunk),
+            ) as cur:
+                found.update([str(row[0]) async for row in cur])
+        return found
