@@ -7,6 +7,7 @@ stored as ISO-8601 strings in UTC.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import sqlite3
@@ -108,7 +109,10 @@ class Store:
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
-        self.ledger = Ledger(conn)
+        # One connection serves every task: a write transaction must not interleave with
+        # another task's writes or commits (an ingest and a `show` lookup, say).
+        self._writing = asyncio.Lock()
+        self.ledger = Ledger(conn, self._writing)
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
@@ -180,18 +184,19 @@ class Store:
         if not unique:
             return UpsertResult(0, 0)
         seen = _ts(seen_at)
-        existing = await self._existing_ids(list(unique))
-        try:
-            await self._conn.execute("BEGIN")
-            await self._upsert_many(list(unique.values()), seen)
-            await self._conn.executemany(
-                _SNAPSHOT,
-                [{"id": p.id, "seen_at": seen} for p in unique.values() if p.source == "hf"],
-            )
-            await self._conn.commit()
-        except sqlite3.Error as exc:
-            await self._conn.rollback()
-            raise StoreError(f"could not store {len(unique)} papers: {exc}") from exc
+        async with self._writing:
+            existing = await self._existing_ids(list(unique))
+            try:
+                await self._conn.execute("BEGIN")
+                await self._upsert_many(list(unique.values()), seen)
+                await self._conn.executemany(
+                    _SNAPSHOT,
+                    [{"id": p.id, "seen_at": seen} for p in unique.values() if p.source == "hf"],
+                )
+                await self._conn.commit()
+            except sqlite3.Error as exc:
+                await self._conn.rollback()
+                raise StoreError(f"could not store {len(unique)} papers: {exc}") from exc
         new = len(unique) - len(existing)
         return UpsertResult(new=new, updated=len(existing))
 
@@ -340,7 +345,7 @@ class Store:
 
     async def record_run(self, run: IngestRun) -> None:
         """Remember one fetch of a source (for freshness and staleness reports)."""
-        await self._conn.execute(
+        await self._write(
             "INSERT INTO ingest_runs (source, day, started_at, finished_at, ok, papers, error) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
@@ -353,7 +358,16 @@ class Store:
                 run.error,
             ),
         )
-        await self._conn.commit()
+
+    async def _write(self, sql: str, params: Sequence[object]) -> None:
+        """One statement in its own transaction, serialised with every other write."""
+        async with self._writing:
+            try:
+                await self._conn.execute(sql, params)
+                await self._conn.commit()
+            except sqlite3.Error as exc:
+                await self._conn.rollback()
+                raise StoreError(f"write failed: {exc}") from exc
 
     async def last_runs(self) -> dict[str, tuple[IngestRun | None, IngestRun | None]]:
         """Per source: its latest run, and its latest successful run."""
@@ -382,12 +396,11 @@ class Store:
     async def save_search(self, query: str, *, now: datetime) -> str:
         """A short stable token for *query*, so a "More" button can name it in 100 chars."""
         token = hashlib.sha256(query.encode()).hexdigest()[:16]
-        await self._conn.execute(
+        await self._write(
             "INSERT INTO search_pages (token, query, created_at) VALUES (?, ?, ?) "
             "ON CONFLICT (token) DO UPDATE SET created_at = excluded.created_at",
             (token, query, _ts(now)),
         )
-        await self._conn.commit()
         return token
 
     async def load_search(self, token: str) -> str | None:

@@ -11,6 +11,7 @@ Not yet wired: the scheduler and the catch-up pass that drive it (issue 5).
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -92,20 +93,22 @@ def _delivery(row: Sequence[object]) -> Delivery:
 class Ledger:
     """Targets, deliveries and sent papers, on the store's connection."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, writing: asyncio.Lock) -> None:
         self._conn = conn
+        self._writing = writing  # the store's: writes on one connection never interleave
 
     async def _one(self, sql: str, params: Sequence[object]) -> sqlite3.Row | None:
         async with self._conn.execute(sql, params) as cur:
             return await cur.fetchone()
 
     async def _write(self, sql: str, params: Sequence[object]) -> sqlite3.Row | None:
-        try:
-            row = await self._one(sql, params)
-            await self._conn.commit()
-        except sqlite3.Error as exc:
-            await self._conn.rollback()
-            raise StoreError(f"ledger write failed: {exc}") from exc
+        async with self._writing:
+            try:
+                row = await self._one(sql, params)
+                await self._conn.commit()
+            except sqlite3.Error as exc:
+                await self._conn.rollback()
+                raise StoreError(f"ledger write failed: {exc}") from exc
         return row
 
     # -- targets ---------------------------------------------------------------------------
@@ -183,23 +186,24 @@ class Ledger:
         paper_ids: Iterable[str] = (),
     ) -> bool:
         """Record a successful send and the papers it carried; ``False`` if the claim was lost."""
-        try:
-            async with self._conn.execute(
-                "UPDATE deliveries SET state = 'sent', sent_at = ?, message_id = ?, "
-                "last_error = NULL WHERE id = ? AND state = 'claimed' AND claim_token = ?",
-                (_ts(now), message_id, claimed.id, claimed.claim_token),
-            ) as cur:
-                won = cur.rowcount == 1
-            if won:
-                await self._conn.executemany(
-                    "INSERT OR IGNORE INTO sent_papers (target_id, paper_id, delivery_id, sent_at) "
-                    "VALUES (?, ?, ?, ?)",
-                    [(claimed.target_id, pid, claimed.id, _ts(now)) for pid in paper_ids],
-                )
-            await self._conn.commit()
-        except sqlite3.Error as exc:
-            await self._conn.rollback()
-            raise StoreError(f"ledger write failed: {exc}") from exc
+        async with self._writing:
+            try:
+                async with self._conn.execute(
+                    "UPDATE deliveries SET state = 'sent', sent_at = ?, message_id = ?, "
+                    "last_error = NULL WHERE id = ? AND state = 'claimed' AND claim_token = ?",
+                    (_ts(now), message_id, claimed.id, claimed.claim_token),
+                ) as cur:
+                    won = cur.rowcount == 1
+                if won:
+                    await self._conn.executemany(
+                        "INSERT OR IGNORE INTO sent_papers "
+                        "(target_id, paper_id, delivery_id, sent_at) VALUES (?, ?, ?, ?)",
+                        [(claimed.target_id, pid, claimed.id, _ts(now)) for pid in paper_ids],
+                    )
+                await self._conn.commit()
+            except sqlite3.Error as exc:
+                await self._conn.rollback()
+                raise StoreError(f"ledger write failed: {exc}") from exc
         return won
 
     async def mark_failed(

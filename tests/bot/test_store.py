@@ -405,3 +405,30 @@ async def test_old_style_rowid_collision_falls_back(db: Store) -> None:
         assert stored.paper == original
     assert await db.count_papers() == 4
     assert await ids_matching(db, '"nonlinear"') == {"nlin/0701001"}
+
+
+async def test_concurrent_writers_do_not_break_each_others_transactions(
+    db: Store, archive: Path
+) -> None:
+    """An ingest, a `show` lookup and paged searches at once: all land, none fails."""
+    from bot.sources.snapshot import SnapshotSource
+
+    days = [batch for _, batch in SnapshotSource(archive).days()][:30]
+    one = paper("2101.00001", title="Looked Up On Demand")
+
+    async def ingest() -> None:
+        for batch in days:
+            await db.upsert_papers(batch, seen_at=T0)
+
+    async def chatter() -> None:
+        for i in range(30):
+            await db.save_search(f"query {i}", now=T0)
+            await asyncio.sleep(0)
+
+    await asyncio.gather(ingest(), db.upsert_papers([one], seen_at=T0), chatter())
+    expected = len({p.id for batch in days for p in batch} | {one.id})
+    assert await db.count_papers() == expected
+    for batch in days[:3]:
+        stored = await db.get_paper(batch[0].id)
+        assert stored is not None
+        assert stored.history  # the snapshot rows committed with their papers
