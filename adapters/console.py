@@ -8,6 +8,7 @@ platforms. Paper text is put into ``rich.text.Text`` objects, never parsed as ma
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable, Callable
 
 from rich.console import Console
@@ -122,4 +123,27 @@ class ConsoleSession:
 
 
 async def _read_stdin(prompt: str) -> str:
-    return await asyncio.to_thread(input, prompt)
+    """``input()`` in a daemon thread of its own, so Ctrl-C or shutdown never waits for Enter
+    (the default executor's threads are joined when the event loop closes)."""
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[str] = loop.create_future()
+
+    def read() -> None:
+        try:
+            line = input(prompt)
+        except BaseException as exc:  # EOFError, KeyboardInterrupt: hand them to the loop
+            loop.call_soon_threadsafe(_settle, answer, None, exc)
+        else:
+            loop.call_soon_threadsafe(_settle, answer, line, None)
+
+    threading.Thread(target=read, name="console-input", daemon=True).start()
+    return await answer
+
+
+def _settle(future: asyncio.Future[str], line: str | None, exc: BaseException | None) -> None:
+    if future.done():
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(line or "")

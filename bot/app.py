@@ -34,7 +34,7 @@ def bundled_snapshot() -> Path:
 
 def configure_logging(settings: Settings) -> None:
     logging.basicConfig(
-        level=settings.papersbot_log_level.upper(),
+        level=settings.papersbot_log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # httpx logs every request URL at INFO; keep that for DEBUG.

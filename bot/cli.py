@@ -89,6 +89,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:  # a busy port, an unreachable platform API at start-up, ...
+        log.debug("start-up failed", exc_info=True)
+        Console(stderr=True).print(f"papersbot: {exc}", markup=False, highlight=False)
+        return 1
+    except Exception:
+        log.exception("papersbot stopped on an unexpected error")
+        Console(stderr=True).print(
+            "papersbot: stopped on an unexpected error (logged above)", markup=False
+        )
+        return 1
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings, console: Console) -> int:

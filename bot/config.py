@@ -8,9 +8,10 @@ Field names are the environment keys (case-insensitive) and form a public contra
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
@@ -29,7 +30,7 @@ class Settings(BaseSettings):
 
     papersbot_database: str = "papersbot.db"
     papersbot_timezone: str = "UTC"
-    papersbot_log_level: str = "INFO"
+    papersbot_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     papersbot_http_timeout: float = Field(default=15.0, gt=0, le=300)
     papersbot_http_retries: int = Field(default=4, ge=0, le=10)
     papersbot_arxiv_min_interval: float = Field(default=3.0, ge=0)
@@ -49,6 +50,22 @@ class Settings(BaseSettings):
     discord_guild_id: int | None = None
     discord_api_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str = "wss://gateway.discord.gg"
+
+    @field_validator("papersbot_log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("papersbot_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name like Europe/Berlin"
+            ) from None
+        return value
 
     @property
     def slack_configured(self) -> bool:

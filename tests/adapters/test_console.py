@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 
+import pytest
 from rich.console import Console
 
 from adapters.console import ConsoleSession, render, render_lines
@@ -83,3 +84,20 @@ async def test_links_are_clickable_on_a_capable_terminal(testbot: PapersBot) -> 
     assert "\x1b]8;" in raw
     assert "https://huggingface.co/papers/2608.17271" in raw
     assert "https://arxiv.org/pdf/2608.17271" in raw
+
+
+async def test_stdin_reader_hands_ctrl_c_and_eof_to_the_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from adapters import console
+
+    for error in (KeyboardInterrupt, EOFError):
+
+        def raise_it(prompt: str, error: type[BaseException] = error) -> str:
+            raise error
+
+        monkeypatch.setattr("builtins.input", raise_it)
+        with pytest.raises(error):
+            await console._read_stdin("> ")
+    monkeypatch.setattr("builtins.input", lambda prompt: "today")
+    assert await console._read_stdin("> ") == "today"

@@ -142,3 +142,24 @@ def test_settings_are_frozen() -> None:
     settings = load_settings(env_file=None)
     with pytest.raises(ValueError, match="frozen"):
         settings.papersbot_database = "other.db"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "needle"),
+    [
+        ("PAPERSBOT_LOG_LEVEL", "verbose", "PAPERSBOT_LOG_LEVEL"),
+        ("PAPERSBOT_TIMEZONE", "Europe/Berln", "Europe/Berlin"),
+    ],
+)
+def test_log_level_and_time_zone_are_validated(
+    monkeypatch: pytest.MonkeyPatch, key: str, value: str, needle: str
+) -> None:
+    monkeypatch.setenv(key, value)
+    with pytest.raises(ConfigError) as info:
+        load_settings(env_file=None)
+    assert needle in str(info.value)
+
+
+def test_log_level_is_case_insensitive(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAPERSBOT_LOG_LEVEL", "debug")
+    assert load_settings(env_file=None).papersbot_log_level == "DEBUG"
