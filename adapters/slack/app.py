@@ -135,7 +135,16 @@ async def send_reply(respond: AsyncRespond, reply: Reply, *, replace: bool | Non
     """Send *reply* through ``response_url``; a rejected message is logged with its size
     and the user gets one short line instead."""
     response_type = "ephemeral" if reply.ephemeral else "in_channel"
-    for message in render_reply(reply)[:MAX_RESPONSES]:
+    messages = render_reply(reply)
+    if len(messages) > MAX_RESPONSES:
+        # Interactive replies are paginated well below this; a digest goes through
+        # chat.postMessage instead. Say so rather than drop silently.
+        log.warning(
+            "slack reply needs %d messages; response_url takes %d, the rest are not sent",
+            len(messages),
+            MAX_RESPONSES,
+        )
+    for message in messages[:MAX_RESPONSES]:
         payload = message.payload()
         resp = await respond(**payload, response_type=response_type, replace_original=replace)
         if resp.status_code == 200:

@@ -25,6 +25,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -202,6 +203,12 @@ class SlackDelivery:
             else:
                 log.warning("slack %s failed: %s", method, code)
             raise error from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            # Slack unreachable even after the client's own retries: retry later, never drop.
+            log.warning("slack %s failed: %s", method, type(exc).__name__)
+            raise DeliveryError(
+                "network", Outcome.UNAVAILABLE, _OUTCOMES["ratelimited"][1]
+            ) from None
         return dict(resp.data) if isinstance(resp.data, dict) else {}
 
     async def post_message(

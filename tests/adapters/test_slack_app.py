@@ -350,6 +350,7 @@ def test_the_manifest_matches_the_app() -> None:
         "users:read",
         "channels:history",
         "groups:history",
+        "im:history",
     ]
     assert manifest.count(f"url: https://papersbot.example.com{EVENTS_PATH}") == 2
     assert "socket_mode_enabled: true" in manifest

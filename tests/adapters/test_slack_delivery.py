@@ -280,3 +280,16 @@ async def test_the_fake_response_url_allows_5_uses_within_30_minutes(slack: Fake
             assert (resp.status, await resp.text()) == (400, "invalid_blocks")
         async with http.post(slack.response_url("R4"), json={"text": ""}) as resp:
             assert (resp.status, await resp.text()) == (400, "no_text")
+
+
+async def test_slack_unreachable_is_a_retryable_outcome_not_a_crash(slack: FakeSlack) -> None:
+    """After the client's own connection retries, a dead Slack is UNAVAILABLE (retry later)."""
+    async with aiohttp.ClientSession() as session:
+        settings = slack_settings(slack)
+        client = build_client(settings, session=session)
+        client.base_url = "http://127.0.0.1:9/api/"  # nothing listens on the discard port
+        sender = SlackDelivery(client, pacer=ChannelPacer(0.0))
+        with pytest.raises(DeliveryError) as caught:
+            await sender.post_to_channel(CHANNEL, digest(1))
+    assert caught.value.outcome is Outcome.UNAVAILABLE
+    assert caught.value.code == "network"
