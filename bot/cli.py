@@ -35,6 +35,7 @@ from bot.service import PAGE_SIZE
 log = logging.getLogger(__name__)
 
 REFRESH_DAYS = 3
+REFRESH_EVERY = timedelta(hours=3)  # upvotes keep moving for days
 
 
 def _day(text: str) -> date:
@@ -131,28 +132,33 @@ async def demo(settings: Settings, console: Console, *, once: bool, database: st
 
 
 async def run(settings: Settings, console: Console) -> int:
-    """Start every configured adapter; with no platform token, say so and use the console."""
+    """Start every configured adapter; with no platform token, say so and use the console.
+
+    Daily Papers of the last few weekdays are refreshed at start and every
+    :data:`REFRESH_EVERY` in the background (the scheduled ingest of issue 5 replaces this).
+    """
     if not (settings.slack_configured or settings.discord_configured):
         console.print(
             "No SLACK_BOT_TOKEN or DISCORD_TOKEN is set: starting the console adapter.",
             highlight=False,
         )
         async with open_app(settings) as app:
-            await _refresh(app, console)
             if not sys.stdin.isatty():
+                await _refresh(app, console)
                 render(await app.bot.respond("status"), console)
                 console.print("stdin is not a terminal; nothing more to do.")
                 return 0
-            await ConsoleSession(app.bot, console).run()
+            refresh = asyncio.create_task(_refresh_forever(app, console))
+            try:
+                await ConsoleSession(app.bot, console).run()
+            finally:
+                refresh.cancel()
+                await asyncio.gather(refresh, return_exceptions=True)
         return 0
     async with open_app(settings) as app:
         adapters = await _platform_adapters(app, settings)
         console.print(f"Starting {', '.join(name for name, _ in adapters)}.", highlight=False)
-        refresh = asyncio.create_task(_refresh(app, console))
-        try:
-            await _until_stopped([coro for _, coro in adapters])
-        finally:
-            refresh.cancel()
+        await _until_stopped([coro for _, coro in adapters], _refresh_forever(app, console))
     return 0
 
 
@@ -172,10 +178,14 @@ async def _platform_adapters(
     return adapters
 
 
-async def _until_stopped(coros: list[Coroutine[Any, Any, None]]) -> None:
-    """Run the adapters until one fails, or SIGINT/SIGTERM arrives; then stop them all."""
+async def _until_stopped(
+    coros: list[Coroutine[Any, Any, None]], background: Coroutine[Any, Any, None]
+) -> None:
+    """Run the adapters (and *background*) until an adapter stops or fails, or SIGINT/SIGTERM
+    arrives; then cancel and await everything."""
     loop = asyncio.get_running_loop()
     tasks = [asyncio.ensure_future(c) for c in coros]
+    helper = asyncio.ensure_future(background)
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
@@ -188,9 +198,9 @@ async def _until_stopped(coros: list[Coroutine[Any, Any, None]]) -> None:
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-        for task in [*tasks, waiter]:
+        for task in [*tasks, helper, waiter]:
             task.cancel()
-        await asyncio.gather(*tasks, waiter, return_exceptions=True)
+        await asyncio.gather(*tasks, helper, waiter, return_exceptions=True)
 
 
 async def _refresh(app: App, console: Console) -> None:
@@ -199,6 +209,18 @@ async def _refresh(app: App, console: Console) -> None:
         app.hf, weekdays(today - timedelta(days=REFRESH_DAYS + 2), today)
     )
     _print_summary(console, summary)
+
+
+async def _refresh_forever(app: App, console: Console) -> None:
+    """Refresh now and every :data:`REFRESH_EVERY`; a failure is logged, never fatal."""
+    while True:
+        try:
+            await _refresh(app, console)
+        except PapersbotError as exc:
+            log.warning("refresh failed: %s", exc)
+        except Exception:
+            log.exception("refresh failed unexpectedly")
+        await asyncio.sleep(REFRESH_EVERY.total_seconds())
 
 
 async def ingest(settings: Settings, console: Console, args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from bot.errors import SourceError
+from bot.errors import SourceError, SourceUnavailable
 from bot.models import Paper
 from bot.sources.snapshot import SnapshotSource
 from bot.store import Store
@@ -72,6 +72,10 @@ class Ingestor:
                 log.warning("fetching %s failed: %s", day, exc)
                 failed.append((day, str(exc)))
                 await self._record(name, day, started, ok=False, papers=0, error=str(exc))
+                if isinstance(exc, SourceUnavailable):
+                    # Down after every retry: the other days would only wait out the same.
+                    failed += [(d, "skipped: source unavailable") for d in todo[done:]]
+                    break
             else:
                 result = await self._store.upsert_papers(batch, seen_at=self._clock())
                 papers += len(batch)

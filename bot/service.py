@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bot import ranking
-from bot.actions import decode_action, encode_action
+from bot.actions import MAX_OFFSET, decode_action, encode_action
 from bot.cards import card_for
 from bot.commands import Command, Help, More, Search, Share, Show, Status, Today, parse_command
 from bot.errors import NotFound, PapersbotError, SourceError, UserInputError
@@ -161,7 +161,7 @@ class PapersBot:
         first, last = offset + 1, offset + len(cards)
         total = f"{page.total}+" if page.more_unknown else str(page.total)
         actions: tuple[Action, ...] = ()
-        if page.has_more:
+        if page.has_more and last <= MAX_OFFSET:
             token = await self._store.save_search(text, now=now)
             actions = (Action("more", "More", encode_action("more", token, last)),)
         return Reply(

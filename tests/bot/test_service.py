@@ -164,3 +164,12 @@ async def test_status_reports_sources(testbot: PapersBot) -> None:
     reply = await testbot.respond("status")
     assert reply.notes[0].startswith("Papers stored: 595; latest Daily Papers day: 2026-08-19")
     assert any(n.startswith("Recorded snapshot: last success") for n in reply.notes)
+
+
+async def test_no_more_button_beyond_the_last_valid_offset(
+    testbot: PapersBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.service.MAX_OFFSET", 4)
+    first = await testbot.respond("search language models")
+    assert first.cards
+    assert not [a for a in first.actions if a.kind == "more"]
