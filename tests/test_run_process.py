@@ -108,16 +108,20 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def test_run_serves_slack_http_mode_until_sigterm(tmp_path: Path, snapshot_db: Path) -> None:
+@pytest.mark.parametrize("with_discord", [False, True], ids=["slack", "slack+discord"])
+async def test_run_serves_slack_http_mode_until_sigterm(
+    tmp_path: Path, snapshot_db: Path, with_discord: bool
+) -> None:
+    """Slack alone, and Slack beside Discord in the same process."""
     port = _free_port()
+    discord = FakeDiscord()
+    await discord.start()
     async with FakeSlack() as slack, aiohttp.ClientSession() as http:
-        db = tmp_path / "run.db"
-        shutil.copy(snapshot_db, db)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
+        env = _env(tmp_path, snapshot_db, discord, "both-token")
+        if not with_discord:
+            for key in ("DISCORD_TOKEN", "DISCORD_API_URL", "DISCORD_GATEWAY_URL"):
+                del env[key]
         env.update(
-            PAPERSBOT_DATABASE=str(db),
-            HF_API_URL="http://127.0.0.1:9",
-            PAPERSBOT_HTTP_RETRIES="0",
             SLACK_BOT_TOKEN=BOT_TOKEN,
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
             SLACK_API_URL=slack.api_url,
@@ -146,12 +150,19 @@ async def test_run_serves_slack_http_mode_until_sigterm(tmp_path: Path, snapshot
             assert "Top 2 papers" in reply["text"]
             bad = await signed_post(http, f"{base}/slack/events", form, secret="wrong")
             assert bad[0] == 401
+            if with_discord:
+                await _poll(lambda: bool(discord.commands) and discord.identify is not None, 30)
+                ix = await discord.slash("search", query="diffusion")
+                await _poll(lambda: ix.callback is not None, 10)
+                assert ix.messages[0]["embeds"]
             proc.send_signal(signal.SIGTERM)
             out, err = await asyncio.wait_for(proc.communicate(), 20)
             assert proc.returncode == 0, err.decode()
-            assert "Starting Slack." in out.decode()
+            started = "Starting Slack, Discord." if with_discord else "Starting Slack."
+            assert started in out.decode()
             assert BOT_TOKEN not in out.decode() + err.decode()
         finally:
             if proc.returncode is None:
                 proc.kill()
                 await proc.wait()
+            await discord.close()
