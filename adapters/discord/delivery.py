@@ -29,7 +29,7 @@ import aiohttp
 import discord
 from aiolimiter import AsyncLimiter
 
-from adapters.discord.permissions import missing_permissions_text
+from adapters.discord.permissions import missing, missing_permissions_text
 from adapters.discord.render import render_reply
 from adapters.discord.views import message_kwargs
 from bot.replies import Reply
@@ -72,14 +72,19 @@ def part_nonce(key: str, index: int) -> str:
     return hashlib.sha256(f"{key}\x00{index}".encode()).hexdigest()[:NONCE_CHARS]
 
 
-def classify(exc: discord.HTTPException) -> tuple[Outcome, str]:
-    """Map a Discord HTTP error to an outcome and a sentence for the operator."""
+def classify(
+    exc: discord.HTTPException, missing_names: list[str] | None = None
+) -> tuple[Outcome, str]:
+    """Map a Discord HTTP error to an outcome and a sentence for the operator.
+
+    *missing_names*: the permissions the bot lacks in the channel, when the cache knows
+    (a 403 does not say which); otherwise the sentence lists every permission it needs."""
     if exc.code == CANNOT_DM:
         return Outcome.UNDELIVERABLE, "the user does not accept DMs from the bot"
     if exc.code == INVALID_RECIPIENT:
         return Outcome.UNDELIVERABLE, "Discord knows no such user to DM"
     if isinstance(exc, discord.Forbidden):
-        return Outcome.FORBIDDEN, missing_permissions_text()
+        return Outcome.FORBIDDEN, missing_permissions_text(missing_names)
     if isinstance(exc, discord.NotFound):
         return Outcome.GONE, f"Discord does not know that channel or user (code {exc.code})"
     return Outcome.FAILED, f"Discord answered {exc.status} (code {exc.code}): {exc.text[:200]}"
@@ -127,15 +132,28 @@ class Deliverer:
                         **message_kwargs(message), nonce=part_nonce(key, index)
                     )
             except discord.HTTPException as exc:
-                return self._failed(target, exc, tuple(sent))
+                return self._failed(target, exc, tuple(sent), self._lacking(channel))
             except (aiohttp.ClientError, TimeoutError) as exc:
                 return self._network(target, exc, tuple(sent))
             sent.append(posted.id)
         log.info("delivered %d message(s) to %s", len(sent), target)
         return Delivery(Outcome.SENT, tuple(sent))
 
-    def _failed(self, target: str, exc: discord.HTTPException, sent: tuple[int, ...]) -> Delivery:
-        outcome, detail = classify(exc)
+    def _lacking(self, channel: discord.abc.Messageable) -> list[str] | None:
+        """The permissions the bot lacks in *channel*, if the guild cache can tell."""
+        cached = self._client.get_channel(getattr(channel, "id", 0))
+        if isinstance(cached, discord.abc.GuildChannel) and cached.guild.me is not None:
+            return missing(cached.permissions_for(cached.guild.me)) or None
+        return None
+
+    def _failed(
+        self,
+        target: str,
+        exc: discord.HTTPException,
+        sent: tuple[int, ...],
+        missing_names: list[str] | None = None,
+    ) -> Delivery:
+        outcome, detail = classify(exc, missing_names)
         level = logging.ERROR if outcome is Outcome.FAILED else logging.WARNING
         log.log(level, "delivery to %s: %s: %s", target, outcome, detail)
         return Delivery(outcome, sent, detail)

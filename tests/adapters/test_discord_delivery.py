@@ -135,3 +135,15 @@ async def test_other_errors_are_failed_and_retryable(env: Any) -> None:
     assert result.outcome is Outcome.FAILED
     assert result.retryable
     assert "400" in result.detail
+
+
+def test_missing_permissions_are_named_when_known() -> None:
+    import discord
+
+    from adapters.discord.permissions import missing, missing_permissions_text
+
+    granted = discord.Permissions(view_channel=True, send_messages=True, read_message_history=True)
+    assert missing(granted) == ["Embed Links"]
+    text = missing_permissions_text(missing(granted))
+    assert text == "I can't post in that channel: give papersbot Embed Links there."
+    assert "Send Messages" in missing_permissions_text(None)
