@@ -40,12 +40,13 @@ from adapters.slack.delivery import DeliveryError, Outcome, SlackDelivery, class
 from adapters.slack.render import ACTION_IDS, LINK_ACTION_PREFIX, render_reply
 from bot.config import Settings
 from bot.errors import ConfigError
+from bot.identity import bot_version
 from bot.replies import Reply
 from bot.service import Caller
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = "papersbot/0.1"
+USER_AGENT = f"papersbot/{bot_version()}"
 COMMAND = "/papers"
 MAX_RESPONSES = 4  # Slack allows 5 uses of a response_url; keep one for an error line
 _SLACK_LINK = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")

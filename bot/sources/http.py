@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapp
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -30,26 +29,17 @@ from tenacity import (
 )
 
 from bot.errors import SourceResponseError, SourceUnavailable
+from bot.identity import user_agent
 
 if TYPE_CHECKING:
     from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
-PROJECT_URL = "https://github.com/papersbot/papersbot"
 Sleep = Callable[[float], Awaitable[None]]
 Params = Mapping[str, str | int | float]
 
 _RATELIMIT_RESET = re.compile(r"(?:^|;)\s*t=(\d+)")
-
-
-def user_agent() -> str:
-    """``papersbot/<version> (+<project url>)``, naming the bot to every server it calls."""
-    try:
-        ver = version("papersbot")
-    except PackageNotFoundError:
-        ver = "0"
-    return f"papersbot/{ver} (+{PROJECT_URL})"
 
 
 def build_client(
