@@ -94,16 +94,6 @@ class Query:
         """Every group must match (the query's meaning); ``""`` if there is no text."""
         return self._finish(self._strict_parts()) if self.has_text else ""
 
-    def fts_phrase(self) -> str | None:
-        """All plain words adjacent as one phrase; ``None`` when that is no different."""
-        parts = self._phrase_parts()
-        return self._finish(parts) if parts else None
-
-    def fts_any(self) -> str | None:
-        """Any one word (a looser tier for ranking); ``None`` when that is no different."""
-        parts = self._any_parts()
-        return self._finish(parts) if parts else None
-
     def tiers(self) -> list[Tier]:
         """The relevance tiers, best first: exact phrase, all words, any word.
 

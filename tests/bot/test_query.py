@@ -28,8 +28,12 @@ def test_words_all_must_match() -> None:
     query = parse("Sparse autoencoders")
     assert words(query) == [[("sparse",)], [("autoencoders",)]]
     assert query.fts_strict() == '"sparse" AND "autoencoders"'
-    assert query.fts_phrase() == '"sparse autoencoders"'
-    assert query.fts_any() == '("sparse" OR "autoencoders")'
+    assert [t.match for t in query.tiers()] == [
+        '"sparse autoencoders"',
+        '"sparse" AND "autoencoders"',
+        '("sparse" OR "autoencoders")',
+    ]
+    assert query.tiers()[0].title == '{title} : ("sparse autoencoders")'
     assert query.sort == "relevance"
     assert query.since is None
 
@@ -37,8 +41,7 @@ def test_words_all_must_match() -> None:
 def test_one_word_has_no_looser_tiers() -> None:
     query = parse("diffusion")
     assert query.fts_strict() == '"diffusion"'
-    assert query.fts_phrase() is None
-    assert query.fts_any() is None
+    assert [t.match for t in query.tiers()] == ['"diffusion"']
 
 
 def test_exact_phrase() -> None:
@@ -66,8 +69,11 @@ def test_or_binds_tighter_than_and() -> None:
     query = parse('llm OR "language model" agents')
     assert words(query) == [[("llm",), ("language", "model")], [("agents",)]]
     assert query.fts_strict() == '("llm" OR "language model") AND "agents"'
-    assert query.fts_phrase() is None  # an OR group cannot be one phrase
-    assert query.fts_any() == '("llm" OR "language model" OR "agents")'
+    # an OR group cannot be one phrase: strict, then any word
+    assert [t.match for t in query.tiers()] == [
+        '("llm" OR "language model") AND "agents"',
+        '("llm" OR "language model" OR "agents")',
+    ]
 
 
 def test_lower_case_or_is_a_word() -> None:
@@ -118,8 +124,7 @@ def test_filters_alone_list_papers(text: str) -> None:
     query = parse(text)
     assert not query.has_text
     assert query.fts_strict() == ""
-    assert query.fts_phrase() is None
-    assert query.fts_any() is None
+    assert query.tiers() == []
 
 
 def test_everything_together() -> None:
@@ -224,7 +229,9 @@ def fts() -> Iterator[sqlite3.Connection]:
 
 
 def assert_fts_accepts(conn: sqlite3.Connection, query: Query) -> None:
-    for expr in (query.fts_strict(), query.fts_phrase(), query.fts_any()):
+    exprs = [query.fts_strict()]
+    exprs += [e for tier in query.tiers() for e in (tier.match, tier.title) if e]
+    for expr in exprs:
         if expr:
             conn.execute("SELECT rowid FROM t WHERE t MATCH ?", (expr,)).fetchall()
 
