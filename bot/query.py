@@ -106,14 +106,18 @@ class Query:
         for parts in (self._phrase_parts(), self._strict_parts(), self._any_parts()):
             if parts is None:
                 continue
-            title = "{title} : (" + " AND ".join(parts) + ")" if parts else None
-            found.append(Tier(self._finish(parts), title))
+            match = self._finish(parts)
+            # The tier's own condition too, so exclusions and author: filters hold for the
+            # title matches exactly as for the tier's candidates.
+            title = f"({match}) AND {{title}} : (" + " AND ".join(parts) + ")" if parts else None
+            found.append(Tier(match, title))
         return found
 
 
 @dataclass(frozen=True, slots=True)
 class Tier:
-    """One relevance tier: its FTS5 condition, and the same words required in the title."""
+    """One relevance tier: its FTS5 condition, and that condition with the words also in the
+    title."""
 
     match: str
     title: str | None

@@ -107,7 +107,8 @@ async def search(
         )
         titled: set[int] = set()
         if tier is not None and tier.title is not None and cands and query.sort == "relevance":
-            titled = await store.fts_rowids(tier.title, min_rowid=cands[-1].rowid, limit=len(cands))
+            # Title matches among this tier's candidates: same condition, same rowid window.
+            titled = await store.fts_rowids(tier.title, min_rowid=cands[-1].rowid, limit=cap)
         for cand in cands:
             if cand.rowid not in keys:
                 in_title = cand.rowid in titled

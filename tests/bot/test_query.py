@@ -33,7 +33,11 @@ def test_words_all_must_match() -> None:
         '"sparse" AND "autoencoders"',
         '("sparse" OR "autoencoders")',
     ]
-    assert query.tiers()[0].title == '{title} : ("sparse autoencoders")'
+    assert query.tiers()[0].title == '("sparse autoencoders") AND {title} : ("sparse autoencoders")'
+    excluded = parse("sparse autoencoders -vision").tiers()[1].title
+    assert excluded == (
+        '(("sparse" AND "autoencoders") NOT "vision") AND {title} : ("sparse" AND "autoencoders")'
+    )
     assert query.sort == "relevance"
     assert query.since is None
 
