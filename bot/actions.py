@@ -3,6 +3,7 @@
     more:<token>:<offset>   next page of a saved search (token from Store.save_search)
     show:<paper id>         one paper in full
     share:<paper id>        post a card publicly
+    subscribe:<token>       subscribe to a saved search (token from Store.save_search)
 
 Discord limits a ``custom_id`` to 100 characters and Slack a button ``value`` to 2000; the
 longest value here is well under 100. Values come back from the platform untrusted: a stale
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from bot.commands import Command, More, Share, Show
+from bot.commands import Command, More, Share, Show, SubscribeSaved
 from bot.errors import UserInputError
 from bot.ids import canonical_id
 from bot.replies import ActionKind
@@ -43,4 +44,6 @@ def decode_action(value: str) -> Command:
         token, _, offset = rest.partition(":")
         if _TOKEN.fullmatch(token) and _OFFSET.fullmatch(offset) and int(offset) <= MAX_OFFSET:
             return More(token, int(offset))
+    if kind == "subscribe" and _TOKEN.fullmatch(rest):
+        return SubscribeSaved(rest)
     raise UserInputError(STALE)

@@ -4,7 +4,13 @@
     today [N]             top N (1-10, default 5) papers of the latest Daily Papers day
     search <query>        ranked matches, 5 per page (query syntax: bot.query)
     show <id or URL>      one paper in full
-    status                sources, freshness, store size
+    status                sources, freshness, next scheduled posts, recent failures
+    subscribe <query> [at 8am] [tz Area/City] [daily|weekdays|weekly [day]]
+                          a DM with new matching papers (options: bot.options)
+    subscriptions         your subscriptions
+    unsubscribe <id|all>  stop one subscription, or all of yours
+    digest on [options]   this channel's daily post of the top papers (channel managers)
+    digest off | status   stop it, or show its settings and next post
 
 Slack passes the free text; Discord's typed subcommands build the same values directly.
 """
@@ -12,10 +18,11 @@ Slack passes the free text; Discord's typed subcommands build the same values di
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.errors import UserInputError, shown
 from bot.ids import require_id
+from bot.options import DigestOptions, When, parse_digest_options, split_subscribe
 from bot.query import MAX_QUERY_CHARS
 
 DEFAULT_COUNT = 5
@@ -64,9 +71,72 @@ class Status:
     pass
 
 
-Command = Help | Today | Search | More | Show | Share | Status
+@dataclass(frozen=True, slots=True)
+class Subscribe:
+    query: str
+    when: When = field(default_factory=When)
 
-VERBS = ("help", "today", "search", "show", "status")
+
+@dataclass(frozen=True, slots=True)
+class SubscribeSaved:
+    """Subscribe to a saved search (the "Subscribe" button on search results)."""
+
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriptions:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Unsubscribe:
+    sub_id: int | None  # None: all of the caller's subscriptions
+
+
+@dataclass(frozen=True, slots=True)
+class DigestOn:
+    options: DigestOptions = field(default_factory=DigestOptions)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestOff:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class DigestStatus:
+    pass
+
+
+Command = (
+    Help
+    | Today
+    | Search
+    | More
+    | Show
+    | Share
+    | Status
+    | Subscribe
+    | SubscribeSaved
+    | Subscriptions
+    | Unsubscribe
+    | DigestOn
+    | DigestOff
+    | DigestStatus
+)
+
+VERBS = (
+    "help",
+    "today",
+    "search",
+    "show",
+    "status",
+    "subscribe",
+    "subscriptions",
+    "unsubscribe",
+    "digest",
+)
 
 
 def parse_count(text: str) -> int:
@@ -105,6 +175,54 @@ def parse_command(text: str) -> Command:
         return Show(require_id(rest.split()[0]))
     if verb == "status":
         return Status()
+    if verb == "subscribe":
+        return parse_subscribe(rest)
+    if verb == "subscriptions":
+        return Subscriptions()
+    if verb == "unsubscribe":
+        return parse_unsubscribe(rest)
+    if verb == "digest":
+        return parse_digest(rest)
     close = difflib.get_close_matches(verb, VERBS, n=1, cutoff=0.6)
     hint = f"Did you mean `{close[0]}`?" if close else "Try `help`."
     raise UserInputError(f"Unknown command `{shown(verb, 30)}`. {hint}")
+
+
+def parse_subscribe(text: str) -> Subscribe:
+    query, when = split_subscribe(text)
+    if not query:
+        raise UserInputError(
+            "Subscribe to what? Try `subscribe diffusion OR flow matching at 8am`."
+        )
+    if len(query) > MAX_QUERY_CHARS:
+        raise UserInputError(
+            f"That query is {len(query)} characters; keep it under {MAX_QUERY_CHARS}."
+        )
+    return Subscribe(query, when)
+
+
+def parse_unsubscribe(text: str) -> Unsubscribe:
+    word = text.strip().lstrip("#").lower()
+    if word == "all":
+        return Unsubscribe(None)
+    if word.isascii() and word.isdigit() and len(word) <= 12:
+        return Unsubscribe(int(word))
+    got = f" (`{shown(text, 20)}` is not one)" if text.strip() else ""
+    raise UserInputError(
+        f"Which subscription? Give its number from `subscriptions`, or `all`{got}."
+    )
+
+
+def parse_digest(text: str) -> DigestOn | DigestOff | DigestStatus:
+    sub, _, rest = text.strip().partition(" ")
+    sub = sub.lower()
+    if sub == "on":
+        return DigestOn(parse_digest_options(rest))
+    if sub == "off" and not rest.strip():
+        return DigestOff()
+    if sub in ("status", "") and not rest.strip():
+        return DigestStatus()
+    raise UserInputError(
+        "Use `digest on [at 09:00] [tz Europe/Berlin] [top 5] ...`, `digest off` "
+        "or `digest status`."
+    )

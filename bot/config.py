@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     papersbot_http_timeout: float = Field(default=15.0, gt=0, le=300)
     papersbot_http_retries: int = Field(default=4, ge=0, le=10)
     papersbot_arxiv_min_interval: float = Field(default=3.0, ge=0)
+    # Scheduled delivery: how late a missed post may still go out, and the ingest cadence.
+    papersbot_grace_hours: float = Field(default=4.0, gt=0, le=72)
+    papersbot_refresh_minutes: int = Field(default=60, ge=5, le=1440)
 
     hf_api_url: str = "https://huggingface.co"
     hf_token: SecretStr | None = None
@@ -45,6 +48,8 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     slack_http_host: str = "0.0.0.0"
     slack_http_port: int = Field(default=3000, ge=0, le=65535)
+    # Slack user ids (comma-separated) who may run `digest on/off` besides admins and owners.
+    slack_digest_managers: str = ""
 
     discord_token: SecretStr | None = None
     discord_guild_id: int | None = None
@@ -66,6 +71,12 @@ class Settings(BaseSettings):
                 f"unknown time zone {value!r}; use an IANA name like Europe/Berlin"
             ) from None
         return value
+
+    @property
+    def slack_managers(self) -> frozenset[str]:
+        return frozenset(
+            part.strip() for part in self.slack_digest_managers.split(",") if part.strip()
+        )
 
     @property
     def slack_configured(self) -> bool:

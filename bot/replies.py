@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-ActionKind = Literal["more", "show", "share"]
+ActionKind = Literal["more", "show", "share", "subscribe"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,11 @@ class Caller:
     user_name: str = "someone"
     channel_id: str | None = None
     workspace_id: str | None = None  # Slack team or Discord guild
+    # Set by adapters for `subscribe` and `digest`: may this user manage the channel's
+    # digest (Discord: Manage Channels; Slack: admin, owner or allow-listed), and their
+    # platform time zone where the platform knows it (Slack `users.info`).
+    can_manage: bool = False
+    timezone: str | None = None
 
 
 class PapersBot:

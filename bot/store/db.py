@@ -24,6 +24,7 @@ from bot.models import Paper, Snapshot, StoredPaper
 from bot.store.ledger import Ledger
 from bot.store.migrations import MIGRATIONS
 from bot.store.rows import COLUMNS, paper_params, row_to_paper, rowid_for
+from bot.store.schedules import Schedules
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,7 @@ class Store:
         # another task's writes or commits (an ingest and a `show` lookup, say).
         self._writing = asyncio.Lock()
         self.ledger = Ledger(conn, self._writing)
+        self.schedules = Schedules(conn, self._writing)
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
@@ -258,6 +260,24 @@ class Store:
             "ORDER BY upvotes DESC, rowid DESC",
             (day.isoformat(),),
         )
+
+    async def papers_seen_since(self, since: datetime, *, limit: int = 2000) -> list[StoredPaper]:
+        """Papers first stored after *since*, newest first (what DM subscriptions match)."""
+        return await self._stored(
+            f"SELECT rowid, {COLUMNS}, first_seen FROM papers WHERE first_seen > ? "
+            "ORDER BY first_seen DESC, rowid DESC LIMIT ?",
+            (_ts(since), limit),
+        )
+
+    async def papers_by_id(self, paper_ids: Sequence[str]) -> list[StoredPaper]:
+        """The stored papers among *paper_ids*, in the order given."""
+        found: dict[str, StoredPaper] = {}
+        for start in range(0, len(paper_ids), 500):
+            chunk = list(paper_ids[start : start + 500])
+            marks = ", ".join("?" * len(chunk))
+            sql = f"SELECT rowid, {COLUMNS}, first_seen FROM papers WHERE id IN ({marks})"
+            found.update((sp.paper.id, sp) for sp in await self._stored(sql, chunk))
+        return [found[pid] for pid in paper_ids if pid in found]
 
     async def count_papers(self) -> int:
         rows = await self._rows("SELECT COUNT(*) FROM papers", ())

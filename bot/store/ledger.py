@@ -6,7 +6,7 @@ with the platform message id; the claim carries a random token so a sender whose
 stale (it crashed, or hung) can no longer mark the row. ``sent_papers`` records every paper
 a target has received, so a paper reaches a target at most once across days, digests and DMs.
 
-Not yet wired: the scheduler and the catch-up pass that drive it (issue 5).
+:mod:`bot.dispatch` drives it: planning fires, the catch-up pass, claim → send → mark.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ State = Literal["pending", "claimed", "sent", "failed", "missed"]
 
 _DELIVERY_COLUMNS = (
     "id, target_id, digest_key, due_at, state, attempts, claimed_at, claim_token, next_try_at, "
-    "sent_at, message_id, last_error"
+    "sent_at, message_id, last_error, content"
 )
 
 
@@ -71,6 +71,7 @@ class Delivery:
     sent_at: datetime | None
     message_id: str | None
     last_error: str | None
+    content: str | None = None  # JSON, once composed: {"kind": ..., "papers": [...]}
 
 
 def _delivery(row: Sequence[object]) -> Delivery:
@@ -87,6 +88,7 @@ def _delivery(row: Sequence[object]) -> Delivery:
         sent_at=_dt(row[9]),  # type: ignore[arg-type]
         message_id=row[10],  # type: ignore[arg-type]
         last_error=row[11],  # type: ignore[arg-type]
+        content=row[12],  # type: ignore[arg-type]
     )
 
 
@@ -127,6 +129,43 @@ class Ledger:
         )
         assert row is not None
         return Target(row[0], row[1], row[2], row[3], row[4], _dt(row[5]), row[6])
+
+    async def target_by_id(self, target_id: int) -> Target | None:
+        row = await self._one(
+            "SELECT id, platform, workspace, kind, address, disabled_at, disabled_reason "
+            "FROM targets WHERE id = ?",
+            (target_id,),
+        )
+        return Target(row[0], row[1], row[2], row[3], row[4], _dt(row[5]), row[6]) if row else None
+
+    async def enable(self, target_id: int, *, owner: str | None = None) -> None:
+        """Deliver to a target again (its owner set it up anew) and record who owns it."""
+        await self._write(
+            "UPDATE targets SET disabled_at = NULL, disabled_reason = NULL, owner_told = 0, "
+            "owner = COALESCE(?, owner) WHERE id = ?",
+            (owner, target_id),
+        )
+
+    async def untold(self, platform: str, user_id: str) -> list[Target]:
+        """Disabled targets this user owns and has not been told about yet; marks them told."""
+        rows = await self._write_all(
+            "UPDATE targets SET owner_told = 1 WHERE platform = ? AND disabled_at IS NOT NULL "
+            "AND owner_told = 0 AND (owner = ? OR (kind = 'user' AND address = ?)) "
+            "RETURNING id, platform, workspace, kind, address, disabled_at, disabled_reason",
+            (platform, user_id, user_id),
+        )
+        return [Target(r[0], r[1], r[2], r[3], r[4], _dt(r[5]), r[6]) for r in rows]
+
+    async def _write_all(self, sql: str, params: Sequence[object]) -> list[sqlite3.Row]:
+        async with self._writing:
+            try:
+                async with self._conn.execute(sql, params) as cur:
+                    rows = list(await cur.fetchall())
+                await self._conn.commit()
+            except sqlite3.Error as exc:
+                await self._conn.rollback()
+                raise StoreError(f"ledger write failed: {exc}") from exc
+        return rows
 
     async def disable(self, target_id: int, *, now: datetime, reason: str) -> None:
         """Stop delivering to a target after a permanent failure (deleted channel, blocked DMs)."""
@@ -174,6 +213,36 @@ class Ledger:
                 "stale": _ts(now - stale_after),
                 "token": secrets.token_hex(8),
             },  # type: ignore[arg-type]
+        )
+        return _delivery(row) if row is not None else None
+
+    async def set_content(self, claimed: Delivery, content: str) -> bool:
+        """Record what a claimed delivery carries, before it is sent (see module docstring)."""
+        row = await self._write(
+            "UPDATE deliveries SET content = ? WHERE id = ? AND state = 'claimed' "
+            "AND claim_token = ? RETURNING id",
+            (content, claimed.id, claimed.claim_token),
+        )
+        return row is not None
+
+    async def recent(self, target_ids: Sequence[int], *, since: datetime) -> list[Delivery]:
+        """The targets' deliveries due since *since*, newest first (for ``status``)."""
+        if not target_ids:
+            return []
+        marks = ", ".join("?" * len(target_ids))
+        async with self._conn.execute(
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE target_id IN ({marks}) "
+            "AND due_at >= ? ORDER BY due_at DESC, id DESC LIMIT 50",
+            (*target_ids, _ts(since)),
+        ) as cur:
+            return [_delivery(row) async for row in cur]
+
+    async def last_sent(self, target_id: int, key_prefix: str) -> Delivery | None:
+        """The target's latest ``sent`` delivery whose key starts with *key_prefix*."""
+        row = await self._one(
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE target_id = ? AND state = 'sent' "
+            "AND substr(digest_key, 1, ?) = ? ORDER BY due_at DESC, id DESC LIMIT 1",
+            (target_id, len(key_prefix), key_prefix),
         )
         return _delivery(row) if row is not None else None
 

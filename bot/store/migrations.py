@@ -157,4 +157,45 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (target_id, paper_id)
     ) WITHOUT ROWID;
     """,
+    # 3: what is scheduled: DM subscriptions and channel digests. ``next_fire`` (UTC) is when
+    # each is next due, so finding due schedules is one indexed range scan; the ledger
+    # (``deliveries``) stays the only record of what was sent. ``deliveries.content`` keeps
+    # what a delivery carries once composed (kind and paper ids), so a retry after a crash
+    # re-sends the same thing.
+    """
+    CREATE TABLE subscriptions (
+        id          INTEGER PRIMARY KEY,
+        target_id   INTEGER NOT NULL REFERENCES targets (id) ON DELETE CASCADE,  -- a user (DM)
+        query       TEXT NOT NULL,
+        at          TEXT NOT NULL,                   -- local wall time, HH:MM
+        tz          TEXT NOT NULL,                   -- IANA zone
+        cadence     TEXT NOT NULL CHECK (cadence IN ('daily', 'weekdays', 'weekly')),
+        weekday     INTEGER NOT NULL DEFAULT 0,      -- 0 = Monday, for weekly
+        created_at  TEXT NOT NULL,
+        next_fire   TEXT NOT NULL
+    );
+    CREATE INDEX subscriptions_target ON subscriptions (target_id);
+    CREATE INDEX subscriptions_due ON subscriptions (next_fire);
+
+    CREATE TABLE channel_digests (
+        target_id   INTEGER PRIMARY KEY REFERENCES targets (id) ON DELETE CASCADE,
+        at          TEXT NOT NULL,
+        tz          TEXT NOT NULL,
+        cadence     TEXT NOT NULL CHECK (cadence IN ('daily', 'weekdays', 'weekly')),
+        weekday     INTEGER NOT NULL DEFAULT 0,
+        top_n       INTEGER NOT NULL,
+        filter      TEXT NOT NULL DEFAULT '',
+        min_upvotes INTEGER NOT NULL DEFAULT 0,
+        empty_days  TEXT NOT NULL CHECK (empty_days IN ('note', 'silent')),
+        owner       TEXT NOT NULL,                   -- platform user id who turned it on
+        created_at  TEXT NOT NULL,
+        next_fire   TEXT NOT NULL
+    );
+    CREATE INDEX channel_digests_due ON channel_digests (next_fire);
+
+    ALTER TABLE deliveries ADD COLUMN content TEXT;  -- JSON: {"kind": ..., "papers": [...]}
+    ALTER TABLE targets ADD COLUMN owner TEXT;       -- who to tell when it gets disabled
+    CREATE INDEX deliveries_recent ON deliveries (target_id, due_at);
+    CREATE INDEX papers_first_seen ON papers (first_seen);
+    """,
 )

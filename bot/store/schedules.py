@@ -1,0 +1,254 @@
+"""What is scheduled: users' DM subscriptions and channels' daily digests.
+
+Each row carries its :class:`~bot.schedule.Schedule` and ``next_fire``, the UTC instant it
+is next due, so "what is due now" is one indexed range scan whatever the number of rows.
+Whoever plans a fire moves ``next_fire`` on (:meth:`Schedules.advance`) in the same breath
+as it writes the ledger row; the ledger stays the only record of what was sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from typing import Literal
+
+import aiosqlite
+
+from bot.errors import StoreError
+from bot.schedule import Schedule
+
+EmptyDays = Literal["note", "silent"]
+ScheduleKind = Literal["sub", "digest"]
+
+_SUB_COLUMNS = "id, target_id, query, at, tz, cadence, weekday, created_at, next_fire"
+_DIGEST_COLUMNS = (
+    "target_id, at, tz, cadence, weekday, top_n, filter, min_upvotes, empty_days, owner, "
+    "created_at, next_fire"
+)
+
+
+def _ts(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware")
+    return value.astimezone(UTC).isoformat()
+
+
+def _schedule(at: str, tz: str, cadence: str, weekday: int) -> Schedule:
+    return Schedule(time.fromisoformat(at), tz, cadence, weekday)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A user's standing query, delivered to their DMs."""
+
+    id: int
+    target_id: int
+    query: str
+    schedule: Schedule
+    created_at: datetime
+    next_fire: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelDigest:
+    """A channel's daily post of the top papers."""
+
+    target_id: int
+    schedule: Schedule
+    top_n: int
+    filter: str
+    min_upvotes: int
+    empty_days: EmptyDays
+    owner: str
+    created_at: datetime
+    next_fire: datetime
+
+
+def _subscription(row: Sequence[object]) -> Subscription:
+    return Subscription(
+        id=int(str(row[0])),
+        target_id=int(str(row[1])),
+        query=str(row[2]),
+        schedule=_schedule(str(row[3]), str(row[4]), str(row[5]), int(str(row[6]))),
+        created_at=datetime.fromisoformat(str(row[7])),
+        next_fire=datetime.fromisoformat(str(row[8])),
+    )
+
+
+def _digest(row: Sequence[object]) -> ChannelDigest:
+    return ChannelDigest(
+        target_id=int(str(row[0])),
+        schedule=_schedule(str(row[1]), str(row[2]), str(row[3]), int(str(row[4]))),
+        top_n=int(str(row[5])),
+        filter=str(row[6]),
+        min_upvotes=int(str(row[7])),
+        empty_days=str(row[8]),  # type: ignore[arg-type]
+        owner=str(row[9]),
+        created_at=datetime.fromisoformat(str(row[10])),
+        next_fire=datetime.fromisoformat(str(row[11])),
+    )
+
+
+def _schedule_params(schedule: Schedule) -> tuple[str, str, str, int]:
+    return (f"{schedule.at:%H:%M}", schedule.tz, schedule.cadence, schedule.weekday)
+
+
+class Schedules:
+    """Subscriptions and channel digests, on the store's connection and write lock."""
+
+    def __init__(self, conn: aiosqlite.Connection, writing: asyncio.Lock) -> None:
+        self._conn = conn
+        self._writing = writing
+
+    async def _rows(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        async with self._conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def _write(self, sql: str, params: Sequence[object]) -> list[sqlite3.Row]:
+        async with self._writing:
+            try:
+                rows = await self._rows(sql, params)
+                await self._conn.commit()
+            except sqlite3.Error as exc:
+                await self._conn.rollback()
+                raise StoreError(f"schedule write failed: {exc}") from exc
+        return rows
+
+    # -- subscriptions ---------------------------------------------------------------------
+
+    async def add_subscription(
+        self,
+        target_id: int,
+        query: str,
+        schedule: Schedule,
+        *,
+        now: datetime,
+        next_fire: datetime,
+        limit: int,
+    ) -> Subscription | None:
+        """A new subscription, or ``None`` when the target already has *limit* of them.
+
+        The count and the insert are one statement, so a flood of concurrent subscribes
+        cannot exceed the limit.
+        """
+        rows = await self._write(
+            "INSERT INTO subscriptions (target_id, query, at, tz, cadence, weekday, created_at, "
+            "next_fire) SELECT ?, ?, ?, ?, ?, ?, ?, ? "
+            "WHERE (SELECT COUNT(*) FROM subscriptions WHERE target_id = ?) < ? "
+            f"RETURNING {_SUB_COLUMNS}",
+            (
+                target_id,
+                query,
+                *_schedule_params(schedule),
+                _ts(now),
+                _ts(next_fire),
+                target_id,
+                limit,
+            ),
+        )
+        return _subscription(rows[0]) if rows else None
+
+    async def subscriptions_of(self, target_id: int) -> list[Subscription]:
+        rows = await self._rows(
+            f"SELECT {_SUB_COLUMNS} FROM subscriptions WHERE target_id = ? ORDER BY id",
+            (target_id,),
+        )
+        return [_subscription(row) for row in rows]
+
+    async def subscription(self, sub_id: int) -> Subscription | None:
+        rows = await self._rows(f"SELECT {_SUB_COLUMNS} FROM subscriptions WHERE id = ?", (sub_id,))
+        return _subscription(rows[0]) if rows else None
+
+    async def all_subscriptions(self) -> list[Subscription]:
+        rows = await self._rows(f"SELECT {_SUB_COLUMNS} FROM subscriptions ORDER BY id")
+        return [_subscription(row) for row in rows]
+
+    async def remove_subscriptions(self, target_id: int, sub_id: int | None) -> list[int]:
+        """Delete one of the target's subscriptions (or all with ``None``); the ids removed."""
+        if sub_id is None:
+            sql, params = "DELETE FROM subscriptions WHERE target_id = ?", (target_id,)
+        else:
+            sql = "DELETE FROM subscriptions WHERE target_id = ? AND id = ?"
+            params = (target_id, sub_id)  # type: ignore[assignment]
+        return [int(row[0]) for row in await self._write(f"{sql} RETURNING id", params)]
+
+    # -- channel digests -------------------------------------------------------------------
+
+    async def set_digest(self, digest: ChannelDigest) -> ChannelDigest:
+        """Turn a channel's digest on, or replace its settings."""
+        rows = await self._write(
+            f"INSERT INTO channel_digests ({_DIGEST_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (target_id) DO UPDATE SET at = excluded.at, tz = excluded.tz, "
+            "cadence = excluded.cadence, weekday = excluded.weekday, top_n = excluded.top_n, "
+            "filter = excluded.filter, min_upvotes = excluded.min_upvotes, "
+            "empty_days = excluded.empty_days, owner = excluded.owner, "
+            f"next_fire = excluded.next_fire RETURNING {_DIGEST_COLUMNS}",
+            (
+                digest.target_id,
+                *_schedule_params(digest.schedule),
+                digest.top_n,
+                digest.filter,
+                digest.min_upvotes,
+                digest.empty_days,
+                digest.owner,
+                _ts(digest.created_at),
+                _ts(digest.next_fire),
+            ),
+        )
+        return _digest(rows[0])
+
+    async def digest(self, target_id: int) -> ChannelDigest | None:
+        rows = await self._rows(
+            f"SELECT {_DIGEST_COLUMNS} FROM channel_digests WHERE target_id = ?", (target_id,)
+        )
+        return _digest(rows[0]) if rows else None
+
+    async def remove_digest(self, target_id: int) -> bool:
+        rows = await self._write(
+            "DELETE FROM channel_digests WHERE target_id = ? RETURNING target_id", (target_id,)
+        )
+        return bool(rows)
+
+    # -- what is due ------------------------------------------------------------------------
+
+    async def due_subscriptions(self, now: datetime, *, limit: int = 5000) -> list[Subscription]:
+        rows = await self._rows(
+            f"SELECT {_SUB_COLUMNS} FROM subscriptions WHERE next_fire <= ? "
+            "ORDER BY next_fire, id LIMIT ?",
+            (_ts(now), limit),
+        )
+        return [_subscription(row) for row in rows]
+
+    async def due_digests(self, now: datetime, *, limit: int = 5000) -> list[ChannelDigest]:
+        rows = await self._rows(
+            f"SELECT {_DIGEST_COLUMNS} FROM channel_digests WHERE next_fire <= ? "
+            "ORDER BY next_fire, target_id LIMIT ?",
+            (_ts(now), limit),
+        )
+        return [_digest(row) for row in rows]
+
+    async def earliest_fire(self) -> datetime | None:
+        """When the next schedule of any kind falls due (the alarm to set)."""
+        rows = await self._rows(
+            "SELECT MIN(f) FROM (SELECT MIN(next_fire) AS f FROM subscriptions "
+            "UNION ALL SELECT MIN(next_fire) FROM channel_digests)"
+        )
+        return datetime.fromisoformat(rows[0][0]) if rows and rows[0][0] else None
+
+    async def advance(
+        self, kind: ScheduleKind, key: int, *, was: datetime, next_fire: datetime
+    ) -> bool:
+        """Move one schedule's ``next_fire`` on, if it is still *was* (nobody changed it)."""
+        table, column = (
+            ("subscriptions", "id") if kind == "sub" else ("channel_digests", "target_id")
+        )
+        rows = await self._write(
+            f"UPDATE {table} SET next_fire = ? WHERE {column} = ? AND next_fire = ? "
+            f"RETURNING {column}",
+            (_ts(next_fire), key, _ts(was)),
+        )
+        return bool(rows)
