@@ -10,13 +10,16 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from rich.console import Console
 from rich.style import Style
 from rich.text import Text
 
+from bot.courier import SendResult, SendStatus
 from bot.replies import Card, Reply
-from bot.service import PapersBot
+from bot.service import Caller, PapersBot
+from bot.store.ledger import Target
 
 PROMPT = "papers> "
 Reader = Callable[[str], Awaitable[str]]
@@ -76,6 +79,42 @@ def render_lines(reply: Reply, console: Console) -> None:
         console.print(line)
 
 
+# The console's one user: they own the console "channel" and may manage its digest.
+CONSOLE_CALLER = Caller(
+    platform="console",
+    user_id="console",
+    user_name="you",
+    channel_id="console",
+    can_manage=True,
+)
+
+
+class ConsoleCourier:
+    """Scheduled posts for the console: printed, with a heading naming where they went.
+
+    It remembers what it printed (for :meth:`find_sent`) for the life of the process only.
+    """
+
+    platform = "console"
+
+    def __init__(self, console: Console, *, clock: Callable[[], datetime] | None = None) -> None:
+        self._console = console
+        self._clock = clock
+        self._sent: dict[str, str] = {}
+
+    async def send(self, target: Target, reply: Reply, key: str) -> SendResult:
+        where = "this channel" if target.kind == "channel" else "your DMs"
+        stamp = f" · {self._clock():%a %d %b %H:%M} UTC" if self._clock else ""
+        self._console.print(Text(f"── scheduled post to {where}{stamp} ──", style="bold cyan"))
+        render(reply, self._console)
+        message_id = self._sent.setdefault(f"{target.id}:{key}", str(len(self._sent) + 1))
+        return SendResult(SendStatus.SENT, message_id)
+
+    async def find_sent(self, target: Target, key: str, since: datetime) -> str | None:
+        del since
+        return self._sent.get(f"{target.id}:{key}")
+
+
 class ConsoleSession:
     """A prompt loop: read a line, let the bot answer, print the reply."""
 
@@ -94,9 +133,9 @@ class ConsoleSession:
         if line.lower() in ("more", "/papers more"):
             if not more:
                 return Reply(text="Nothing more to show; run a search first.", is_error=True)
-            reply = await self._bot.press(more[0].value)
+            reply = await self._bot.press(more[0].value, CONSOLE_CALLER)
         else:
-            reply = await self._bot.respond(line)
+            reply = await self._bot.respond(line, CONSOLE_CALLER)
         if reply.actions or not reply.is_error:
             self._last = reply
         return reply

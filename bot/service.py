@@ -18,13 +18,31 @@ from typing import Protocol
 from bot import ranking
 from bot.actions import MAX_OFFSET, decode_action, encode_action
 from bot.cards import card_for
-from bot.commands import Command, Help, More, Search, Share, Show, Status, Today, parse_command
+from bot.commands import (
+    Command,
+    DigestOff,
+    DigestOn,
+    DigestStatus,
+    Help,
+    More,
+    Search,
+    Share,
+    Show,
+    Status,
+    Subscribe,
+    SubscribeSaved,
+    Subscriptions,
+    Today,
+    Unsubscribe,
+    parse_command,
+)
 from bot.errors import NotFound, PapersbotError, SourceError, UserInputError
 from bot.help import help_reply
 from bot.limits import CommandBudget
 from bot.models import Paper
-from bot.query import parse_query
+from bot.query import MAX_QUERY_CHARS, parse_query
 from bot.replies import Action, Reply
+from bot.scheduled import ScheduleCommands
 from bot.search import search
 from bot.status import status_reply
 from bot.store import Store
@@ -68,11 +86,16 @@ class PapersBot:
         clock: Callable[[], datetime],
         lookup: PaperLookup | None = None,
         budget: CommandBudget | None = None,
+        default_tz: str = "UTC",
+        on_schedule_change: Callable[[], None] | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._lookup = lookup
         self._budget = budget or CommandBudget()
+        self._scheduling = ScheduleCommands(
+            store, clock, default_tz=default_tz, on_change=on_schedule_change
+        )
 
     async def respond(self, text: str, caller: Caller | None = None) -> Reply:
         """Answer what a user typed after ``/papers``."""
@@ -95,7 +118,8 @@ class PapersBot:
                     is_error=True,
                 )
         try:
-            return await self.execute(parse(), caller)
+            reply = await self.execute(parse(), caller)
+            return await self._with_notices(reply, caller)
         except UserInputError as exc:
             return Reply(text=str(exc), is_error=True)
         except NotFound as exc:
@@ -115,9 +139,72 @@ class PapersBot:
             log.exception("unexpected error %s", error_id)
             return Reply(text=f"Sorry, something went wrong (error {error_id}).", is_error=True)
 
+    async def _with_notices(self, reply: Reply, caller: Caller) -> Reply:
+        """Tell a user, once, about their deliveries stopped by a permanent failure."""
+        if not caller.user_id:
+            return reply
+        told = await self._store.ledger.untold(caller.platform, caller.user_id)
+        if not told:
+            return reply
+        notes = [
+            (
+                f"Heads-up: your DMs from me failed ({t.disabled_reason}), so your "
+                "subscriptions are paused. Fix that, then `subscribe` again to resume."
+            )
+            if t.kind == "user"
+            else (
+                f"Heads-up: I stopped the digest for channel {t.address} "
+                f"({t.disabled_reason}). Run `digest on` there to resume."
+            )
+            for t in told
+        ]
+        return replace(reply, notes=(*notes, *reply.notes))
+
     async def execute(self, command: Command, caller: Caller | None = None) -> Reply:
         """Run one command; user errors propagate as :class:`UserInputError`."""
+        caller = caller or Caller()
+        sched = self._scheduling
         match command:
+            case Subscribe():
+                return await sched.subscribe(
+                    command, caller.platform, caller.user_id, caller.timezone
+                )
+            case SubscribeSaved(token):
+                saved = await self._store.load_search(token)
+                if saved is None:
+                    raise UserInputError("That search has expired; run it again.")
+                return await sched.subscribe(
+                    Subscribe(saved), caller.platform, caller.user_id, caller.timezone
+                )
+            case Subscriptions():
+                return await sched.subscriptions(command, caller.platform, caller.user_id)
+            case Unsubscribe():
+                return await sched.unsubscribe(command, caller.platform, caller.user_id)
+            case DigestOn():
+                return await sched.digest_on(
+                    command,
+                    platform=caller.platform,
+                    workspace=caller.workspace_id,
+                    channel=caller.channel_id,
+                    user_id=caller.user_id,
+                    can_manage=caller.can_manage,
+                    tz=caller.timezone,
+                )
+            case DigestOff():
+                return await sched.digest_off(
+                    command,
+                    platform=caller.platform,
+                    workspace=caller.workspace_id,
+                    channel=caller.channel_id,
+                    can_manage=caller.can_manage,
+                )
+            case DigestStatus():
+                return await sched.digest_status(
+                    command,
+                    platform=caller.platform,
+                    workspace=caller.workspace_id,
+                    channel=caller.channel_id,
+                )
             case Help(topic):
                 return help_reply(topic)
             case Today(count):
@@ -132,9 +219,16 @@ class PapersBot:
             case Show(paper_id):
                 return await self.show(paper_id)
             case Share(paper_id):
-                return await self.share(paper_id, caller or Caller())
+                return await self.share(paper_id, caller)
             case Status():
-                return await status_reply(self._store, now=self._clock())
+                return await status_reply(
+                    self._store,
+                    now=self._clock(),
+                    platform=caller.platform,
+                    user_id=caller.user_id,
+                    workspace=caller.workspace_id,
+                    channel=caller.channel_id,
+                )
         raise AssertionError(f"unhandled command {command!r}")  # pragma: no cover
 
     async def today(self, count: int) -> Reply:
@@ -165,10 +259,13 @@ class PapersBot:
         cards = tuple(card_for(hit.stored, ranking.trend(hit.stored, now)) for hit in page.hits)
         first, last = offset + 1, offset + len(cards)
         total = f"{page.total}+" if page.more_unknown else str(page.total)
+        token = await self._store.save_search(text, now=now)
         actions: tuple[Action, ...] = ()
         if page.has_more and last <= MAX_OFFSET:
-            token = await self._store.save_search(text, now=now)
             actions = (Action("more", "More", encode_action("more", token, last)),)
+        if len(text) <= MAX_QUERY_CHARS and query.since is None and query.has_text:
+            subscribe = Action("subscribe", "Subscribe", encode_action("subscribe", token))
+            actions = (*actions, subscribe)
         return Reply(
             text=f"Results {first}–{last} of {total} for “{text}”", cards=cards, actions=actions
         )

@@ -238,13 +238,53 @@ class Ledger:
             return [_delivery(row) async for row in cur]
 
     async def last_sent(self, target_id: int, key_prefix: str) -> Delivery | None:
-        """The target's latest ``sent`` delivery whose key starts with *key_prefix*."""
+        """The target's latest ``sent`` delivery whose key starts with *key_prefix*
+        (a range on the (target, key) index; prefixes end with ``:``)."""
         row = await self._one(
             f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE target_id = ? AND state = 'sent' "
-            "AND substr(digest_key, 1, ?) = ? ORDER BY due_at DESC, id DESC LIMIT 1",
-            (target_id, len(key_prefix), key_prefix),
+            "AND digest_key >= ? AND digest_key < ? ORDER BY due_at DESC, id DESC LIMIT 1",
+            (target_id, key_prefix, key_prefix[:-1] + chr(ord(key_prefix[-1]) + 1)),
         )
         return _delivery(row) if row is not None else None
+
+    async def plan_many(
+        self, rows: Sequence[tuple[int, str, datetime, bool]], *, missed_reason: str
+    ) -> None:
+        """Plan (target id, key, due at, missed?) rows in one transaction; existing rows are
+        left alone, so planning twice is harmless. Missed ones are recorded, never sent."""
+        if not rows:
+            return
+        async with self._writing:
+            try:
+                await self._conn.executemany(
+                    "INSERT INTO deliveries (target_id, digest_key, due_at, state, last_error) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (target_id, digest_key) DO NOTHING",
+                    [
+                        (
+                            tid,
+                            key,
+                            _ts(due),
+                            "missed" if late else "pending",
+                            missed_reason if late else None,
+                        )
+                        for tid, key, due, late in rows
+                    ],
+                )
+                await self._conn.commit()
+            except sqlite3.Error as exc:
+                await self._conn.rollback()
+                raise StoreError(f"ledger write failed: {exc}") from exc
+
+    async def disabled_targets(self) -> set[int]:
+        async with self._conn.execute(
+            "SELECT id FROM targets WHERE disabled_at IS NOT NULL"
+        ) as cur:
+            return {int(row[0]) async for row in cur}
+
+    async def next_retry(self) -> datetime | None:
+        """The earliest ``next_try_at`` of a pending delivery (when a backoff ends)."""
+        row = await self._one("SELECT MIN(next_try_at) FROM deliveries WHERE state = 'pending'", ())
+        return _dt(row[0]) if row is not None else None
 
     async def mark_sent(
         self,

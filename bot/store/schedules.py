@@ -162,6 +162,17 @@ class Schedules:
         rows = await self._rows(f"SELECT {_SUB_COLUMNS} FROM subscriptions WHERE id = ?", (sub_id,))
         return _subscription(rows[0]) if rows else None
 
+    async def subscriptions_by_id(self, sub_ids: Sequence[int]) -> list[Subscription]:
+        found: list[Subscription] = []
+        for start in range(0, len(sub_ids), 500):
+            chunk = list(sub_ids[start : start + 500])
+            marks = ", ".join("?" * len(chunk))
+            rows = await self._rows(
+                f"SELECT {_SUB_COLUMNS} FROM subscriptions WHERE id IN ({marks})", chunk
+            )
+            found.extend(_subscription(row) for row in rows)
+        return found
+
     async def all_subscriptions(self) -> list[Subscription]:
         rows = await self._rows(f"SELECT {_SUB_COLUMNS} FROM subscriptions ORDER BY id")
         return [_subscription(row) for row in rows]

@@ -1,0 +1,382 @@
+"""Scheduled delivery: plan what fell due, then claim → send → mark, exactly once.
+
+The delivery ledger (:mod:`bot.store.ledger`) is the only truth; this module only moves
+rows through it. One :meth:`Dispatcher.tick`:
+
+1. **Plan.** Every digest and subscription whose ``next_fire`` has passed gets one ledger
+   row per fire instant since (:func:`bot.schedule.fires_between`, DST-correct), keyed by
+   the local date (``digest:2026-08-19``, ``sub:7:2026-08-19``), then its ``next_fire``
+   moves on. Planning is idempotent (one row per target and key), so a crash between the
+   two steps, or an alarm that rings twice, plans nothing twice. A fire older than the
+   grace window is recorded ``missed``, never sent late.
+2. **Deliver.** Every due row is claimed (atomically, with a token), its content composed
+   once and stored on the row (:mod:`bot.compose`), sent through the platform's
+   :class:`~bot.courier.Courier`, and marked. Rows of one target go one after another
+   (so two subscriptions of one user never send the same paper); targets run concurrently,
+   bounded, each courier pacing itself to its platform's limits.
+
+Crash safety: a row whose earlier attempt may have reached the platform (a stale claim, or
+a retry) is first looked up there (:meth:`Courier.find_sent`) and marked sent if found.
+The start-up :meth:`Dispatcher.catch_up` treats every claim as stale: one process owns a
+database. Transient failures back off and retry until the grace window closes (then the
+row is ``failed``, shown by ``status``); permanent ones disable the target, and its owner
+is told on their next command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from zoneinfo import ZoneInfo
+
+from bot.compose import (
+    Content,
+    compose_digest,
+    compose_dm,
+    render_digest,
+    render_dm,
+)
+from bot.courier import Courier, SendResult, SendStatus
+from bot.matcher import Matcher, token_frequencies
+from bot.models import StoredPaper
+from bot.query import parse_query
+from bot.replies import Reply
+from bot.schedule import Schedule, fires_between, next_fire
+from bot.store import Store
+from bot.store.ledger import Delivery, Target
+from bot.store.schedules import ChannelDigest, Subscription
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GRACE = timedelta(hours=4)
+DEFAULT_STALE = timedelta(minutes=10)
+DM_LOOKBACK = timedelta(days=7)  # the oldest "new" paper a first or late DM considers
+FIRST_DM_LOOKBACK = timedelta(days=1)
+MAX_BACKOFF = timedelta(minutes=30)
+
+
+def digest_key(schedule: Schedule, fire: datetime) -> str:
+    return f"digest:{fire.astimezone(ZoneInfo(schedule.tz)).date().isoformat()}"
+
+
+def sub_key(sub_id: int, schedule: Schedule, fire: datetime) -> str:
+    return f"sub:{sub_id}:{fire.astimezone(ZoneInfo(schedule.tz)).date().isoformat()}"
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, ... up to :data:`MAX_BACKOFF`."""
+    return min(MAX_BACKOFF, timedelta(seconds=30 * 2 ** max(0, min(attempts - 1, 10))))
+
+
+@dataclass(slots=True)
+class TickReport:
+    planned: int = 0
+    missed: int = 0
+    sent: int = 0
+    silent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    found_already_sent: int = 0
+
+
+class Dispatcher:
+    """Plans and delivers scheduled posts through the given couriers (by platform)."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], datetime],
+        couriers: Mapping[str, Courier],
+        *,
+        grace: timedelta = DEFAULT_GRACE,
+        stale_after: timedelta = DEFAULT_STALE,
+        concurrency: int = 32,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._couriers = dict(couriers)
+        self._grace = grace
+        self._stale_after = stale_after
+        self._concurrency = concurrency
+        self._running = asyncio.Lock()
+
+    def add_courier(self, courier: Courier) -> None:
+        self._couriers[courier.platform] = courier
+
+    async def catch_up(self) -> TickReport:
+        """At start-up: plan what fell due while down, retry every claim left behind."""
+        return await self.tick(reclaim=True)
+
+    async def tick(self, *, reclaim: bool = False) -> TickReport:
+        """Plan whatever fell due, then deliver every row due now. Never runs twice at once."""
+        async with self._running:
+            report = TickReport()
+            await self._plan(report)
+            await self._deliver(report, reclaim=reclaim)
+            return report
+
+    # -- planning ---------------------------------------------------------------------------
+
+    async def _plan(self, report: TickReport) -> None:
+        now = self._clock()
+        ledger, schedules = self._store.ledger, self._store.schedules
+        disabled = await ledger.disabled_targets()
+        while digests := await schedules.due_digests(now, limit=2000):
+            for digest in digests:
+                if digest.target_id not in disabled:
+                    await self._plan_fires(
+                        report,
+                        digest.target_id,
+                        digest.schedule,
+                        digest.next_fire,
+                        now,
+                        partial(digest_key, digest.schedule),
+                    )
+                await schedules.advance(
+                    "digest",
+                    digest.target_id,
+                    was=digest.next_fire,
+                    next_fire=next_fire(digest.schedule, now),
+                )
+        while subs := await schedules.due_subscriptions(now, limit=2000):
+            for sub in subs:
+                if sub.target_id not in disabled:
+                    await self._plan_fires(
+                        report,
+                        sub.target_id,
+                        sub.schedule,
+                        sub.next_fire,
+                        now,
+                        partial(sub_key, sub.id, sub.schedule),
+                    )
+                await schedules.advance(
+                    "sub", sub.id, was=sub.next_fire, next_fire=next_fire(sub.schedule, now)
+                )
+
+    async def _plan_fires(
+        self,
+        report: TickReport,
+        target_id: int,
+        schedule: Schedule,
+        first: datetime,
+        now: datetime,
+        key_for: Callable[[datetime], str],
+    ) -> None:
+        fires = fires_between(schedule, first - timedelta(microseconds=1), now)
+        rows = []
+        for fire in fires:
+            late = now - fire > self._grace
+            rows.append((target_id, key_for(fire), fire, late))
+            report.planned += not late
+            report.missed += late
+        await self._store.ledger.plan_many(
+            rows, missed_reason="fell due while the bot was down, past the grace window"
+        )
+
+    # -- delivering -------------------------------------------------------------------------
+
+    async def _deliver(self, report: TickReport, *, reclaim: bool) -> None:
+        now = self._clock()
+        stale = timedelta(0) if reclaim else self._stale_after
+        due = await self._store.ledger.open_deliveries(now=now, stale_after=stale)
+        if not due:
+            return
+        by_target: dict[int, list[Delivery]] = defaultdict(list)
+        for delivery in due:
+            by_target[delivery.target_id].append(delivery)
+        matches = await self._match_subscriptions(due, now)
+        gate = asyncio.Semaphore(self._concurrency)
+
+        async def run(rows: list[Delivery]) -> None:
+            async with gate:
+                for row in rows:
+                    await self._one(row, report, stale=stale, matches=matches)
+
+        async with asyncio.TaskGroup() as group:
+            for rows in by_target.values():
+                group.create_task(run(rows))
+
+    async def _match_subscriptions(
+        self, due: Sequence[Delivery], now: datetime
+    ) -> dict[int, list[StoredPaper]]:
+        """For the due DM rows not yet composed: subscription id → papers it matches that
+        were first stored since its last delivery. One matcher pass for all of them."""
+        sub_ids = {
+            int(d.digest_key.split(":")[1])
+            for d in due
+            if d.digest_key.startswith("sub:") and d.content is None
+        }
+        if not sub_ids:
+            return {}
+        subs = await self._store.schedules.subscriptions_by_id(sorted(sub_ids))
+        watermarks = {sub.id: await self._watermark(sub, now) for sub in subs}
+        if not watermarks:
+            return {}
+        papers = await self._store.papers_seen_since(min(watermarks.values()), limit=5000)
+        matcher = Matcher(token_frequencies(sp.paper for sp in papers))
+        for sub in subs:
+            try:
+                matcher.add(sub.id, parse_query(sub.query, now=now))
+            except ValueError:  # a stored query that no longer parses: match nothing
+                log.warning("subscription %d has an unparsable query", sub.id)
+        by_id = {sp.paper.id: sp for sp in papers}
+        found: dict[int, list[StoredPaper]] = {sub_id: [] for sub_id in watermarks}
+        for sub_id, paper_ids in matcher.match([sp.paper for sp in papers]).items():
+            mark = watermarks[sub_id]
+            found[sub_id] = [by_id[p] for p in paper_ids if by_id[p].first_seen > mark]
+        return found
+
+    async def _watermark(self, sub: Subscription, now: datetime) -> datetime:
+        last = await self._store.ledger.last_sent(sub.target_id, f"sub:{sub.id}:")
+        since = last.due_at if last is not None else sub.created_at - FIRST_DM_LOOKBACK
+        return max(since, now - DM_LOOKBACK)
+
+    async def _one(
+        self,
+        row: Delivery,
+        report: TickReport,
+        *,
+        stale: timedelta,
+        matches: Mapping[int, list[StoredPaper]],
+    ) -> None:
+        ledger = self._store.ledger
+        now = self._clock()
+        if now - row.due_at > self._grace:
+            await ledger.mark_missed(
+                row.id, reason=f"not delivered within the grace window ({row.last_error or 'down'})"
+            )
+            report.missed += 1
+            return
+        claimed = await ledger.claim(row.id, now=now, stale_after=stale)
+        if claimed is None:
+            return
+        target = await ledger.target_by_id(claimed.target_id)
+        assert target is not None  # rows cascade with their target
+        try:
+            await self._claimed(claimed, target, report, matches)
+        except Exception as exc:  # a bug must not stall the queue: retry, bounded by grace
+            log.exception("delivery %d (%s) failed unexpectedly", claimed.id, claimed.digest_key)
+            await self._retry(claimed, report, f"internal error: {exc!r}", None)
+
+    async def _claimed(
+        self,
+        claimed: Delivery,
+        target: Target,
+        report: TickReport,
+        matches: Mapping[int, list[StoredPaper]],
+    ) -> None:
+        ledger = self._store.ledger
+        if target.disabled_at is not None:
+            await ledger.mark_failed(
+                claimed,
+                now=self._clock(),
+                error=f"stopped: {target.disabled_reason}",
+                retry_at=None,
+            )
+            report.failed += 1
+            return
+        courier = self._couriers.get(target.platform)
+        if courier is None:
+            await self._retry(claimed, report, f"{target.platform} is not connected", None)
+            return
+        built = await self._build(claimed, matches)
+        if built is None:  # its subscription or digest was removed
+            await ledger.mark_missed(claimed.id, reason="cancelled before it was sent")
+            return
+        content, reply = built
+        if claimed.content is None:
+            await ledger.set_content(claimed, content.to_json())
+        if not content.speaks:
+            await ledger.mark_sent(claimed, now=self._clock(), message_id=None)
+            report.silent += 1
+            return
+        if claimed.attempts > 1:
+            since = claimed.due_at - timedelta(minutes=5)
+            found = await courier.find_sent(target, claimed.digest_key, since)
+            if found is not None:
+                log.info("delivery %s was already posted (%s)", claimed.digest_key, found)
+                await ledger.mark_sent(
+                    claimed, now=self._clock(), message_id=found, paper_ids=content.papers
+                )
+                report.found_already_sent += 1
+                return
+        result = await courier.send(target, reply, claimed.digest_key)
+        await self._record(claimed, target, content, result, report)
+
+    async def _build(
+        self, claimed: Delivery, matches: Mapping[int, list[StoredPaper]]
+    ) -> tuple[Content, Reply] | None:
+        now = self._clock()
+        stored = Content.from_json(claimed.content) if claimed.content else None
+        if claimed.digest_key.startswith("digest:"):
+            digest = await self._store.schedules.digest(claimed.target_id)
+            if digest is None:
+                return None
+            content = stored or await self._compose_digest(digest, now)
+            return content, await render_digest(self._store, digest, content, now=now)
+        sub = await self._store.schedules.subscription(int(claimed.digest_key.split(":")[1]))
+        if sub is None:
+            return None
+        content = stored or await compose_dm(
+            self._store, claimed.target_id, matches.get(sub.id, []), now=now
+        )
+        return content, await render_dm(self._store, sub, content, now=now)
+
+    async def _compose_digest(self, digest: ChannelDigest, now: datetime) -> Content:
+        last = await self._store.ledger.last_sent(digest.target_id, "digest:")
+        last_day = None
+        if last is not None and last.content:
+            last_day = Content.from_json(last.content).day
+        return await compose_digest(self._store, digest, now=now, last_day=last_day)
+
+    async def _record(
+        self,
+        claimed: Delivery,
+        target: Target,
+        content: Content,
+        result: SendResult,
+        report: TickReport,
+    ) -> None:
+        ledger = self._store.ledger
+        now = self._clock()
+        if result.status is SendStatus.SENT:
+            await ledger.mark_sent(
+                claimed, now=now, message_id=result.message_id, paper_ids=content.papers
+            )
+            report.sent += 1
+        elif result.status is SendStatus.PERMANENT:
+            await ledger.mark_failed(claimed, now=now, error=result.detail, retry_at=None)
+            await ledger.disable(target.id, now=now, reason=result.detail or "delivery refused")
+            log.warning("disabled %s %s: %s", target.kind, target.address, result.detail)
+            report.failed += 1
+        else:
+            await self._retry(claimed, report, result.detail, result.retry_after)
+
+    async def _retry(
+        self, claimed: Delivery, report: TickReport, error: str, retry_after: float | None
+    ) -> None:
+        now = self._clock()
+        wait = backoff(claimed.attempts)
+        if retry_after is not None:
+            wait = max(wait, timedelta(seconds=retry_after))
+        retry_at = now + wait
+        if retry_at - claimed.due_at > self._grace:
+            await self._store.ledger.mark_failed(
+                claimed,
+                now=now,
+                error=f"gave up after {claimed.attempts} attempts: {error}",
+                retry_at=None,
+            )
+            report.failed += 1
+            return
+        await self._store.ledger.mark_failed(claimed, now=now, error=error, retry_at=retry_at)
+        report.retrying += 1
+
+    async def next_retry(self) -> datetime | None:
+        """When the earliest backed-off delivery may go again (for the alarm)."""
+        return await self._store.ledger.next_retry()

@@ -1,0 +1,299 @@
+"""The commands that set up scheduled deliveries: ``subscribe``, ``digest on`` and friends.
+
+Every check happens before anything is written, so a bad command changes nothing:
+
+- a subscription's query must parse and hold words (``since:`` makes no sense for papers
+  that are new anyway); at most :data:`MAX_SUBSCRIPTIONS` per user, no exact duplicates;
+- ``digest on/off`` need a channel and a caller the adapter vouched for (``can_manage``:
+  Discord Manage Channels; Slack admins, owners or the allow-list);
+- time zones default to the caller's platform zone (Slack ``users.info``), else the
+  ``PAPERSBOT_TIMEZONE`` setting.
+
+Setting a schedule up again also re-enables a target that a permanent failure disabled.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.commands import DigestOff, DigestOn, DigestStatus, Subscribe, Subscriptions, Unsubscribe
+from bot.errors import UserInputError, shown
+from bot.options import When
+from bot.query import parse_query
+from bot.replies import Reply
+from bot.schedule import Schedule, describe, next_fire
+from bot.status import ago
+from bot.store import Store
+from bot.store.ledger import Delivery, Target
+from bot.store.schedules import ChannelDigest, Subscription
+
+MAX_SUBSCRIPTIONS = 20
+DEFAULT_SUB_TIME = time(8, 0)
+DEFAULT_DIGEST_TIME = time(9, 0)
+CONSOLE_USER = "console"
+
+STATE_WORDS = {
+    "pending": "due",
+    "claimed": "sending",
+    "sent": "sent",
+    "failed": "failed",
+    "missed": "missed",
+}
+
+
+def when_text(instant: datetime, tz: str, now: datetime) -> str:
+    """``Mon 24 Aug 08:00 Europe/Berlin (in 17 h)``."""
+    local = instant.astimezone(ZoneInfo(tz))
+    seconds = int((instant - now).total_seconds())
+    if seconds < 3600:
+        soon = f"in {max(1, seconds // 60)} min"
+    elif seconds < 2 * 86400:
+        soon = f"in {seconds // 3600} h"
+    else:
+        soon = f"in {seconds // 86400} days"
+    return f"{local:%a %d %b %H:%M} {tz} ({soon})"
+
+
+def _schedule(when: When, *, at: time, tz: str) -> Schedule:
+    return Schedule(when.at or at, when.tz or tz, when.cadence or "weekdays", when.weekday)
+
+
+def delivery_line(delivery: Delivery, now: datetime) -> str:
+    """One ledger row for people: ``2026-08-19 digest: sent 3 h ago``."""
+    day = delivery.digest_key.rsplit(":", 1)[-1]
+    word = STATE_WORDS[delivery.state]
+    line = f"{day}: {word}"
+    if delivery.state == "sent" and delivery.sent_at is not None:
+        line += f" {ago(delivery.sent_at, now)}"
+        kind = _content_kind(delivery.content)
+        if kind in ("empty", "silent", "unavailable"):
+            line += {"empty": " (quiet day note)", "silent": " (quiet day, stayed silent)"}.get(
+                kind, " (source unavailable note)"
+            )
+    if delivery.last_error and delivery.state != "sent":
+        line += f": {shown(delivery.last_error, 120)}"
+    return line
+
+
+def _content_kind(content: str | None) -> str | None:
+    if not content:
+        return None
+    try:
+        kind = json.loads(content).get("kind")
+    except (ValueError, AttributeError):
+        return None
+    return str(kind) if kind else None
+
+
+class ScheduleCommands:
+    """Answers the scheduling commands; :class:`~bot.service.PapersBot` delegates here."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], datetime],
+        *,
+        default_tz: str = "UTC",
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._default_tz = default_tz
+        self._on_change = on_change or (lambda: None)
+
+    # -- subscriptions ---------------------------------------------------------------------
+
+    async def _user_target(self, platform: str, user_id: str) -> Target:
+        if not user_id:
+            raise UserInputError("Subscriptions need a user; this client did not say who you are.")
+        return await self._store.ledger.target(platform, "", "user", user_id)
+
+    async def subscribe(
+        self, command: Subscribe, platform: str, user_id: str, tz: str | None
+    ) -> Reply:
+        now = self._clock()
+        query = parse_query(command.query, now=now)
+        if query.since is not None:
+            raise UserInputError(
+                "Subscriptions only ever send papers that are new, so drop the `since:` filter."
+            )
+        if not query.has_text:
+            raise UserInputError(
+                "That query has no words to match; try `subscribe sparse autoencoders`."
+            )
+        schedule = _schedule(command.when, at=DEFAULT_SUB_TIME, tz=tz or self._default_tz)
+        target = await self._user_target(platform, user_id)
+        text = " ".join(command.query.split())
+        for sub in await self._store.schedules.subscriptions_of(target.id):
+            if sub.query.lower() == text.lower() and sub.schedule == schedule:
+                raise UserInputError(f"You already have that subscription (#{sub.id}).")
+        first = next_fire(schedule, now)
+        added = await self._store.schedules.add_subscription(
+            target.id, text, schedule, now=now, next_fire=first, limit=MAX_SUBSCRIPTIONS
+        )
+        if added is None:
+            raise UserInputError(
+                f"You have {MAX_SUBSCRIPTIONS} subscriptions, the most allowed; "
+                "remove one with `unsubscribe <number>`."
+            )
+        if target.disabled_at is not None:
+            await self._store.ledger.enable(target.id, owner=user_id)
+        self._on_change()
+        return Reply(
+            text=f"Subscribed (#{added.id}) to “{shown(text, 100)}”",
+            notes=(
+                f"I'll DM you new matching papers {describe(schedule)}; "
+                f"first check {when_text(first, schedule.tz, now)}.",
+                "Each paper reaches you once, whichever subscription matches it. "
+                f"Stop with `unsubscribe {added.id}`.",
+            ),
+        )
+
+    async def subscriptions(self, command: Subscriptions, platform: str, user_id: str) -> Reply:
+        del command
+        target = await self._user_target(platform, user_id)
+        subs = await self._store.schedules.subscriptions_of(target.id)
+        if not subs:
+            return Reply(text="You have no subscriptions. Try `subscribe diffusion at 8am`.")
+        now = self._clock()
+        notes = [self._sub_line(sub, now) for sub in subs]
+        if target.disabled_at is not None:
+            notes.insert(
+                0,
+                f"Paused: {target.disabled_reason or 'DMs failed'}. "
+                "Fix that, then subscribe again to resume.",
+            )
+        count = f"{len(subs)} subscription{'s' if len(subs) != 1 else ''}"
+        return Reply(text=f"Your {count} (of {MAX_SUBSCRIPTIONS})", notes=tuple(notes))
+
+    @staticmethod
+    def _sub_line(sub: Subscription, now: datetime) -> str:
+        return (
+            f"#{sub.id} “{shown(sub.query, 80)}”: {describe(sub.schedule)}; next "
+            f"{when_text(max(sub.next_fire, now), sub.schedule.tz, now)}"
+        )
+
+    async def unsubscribe(self, command: Unsubscribe, platform: str, user_id: str) -> Reply:
+        target = await self._user_target(platform, user_id)
+        removed = await self._store.schedules.remove_subscriptions(target.id, command.sub_id)
+        self._on_change()
+        if command.sub_id is None:
+            if not removed:
+                return Reply(text="You have no subscriptions to remove.")
+            return Reply(text=f"Removed all {len(removed)} of your subscriptions.")
+        if not removed:
+            raise UserInputError(
+                f"You have no subscription #{command.sub_id}; `subscriptions` lists yours."
+            )
+        return Reply(text=f"Unsubscribed from #{command.sub_id}.")
+
+    # -- channel digests -------------------------------------------------------------------
+
+    async def _channel_target(
+        self, platform: str, workspace: str | None, channel: str | None
+    ) -> Target:
+        if not channel:
+            raise UserInputError("Digests belong to a channel; run this in the channel.")
+        return await self._store.ledger.target(platform, workspace or "", "channel", channel)
+
+    @staticmethod
+    def _require_manager(can_manage: bool) -> None:
+        if not can_manage:
+            raise UserInputError(
+                "Only people who can manage this channel can change its digest "
+                "(Discord: Manage Channels; Slack: workspace admins, owners or the "
+                "configured allow-list)."
+            )
+
+    async def digest_on(
+        self,
+        command: DigestOn,
+        *,
+        platform: str,
+        workspace: str | None,
+        channel: str | None,
+        user_id: str,
+        can_manage: bool,
+        tz: str | None,
+    ) -> Reply:
+        self._require_manager(can_manage)
+        now = self._clock()
+        options = command.options
+        if options.filter:
+            query = parse_query(options.filter, now=now)
+            if query.since is not None:
+                raise UserInputError("A digest filter can't use `since:`; each day is new anyway.")
+        schedule = _schedule(options.when, at=DEFAULT_DIGEST_TIME, tz=tz or self._default_tz)
+        target = await self._channel_target(platform, workspace, channel)
+        old = await self._store.schedules.digest(target.id)
+        digest = await self._store.schedules.set_digest(
+            ChannelDigest(
+                target_id=target.id,
+                schedule=schedule,
+                top_n=options.top_n,
+                filter=options.filter,
+                min_upvotes=options.min_upvotes,
+                empty_days=options.empty_days,
+                owner=user_id,
+                created_at=old.created_at if old else now,
+                next_fire=next_fire(schedule, now),
+            )
+        )
+        await self._store.ledger.enable(target.id, owner=user_id)
+        self._on_change()
+        verb = "updated" if old else "on"
+        return Reply(
+            text=f"Digest {verb} for this channel",
+            notes=(*self._digest_lines(digest, now), "Stop it with `digest off`."),
+            ephemeral=False,
+        )
+
+    @staticmethod
+    def _digest_lines(digest: ChannelDigest, now: datetime) -> list[str]:
+        what = f"Top {digest.top_n} papers of the latest Daily Papers day"
+        if digest.filter:
+            what += f" matching “{shown(digest.filter, 80)}”"
+        if digest.min_upvotes:
+            what += f" with at least {digest.min_upvotes} upvotes"
+        quiet = "a short note" if digest.empty_days == "note" else "silence (status records it)"
+        return [
+            f"{what}, {describe(digest.schedule)}.",
+            f"Next post: {when_text(max(digest.next_fire, now), digest.schedule.tz, now)}.",
+            f"Days with nothing new: {quiet}.",
+        ]
+
+    async def digest_off(
+        self,
+        command: DigestOff,
+        *,
+        platform: str,
+        workspace: str | None,
+        channel: str | None,
+        can_manage: bool,
+    ) -> Reply:
+        del command
+        self._require_manager(can_manage)
+        target = await self._channel_target(platform, workspace, channel)
+        if not await self._store.schedules.remove_digest(target.id):
+            return Reply(text="This channel has no digest; `digest on` starts one.")
+        self._on_change()
+        return Reply(text="Digest off for this channel.", ephemeral=False)
+
+    async def digest_status(
+        self, command: DigestStatus, *, platform: str, workspace: str | None, channel: str | None
+    ) -> Reply:
+        del command
+        target = await self._channel_target(platform, workspace, channel)
+        digest = await self._store.schedules.digest(target.id)
+        if digest is None:
+            return Reply(text="This channel has no digest; `digest on` starts one.")
+        now = self._clock()
+        notes = self._digest_lines(digest, now)
+        if target.disabled_at is not None:
+            notes.insert(0, f"Stopped: {target.disabled_reason}. Run `digest on` to resume.")
+        recent = await self._store.ledger.recent([target.id], since=now - timedelta(days=7))
+        notes.extend(f"Recent: {delivery_line(d, now)}" for d in recent[:5])
+        return Reply(text="This channel's digest", notes=tuple(notes))

@@ -1,0 +1,303 @@
+"""The dispatcher end to end on a real store: plan, claim, send, mark, catch up, fail.
+
+The courier here records what the platform would have received; the platform adapters'
+couriers are tested against loopback fakes in tests/adapters/.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.commands import parse_command
+from bot.courier import SendResult, SendStatus
+from bot.dispatch import Dispatcher
+from bot.replies import Reply
+from bot.service import Caller, PapersBot
+from bot.store import Store
+from bot.store.ledger import Target
+
+START = datetime(2026, 8, 19, 15, 0, tzinfo=UTC)  # Wednesday; the snapshot's latest day
+
+
+class Clock:
+    def __init__(self, now: datetime = START) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+class Recorder:
+    """A courier that records sends, can fail on demand, and can 'crash' before the mark."""
+
+    platform = "slack"
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, str, Reply]] = []  # (address, key, reply)
+        self.fail_with: list[SendResult] = []
+        self.lookups = 0
+
+    async def send(self, target: Target, reply: Reply, key: str) -> SendResult:
+        if self.fail_with:
+            return self.fail_with.pop(0)
+        self.posts.append((target.address, key, reply))
+        return SendResult(SendStatus.SENT, f"m{len(self.posts)}")
+
+    async def find_sent(self, target: Target, key: str, since: datetime) -> str | None:
+        self.lookups += 1
+        for i, (address, posted_key, _) in enumerate(self.posts, start=1):
+            if address == target.address and posted_key == key:
+                return f"m{i}"
+        return None
+
+    def keys(self) -> list[str]:
+        return [key for _, key, _ in self.posts]
+
+
+MANAGER = Caller(
+    platform="slack",
+    user_id="U1",
+    user_name="ann",
+    channel_id="C1",
+    workspace_id="T1",
+    can_manage=True,
+)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def courier() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def bot(store: Store, clock: Clock) -> PapersBot:
+    return PapersBot(store=store, clock=clock)
+
+
+@pytest.fixture
+def dispatcher(store: Store, clock: Clock, courier: Recorder) -> Dispatcher:
+    return Dispatcher(store, clock, {"slack": courier}, grace=timedelta(hours=4))
+
+
+async def say(bot: PapersBot, text: str, caller: Caller = MANAGER) -> Reply:
+    reply = await bot.run_command(parse_command(text), caller)
+    assert not reply.is_error, reply.text
+    return reply
+
+
+async def test_digest_posts_top_papers_once_at_its_time(
+    bot: PapersBot, dispatcher: Dispatcher, courier: Recorder, clock: Clock
+) -> None:
+    await say(bot, "digest on at 16:00 tz UTC top 3")
+    await dispatcher.tick()
+    assert courier.posts == []  # 15:00: not due yet
+    clock.advance(hours=1)
+    report = await dispatcher.tick()
+    assert report.sent == 1
+    (address, key, reply) = courier.posts[0]
+    assert (address, key) == ("C1", "digest:2026-08-19")
+    assert len(reply.cards) == 3 and not reply.ephemeral
+    assert "Daily Papers 2026-08-19" in reply.text
+    clock.advance(minutes=5)
+    await dispatcher.tick()
+    await dispatcher.catch_up()
+    assert len(courier.posts) == 1
+
+
+async def test_next_day_without_new_papers_says_so_or_stays_silent(
+    bot: PapersBot, dispatcher: Dispatcher, courier: Recorder, clock: Clock, store: Store
+) -> None:
+    await say(bot, "digest on at 16:00 tz UTC daily")
+    clock.advance(hours=1)
+    await dispatcher.tick()
+    # Thursday: the feed was refreshed (fresh) but has no new day yet.
+    clock.advance(days=1)
+    await _fresh_feed(store, clock.now)
+    await dispatcher.tick()
+    assert courier.keys() == ["digest:2026-08-19", "digest:2026-08-20"]
+    assert "nothing new today" in courier.posts[1][2].text
+    await say(bot, "digest on at 16:00 tz UTC daily empty-days silent")
+    clock.advance(days=1)
+    await _fresh_feed(store, clock.now)
+    await dispatcher.tick()
+    assert len(courier.posts) == 2  # silence, but recorded:
+    status = await say(bot, "digest status")
+    assert any("stayed silent" in note for note in status.notes)
+
+
+async def _fresh_feed(store: Store, now: datetime) -> None:
+    from bot.store.db import IngestRun
+
+    await store.record_run(
+        IngestRun("hf", now.date(), now - timedelta(minutes=1), now, True, 0, None)
+    )
+
+
+async def test_stale_feed_says_source_unavailable(
+    bot: PapersBot, dispatcher: Dispatcher, courier: Recorder, clock: Clock
+) -> None:
+    await say(bot, "digest on at 16:00 tz UTC daily")
+    clock.advance(hours=1)
+    await dispatcher.tick()
+    clock.advance(days=2)  # no fetch for two days
+    await dispatcher.tick()
+    assert "source unavailable" in courier.posts[-1][2].text
+
+
+async def test_catch_up_within_grace_sends_late_and_older_fires_are_missed(
+    bot: PapersBot, store: Store, courier: Recorder, clock: Clock
+) -> None:
+    await say(bot, "digest on at 16:00 tz UTC daily")
+    clock.advance(days=2, hours=3)  # down from Wed 15:00 to Fri 18:00
+    dispatcher = Dispatcher(store, clock, {"slack": courier}, grace=timedelta(hours=4))
+    report = await dispatcher.catch_up()
+    assert courier.keys() == ["digest:2026-08-21"]  # Friday's, two hours late
+    assert report.missed == 2  # Wednesday's and Thursday's are recorded, not sent
+    status = await say(bot, "status")
+    assert sum("missed" in note for note in status.notes) == 2
+
+
+async def test_overlapping_subscriptions_send_each_paper_once(
+    bot: PapersBot, dispatcher: Dispatcher, courier: Recorder, clock: Clock, store: Store
+) -> None:
+    await say(bot, "subscribe model at 16:00 tz UTC daily")
+    await say(bot, "subscribe language at 16:30 tz UTC daily")
+    clock.advance(hours=1, minutes=31)
+    await dispatcher.tick()
+    assert len(courier.posts) == 2
+    first = {card.paper_id for card in courier.posts[0][2].cards}
+    second = {card.paper_id for card in courier.posts[1][2].cards}
+    assert first and second and not first & second
+    sent = await store.ledger.already_sent(1, [*first, *second])
+    assert sent == first | second
+
+
+async def test_crash_between_send_and_mark_does_not_post_twice(
+    bot: PapersBot, store: Store, courier: Recorder, clock: Clock
+) -> None:
+    await say(bot, "digest on at 16:00 tz UTC")
+    clock.advance(hours=1)
+    dispatcher = Dispatcher(store, clock, {"slack": courier})
+    await dispatcher._plan(report=__import__("bot.dispatch").dispatch.TickReport())
+    (row,) = await store.ledger.open_deliveries(now=clock.now, stale_after=timedelta(0))
+    claimed = await store.ledger.claim(row.id, now=clock.now, stale_after=timedelta(0))
+    assert claimed is not None
+    target = await store.ledger.target_by_id(claimed.target_id)
+    assert target is not None
+    await courier.send(target, Reply(text="the post"), claimed.digest_key)  # then: SIGKILL
+    clock.advance(minutes=1)
+    restarted = Dispatcher(store, clock, {"slack": courier})
+    report = await restarted.catch_up()
+    assert report.found_already_sent == 1 and len(courier.posts) == 1
+    assert courier.lookups == 1
+
+
+async def test_transient_failures_back_off_then_send(
+    bot: PapersBot, dispatcher: Dispatcher, courier: Recorder, clock: Clock
+) -> None:
+    await say(bot, "digest on at 16:00 tz UTC")
+    courier.fail_with = [SendResult(SendStatus.RETRY, detail="ratelimited", retry_after=90)] * 2
+    clock.advance(hours=1)
+    assert (await dispatcher.tick()).retrying == 1
+    clock.advance(seconds=30)
+    await dispatcher.tick()
+    assert courier.posts == []  # still backing off (Retry-After 90 s)
+    clock.advance(seconds=61)
+    assert (await dispatcher.tick()).retrying == 1
+    clock.advance(minutes=3)
+    assert (await dispatcher.tick()).sent == 1
+
+
+async def test_transient_failures_give_up_at_the_grace_window(
+    bot: PapersBot, dispatcher: Dispatcher, courier: Recorder, clock: Clock
+) -> None:
+    await say(bot, "digest on at 16:00 tz UTC")
+    courier.fail_with = [SendResult(SendStatus.RETRY, detail="slack down")] * 100
+    clock.advance(hours=1)
+    for _ in range(60):
+        await dispatcher.tick()
+        clock.advance(minutes=10)
+    assert courier.posts == []
+    status = await say(bot, "status")
+    assert any("failed" in note and "slack down" in note for note in status.notes)
+
+
+async def test_permanent_failure_disables_and_tells_the_owner_once(
+    bot: PapersBot, dispatcher: Dispatcher, courier: Recorder, clock: Clock
+) -> None:
+    await say(bot, "digest on at 16:00 tz UTC daily")
+    courier.fail_with = [SendResult(SendStatus.PERMANENT, detail="the channel was archived")]
+    clock.advance(hours=1)
+    assert (await dispatcher.tick()).failed == 1
+    clock.advance(days=1)
+    await dispatcher.tick()
+    assert courier.posts == []  # disabled: not even tried
+    other = Caller(platform="slack", user_id="U2", channel_id="C9")
+    assert not any("Heads-up" in n for n in (await say(bot, "help", other)).notes)
+    told = await say(bot, "help")
+    assert any("archived" in n and "digest on" in n for n in told.notes)
+    assert not any("Heads-up" in n for n in (await say(bot, "help")).notes)
+    await say(bot, "digest on at 16:00 tz UTC daily")  # re-enables
+    clock.advance(days=1)
+    await dispatcher.tick()
+    assert len(courier.posts) == 1
+
+
+async def test_removed_subscription_is_not_sent(
+    bot: PapersBot, dispatcher: Dispatcher, courier: Recorder, clock: Clock
+) -> None:
+    await say(bot, "subscribe model at 16:00 tz UTC daily")
+    courier.fail_with = [SendResult(SendStatus.RETRY, detail="busy")]
+    clock.advance(hours=1)
+    await dispatcher.tick()
+    await say(bot, "unsubscribe all")
+    clock.advance(minutes=5)
+    await dispatcher.tick()
+    assert courier.posts == []
+
+
+async def test_weekdays_skip_the_weekend(
+    bot: PapersBot, dispatcher: Dispatcher, courier: Recorder, clock: Clock, store: Store
+) -> None:
+    await say(bot, "digest on at 16:00 tz UTC weekdays")
+    clock.advance(hours=1, minutes=5)
+    for _ in range(7):
+        clock.advance(days=1)
+        await _fresh_feed(store, clock.now)
+        await dispatcher.tick()
+    days = [key.split(":")[1] for key in courier.keys()]
+    assert days == ["2026-08-20", "2026-08-21", "2026-08-24", "2026-08-25", "2026-08-26"]
+
+
+@pytest.mark.parametrize(
+    ("tz", "start", "days"),
+    [
+        ("Europe/Berlin", datetime(2026, 3, 27, 12, tzinfo=UTC), 4),  # spring forward 29 Mar
+        ("Europe/Berlin", datetime(2026, 10, 23, 12, tzinfo=UTC), 4),  # fall back 25 Oct
+        ("America/New_York", datetime(2026, 3, 6, 12, tzinfo=UTC), 4),  # 8 Mar
+        ("America/New_York", datetime(2026, 10, 30, 12, tzinfo=UTC), 4),  # 1 Nov
+    ],
+)
+async def test_dst_transitions_fire_once_per_local_day(
+    store: Store, courier: Recorder, tz: str, start: datetime, days: int
+) -> None:
+    clock = Clock(start)
+    bot = PapersBot(store=store, clock=clock)
+    dispatcher = Dispatcher(store, clock, {"slack": courier})
+    await say(bot, f"digest on at 02:30 tz {tz} daily")
+    for _ in range(days * 24 * 4):  # every 15 minutes
+        clock.advance(minutes=15)
+        await _fresh_feed(store, clock.now)
+        await dispatcher.tick()
+    local_days = [key.split(":")[1] for key in courier.keys()]
+    assert len(local_days) == days and len(set(local_days)) == days
