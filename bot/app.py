@@ -9,14 +9,16 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
 import httpx
 
+from bot.clockwork import Clockwork
 from bot.config import Settings
-from bot.ingest import Ingestor
+from bot.dispatch import Dispatcher
+from bot.ingest import Ingestor, refresh_recent
 from bot.service import PapersBot
 from bot.sources.hf import HuggingFaceSource
 from bot.sources.http import Fetcher, build_client
@@ -49,6 +51,8 @@ class App:
     ingestor: Ingestor
     hf: HuggingFaceSource
     clock: Callable[[], datetime]
+    dispatcher: Dispatcher  # couriers are added as platform adapters connect
+    clockwork: Clockwork  # not started: the CLI starts it once adapters are up
 
 
 @asynccontextmanager
@@ -70,7 +74,24 @@ async def open_app(
             fetcher = Fetcher(client, "Hugging Face", retries=settings.papersbot_http_retries)
             token = settings.hf_token.get_secret_value() if settings.hf_token else None
             hf = HuggingFaceSource(fetcher, settings.hf_api_url, token)
-            bot = PapersBot(store=store, clock=clock, lookup=None if offline else hf)
-            yield App(settings, store, bot, Ingestor(store=store, clock=clock), hf, clock)
+            ingestor = Ingestor(store=store, clock=clock)
+            dispatcher = Dispatcher(
+                store, clock, {}, grace=timedelta(hours=settings.papersbot_grace_hours)
+            )
+            clockwork = Clockwork(
+                store,
+                dispatcher,
+                clock=clock,
+                refresh=None if offline else (lambda: refresh_recent(ingestor, hf, clock())),
+                refresh_every=timedelta(minutes=settings.papersbot_refresh_minutes),
+            )
+            bot = PapersBot(
+                store=store,
+                clock=clock,
+                lookup=None if offline else hf,
+                default_tz=settings.papersbot_timezone,
+                on_schedule_change=clockwork.rearm,
+            )
+            yield App(settings, store, bot, ingestor, hf, clock, dispatcher, clockwork)
         finally:
             await store.close()

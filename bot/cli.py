@@ -3,6 +3,7 @@
 
     papersbot run                      every configured adapter (the console when none is)
     papersbot demo [--once]            offline, on the bundled real snapshot
+    papersbot demo --simulate 3d       fast-forward days: watch digests and DMs fire
     papersbot ingest [--date D | --since D | --from-file PATH]
     papersbot search QUERY...          one-shot; each result line shows its arXiv id
     papersbot discord-invite           the OAuth2 URL that adds the bot to a server
@@ -17,25 +18,32 @@ import signal
 import sys
 import tempfile
 from collections.abc import Coroutine
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress
+from rich.text import Text
 
-from adapters.console import ConsoleSession, render, render_lines
-from bot.app import App, bundled_snapshot, configure_logging, open_app
+from adapters.console import (
+    CONSOLE_CALLER,
+    ConsoleCourier,
+    ConsoleSession,
+    render,
+    render_lines,
+)
+from bot.app import App, bundled_snapshot, configure_logging, open_app, utc_now
 from bot.commands import DEFAULT_COUNT, Search
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError, PapersbotError
-from bot.ingest import IngestSummary, weekdays
-from bot.service import PAGE_SIZE
+from bot.ingest import REFRESH_DAYS, IngestSummary, refresh_recent, weekdays
+from bot.replies import Reply
+from bot.service import PAGE_SIZE, PapersBot
+from bot.simulate import DEFAULT_SCRIPT, SimClock, parse_span, simulate, span_words
+from bot.store import Store
 
 log = logging.getLogger(__name__)
-
-REFRESH_DAYS = 3
-REFRESH_EVERY = timedelta(hours=3)  # upvotes keep moving for days
 
 
 def _day(text: str) -> date:
@@ -52,6 +60,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="offline demo on a bundled snapshot of real days")
     demo.add_argument("--once", action="store_true", help="print the digest and exit")
     demo.add_argument("--database", help="keep the demo store in this file (default: temp)")
+    demo.add_argument(
+        "--simulate",
+        metavar="SPAN",
+        help="fast-forward SPAN (e.g. 3d, 36h) on a simulated clock and print every "
+        "scheduled post as it fires",
+    )
+    demo.add_argument(
+        "--script",
+        help="commands to run before the fast-forward, separated by ';' (default: a digest "
+        "and two subscriptions)",
+    )
     ingest = sub.add_parser("ingest", help="fetch Daily Papers into the store")
     which = ingest.add_mutually_exclusive_group()
     which.add_argument("--date", type=_day, help="one day (YYYY-MM-DD)")
@@ -103,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    if args.command == "demo" and args.simulate:
+        return await simulate_demo(settings, console, args.simulate, args.script)
     if args.command == "demo":
         return await demo(settings, console, once=args.once, database=args.database)
     if args.command == "run":
@@ -131,11 +152,56 @@ async def demo(settings: Settings, console: Console, *, once: bool, database: st
     return 0
 
 
+async def simulate_demo(
+    settings: Settings, console: Console, span_text: str, script_text: str | None
+) -> int:
+    """``demo --simulate``: a fast-forward of scheduled posts on real recorded days."""
+    span = parse_span(span_text)
+    script = (
+        tuple(part.strip() for part in script_text.split(";") if part.strip())
+        if script_text
+        else DEFAULT_SCRIPT
+    )
+    with tempfile.TemporaryDirectory(prefix="papersbot-sim-") as tmp:
+        store = await Store.open(Path(tmp) / "sim.db")
+        try:
+            clock_box: list[SimClock] = []
+
+            def now() -> datetime:
+                return clock_box[0]() if clock_box else utc_now()
+
+            bot = PapersBot(store=store, clock=now, default_tz=settings.papersbot_timezone)
+
+            async def say(line: str, clock: SimClock) -> Reply:
+                clock_box[:] = [clock]
+                return await bot.respond(line, CONSOLE_CALLER)
+
+            report = await simulate(
+                store,
+                bundled_snapshot(),
+                span,
+                courier=ConsoleCourier(console, clock=now),
+                say=say,
+                script=script,
+                show=lambda reply: render(reply, console),
+                announce=lambda text: console.print(Text(text, style="dim")),
+                grace=timedelta(hours=settings.papersbot_grace_hours),
+            )
+        finally:
+            await store.close()
+    console.print(
+        f"Simulated {span_words(span)}: {report.sent} posts sent, {report.silent} quiet days recorded "
+        f"silently, {report.missed} missed, {report.failed} failed.",
+        highlight=False,
+    )
+    return 0
+
+
 async def run(settings: Settings, console: Console) -> int:
     """Start every configured adapter; with no platform token, say so and use the console.
 
-    Daily Papers of the last few weekdays are refreshed at start and every
-    :data:`REFRESH_EVERY` in the background (the scheduled ingest of issue 5 replaces this).
+    Scheduled delivery and the Daily Papers refresh run on :class:`~bot.clockwork.Clockwork`
+    beside the adapters; each adapter hands its courier to the dispatcher as it connects.
     """
     if not (settings.slack_configured or settings.discord_configured):
         console.print(
@@ -148,18 +214,27 @@ async def run(settings: Settings, console: Console) -> int:
                 render(await app.bot.respond("status"), console)
                 console.print("stdin is not a terminal; nothing more to do.")
                 return 0
-            refresh = asyncio.create_task(_refresh_forever(app, console))
+            app.dispatcher.add_courier(ConsoleCourier(console))
+            await app.clockwork.start()
             try:
                 await ConsoleSession(app.bot, console).run()
             finally:
-                refresh.cancel()
-                await asyncio.gather(refresh, return_exceptions=True)
+                await app.clockwork.stop()
         return 0
     async with open_app(settings) as app:
         adapters = await _platform_adapters(app, settings)
         console.print(f"Starting {', '.join(name for name, _ in adapters)}.", highlight=False)
-        await _until_stopped([coro for _, coro in adapters], _refresh_forever(app, console))
+        await _until_stopped([coro for _, coro in adapters], _clockwork(app))
     return 0
+
+
+async def _clockwork(app: App) -> None:
+    """Scheduled delivery and refresh, until cancelled."""
+    await app.clockwork.start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await app.clockwork.stop()
 
 
 async def _platform_adapters(
@@ -168,14 +243,26 @@ async def _platform_adapters(
     """The configured platform adapters, imported only when configured (the core never is)."""
     adapters: list[tuple[str, Coroutine[Any, Any, None]]] = []
     if settings.slack_configured:
-        from adapters.slack import run_slack
-
-        adapters.append(("Slack", run_slack(app.bot, settings)))
+        adapters.append(("Slack", _slack(app, settings)))
     if settings.discord_configured:
-        from adapters.discord import run_discord
-
-        adapters.append(("Discord", run_discord(app.bot, settings)))
+        adapters.append(("Discord", _discord(app, settings)))
     return adapters
+
+
+async def _slack(app: App, settings: Settings) -> None:
+    from adapters.slack import open_slack
+
+    async with open_slack(app.bot, settings) as runtime:
+        app.dispatcher.add_courier(runtime.courier)
+        await asyncio.Event().wait()
+
+
+async def _discord(app: App, settings: Settings) -> None:
+    from adapters.discord import DiscordCourier, create_client, run_discord
+
+    client = create_client(app.bot, settings)
+    app.dispatcher.add_courier(DiscordCourier(client))
+    await run_discord(app.bot, settings, client=client)
 
 
 async def _until_stopped(
@@ -204,23 +291,8 @@ async def _until_stopped(
 
 
 async def _refresh(app: App, console: Console) -> None:
-    today = app.clock().date()
-    summary = await app.ingestor.fetch_days(
-        app.hf, weekdays(today - timedelta(days=REFRESH_DAYS + 2), today)
-    )
+    summary = await refresh_recent(app.ingestor, app.hf, app.clock())
     _print_summary(console, summary)
-
-
-async def _refresh_forever(app: App, console: Console) -> None:
-    """Refresh now and every :data:`REFRESH_EVERY`; a failure is logged, never fatal."""
-    while True:
-        try:
-            await _refresh(app, console)
-        except PapersbotError as exc:
-            log.warning("refresh failed: %s", exc)
-        except Exception:
-            log.exception("refresh failed unexpectedly")
-        await asyncio.sleep(REFRESH_EVERY.total_seconds())
 
 
 async def ingest(settings: Settings, console: Console, args: argparse.Namespace) -> int:

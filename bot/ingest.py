@@ -113,3 +113,14 @@ class Ingestor:
         await self._store.record_run(
             IngestRun(source, day, started, self._clock(), ok, papers, error)
         )
+
+
+REFRESH_DAYS = 3  # upvotes keep moving for days: refresh the previous few weekdays too
+
+
+async def refresh_recent(
+    ingestor: Ingestor, source: DailySource, now: datetime, *, days: int = REFRESH_DAYS
+) -> IngestSummary:
+    """Fetch today's Daily Papers and the previous *days* weekdays' (the scheduled ingest)."""
+    today = now.date()
+    return await ingestor.fetch_days(source, weekdays(today - timedelta(days=days + 2), today))
