@@ -190,8 +190,8 @@ async def simulate_demo(
         finally:
             await store.close()
     console.print(
-        f"Simulated {span_words(span)}: {report.sent} posts sent, {report.silent} quiet days recorded "
-        f"silently, {report.missed} missed, {report.failed} failed.",
+        f"Simulated {span_words(span)}: {report.sent} posts sent, {report.silent} quiet "
+        f"days recorded silently, {report.missed} missed, {report.failed} failed.",
         highlight=False,
     )
     return 0

@@ -55,7 +55,7 @@ class Recorder:
                 return f"m{i}"
         return None
 
-    def keys(self) -> list[str]:
+    def sent_keys(self) -> list[str]:
         return [key for _, key, _ in self.posts]
 
 
@@ -106,7 +106,8 @@ async def test_digest_posts_top_papers_once_at_its_time(
     assert report.sent == 1
     (address, key, reply) = courier.posts[0]
     assert (address, key) == ("C1", "digest:2026-08-19")
-    assert len(reply.cards) == 3 and not reply.ephemeral
+    assert len(reply.cards) == 3
+    assert not reply.ephemeral
     assert "Daily Papers 2026-08-19" in reply.text
     clock.advance(minutes=5)
     await dispatcher.tick()
@@ -124,7 +125,7 @@ async def test_next_day_without_new_papers_says_so_or_stays_silent(
     clock.advance(days=1)
     await _fresh_feed(store, clock.now)
     await dispatcher.tick()
-    assert courier.keys() == ["digest:2026-08-19", "digest:2026-08-20"]
+    assert courier.sent_keys() == ["digest:2026-08-19", "digest:2026-08-20"]
     assert "nothing new today" in courier.posts[1][2].text
     await say(bot, "digest on at 16:00 tz UTC daily empty-days silent")
     clock.advance(days=1)
@@ -161,7 +162,7 @@ async def test_catch_up_within_grace_sends_late_and_older_fires_are_missed(
     clock.advance(days=2, hours=3)  # down from Wed 15:00 to Fri 18:00
     dispatcher = Dispatcher(store, clock, {"slack": courier}, grace=timedelta(hours=4))
     report = await dispatcher.catch_up()
-    assert courier.keys() == ["digest:2026-08-21"]  # Friday's, two hours late
+    assert courier.sent_keys() == ["digest:2026-08-21"]  # Friday's, two hours late
     assert report.missed == 2  # Wednesday's and Thursday's are recorded, not sent
     status = await say(bot, "status")
     assert sum("missed" in note for note in status.notes) == 2
@@ -177,7 +178,9 @@ async def test_overlapping_subscriptions_send_each_paper_once(
     assert len(courier.posts) == 2
     first = {card.paper_id for card in courier.posts[0][2].cards}
     second = {card.paper_id for card in courier.posts[1][2].cards}
-    assert first and second and not first & second
+    assert first
+    assert second
+    assert not first & second
     sent = await store.ledger.already_sent(1, [*first, *second])
     assert sent == first | second
 
@@ -198,7 +201,8 @@ async def test_crash_between_send_and_mark_does_not_post_twice(
     clock.advance(minutes=1)
     restarted = Dispatcher(store, clock, {"slack": courier})
     report = await restarted.catch_up()
-    assert report.found_already_sent == 1 and len(courier.posts) == 1
+    assert report.found_already_sent == 1
+    assert len(courier.posts) == 1
     assert courier.lookups == 1
 
 
@@ -275,7 +279,7 @@ async def test_weekdays_skip_the_weekend(
         clock.advance(days=1)
         await _fresh_feed(store, clock.now)
         await dispatcher.tick()
-    days = [key.split(":")[1] for key in courier.keys()]
+    days = [key.split(":")[1] for key in courier.sent_keys()]
     assert days == ["2026-08-20", "2026-08-21", "2026-08-24", "2026-08-25", "2026-08-26"]
 
 
@@ -299,5 +303,6 @@ async def test_dst_transitions_fire_once_per_local_day(
         clock.advance(minutes=15)
         await _fresh_feed(store, clock.now)
         await dispatcher.tick()
-    local_days = [key.split(":")[1] for key in courier.keys()]
-    assert len(local_days) == days and len(set(local_days)) == days
+    local_days = [key.split(":")[1] for key in courier.sent_keys()]
+    assert len(local_days) == days
+    assert len(set(local_days)) == days

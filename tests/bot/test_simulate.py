@@ -43,7 +43,8 @@ def test_parse_span() -> None:
 
 def test_the_window_holds_the_most_recorded_days() -> None:
     start, held = split_snapshot(bundled_snapshot(), timedelta(days=4))
-    assert held and all(start < day <= start + timedelta(days=4) for day in held)
+    assert held
+    assert all(start < day <= start + timedelta(days=4) for day in held)
 
 
 async def test_a_week_of_posts_fires_on_schedule(tmp_path: Path) -> None:
@@ -75,7 +76,7 @@ async def test_a_week_of_posts_fires_on_schedule(tmp_path: Path) -> None:
         await store.close()
     assert all(not r.is_error for r in replies)
     digests = [key for kind, key, _ in printer.posts if kind == "channel"]
-    start, held = split_snapshot(bundled_snapshot(), timedelta(days=7))
+    start, _ = split_snapshot(bundled_snapshot(), timedelta(days=7))
     weekdays = [
         (start + timedelta(days=n)).isoformat()
         for n in range(1, 8)
@@ -83,5 +84,7 @@ async def test_a_week_of_posts_fires_on_schedule(tmp_path: Path) -> None:
     ]
     assert digests == [f"digest:{day}" for day in weekdays]  # never on a weekend
     dm_papers = [c.paper_id for kind, _, r in printer.posts if kind == "user" for c in r.cards]
-    assert dm_papers and len(dm_papers) == len(set(dm_papers))  # each paper at most once
-    assert report.failed == 0 and report.missed == 0
+    assert dm_papers
+    assert len(dm_papers) == len(set(dm_papers))
+    assert report.failed == 0
+    assert report.missed == 0
