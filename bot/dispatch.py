@@ -49,7 +49,7 @@ from bot.replies import Reply
 from bot.schedule import Schedule, fires_between, next_fire
 from bot.store import Store
 from bot.store.ledger import Delivery, Target
-from bot.store.schedules import ChannelDigest, Subscription
+from bot.store.schedules import ChannelDigest
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ DEFAULT_STALE = timedelta(minutes=10)
 DM_LOOKBACK = timedelta(days=7)  # the oldest "new" paper a first or late DM considers
 FIRST_DM_LOOKBACK = timedelta(days=1)
 MAX_BACKOFF = timedelta(minutes=30)
+PLAN_BATCH = 2000  # schedules planned per transaction
 
 
 def digest_key(schedule: Schedule, fire: datetime) -> str:
@@ -126,57 +127,50 @@ class Dispatcher:
         now = self._clock()
         ledger, schedules = self._store.ledger, self._store.schedules
         disabled = await ledger.disabled_targets()
-        while digests := await schedules.due_digests(now, limit=2000):
+        reason = "fell due while the bot was down, past the grace window"
+        while digests := await schedules.due_digests(now, limit=PLAN_BATCH):
+            rows: list[tuple[int, str, datetime, bool]] = []
             for digest in digests:
                 if digest.target_id not in disabled:
-                    await self._plan_fires(
-                        report,
-                        digest.target_id,
-                        digest.schedule,
-                        digest.next_fire,
-                        now,
-                        partial(digest_key, digest.schedule),
+                    key_for = partial(digest_key, digest.schedule)
+                    rows += self._fires(
+                        digest.target_id, digest.schedule, digest.next_fire, now, key_for
                     )
-                await schedules.advance(
-                    "digest",
-                    digest.target_id,
-                    was=digest.next_fire,
-                    next_fire=next_fire(digest.schedule, now),
-                )
-        while subs := await schedules.due_subscriptions(now, limit=2000):
+            await ledger.plan_many(rows, missed_reason=reason)
+            await schedules.advance_many(
+                "digest",
+                [(d.target_id, d.next_fire, next_fire(d.schedule, now)) for d in digests],
+            )
+            self._count(report, rows)
+        while subs := await schedules.due_subscriptions(now, limit=PLAN_BATCH):
+            rows = []
             for sub in subs:
                 if sub.target_id not in disabled:
-                    await self._plan_fires(
-                        report,
-                        sub.target_id,
-                        sub.schedule,
-                        sub.next_fire,
-                        now,
-                        partial(sub_key, sub.id, sub.schedule),
-                    )
-                await schedules.advance(
-                    "sub", sub.id, was=sub.next_fire, next_fire=next_fire(sub.schedule, now)
-                )
+                    key_for = partial(sub_key, sub.id, sub.schedule)
+                    rows += self._fires(sub.target_id, sub.schedule, sub.next_fire, now, key_for)
+            await ledger.plan_many(rows, missed_reason=reason)
+            await schedules.advance_many(
+                "sub", [(s.id, s.next_fire, next_fire(s.schedule, now)) for s in subs]
+            )
+            self._count(report, rows)
 
-    async def _plan_fires(
+    def _fires(
         self,
-        report: TickReport,
         target_id: int,
         schedule: Schedule,
         first: datetime,
         now: datetime,
         key_for: Callable[[datetime], str],
-    ) -> None:
+    ) -> list[tuple[int, str, datetime, bool]]:
+        """Ledger rows (target, key, due, missed?) for every fire from *first* up to now."""
         fires = fires_between(schedule, first - timedelta(microseconds=1), now)
-        rows = []
-        for fire in fires:
-            late = now - fire > self._grace
-            rows.append((target_id, key_for(fire), fire, late))
-            report.planned += not late
-            report.missed += late
-        await self._store.ledger.plan_many(
-            rows, missed_reason="fell due while the bot was down, past the grace window"
-        )
+        return [(target_id, key_for(fire), fire, now - fire > self._grace) for fire in fires]
+
+    @staticmethod
+    def _count(report: TickReport, rows: list[tuple[int, str, datetime, bool]]) -> None:
+        late = sum(row[3] for row in rows)
+        report.planned += len(rows) - late
+        report.missed += late
 
     # -- delivering -------------------------------------------------------------------------
 
@@ -214,9 +208,13 @@ class Dispatcher:
         if not sub_ids:
             return {}
         subs = await self._store.schedules.subscriptions_by_id(sorted(sub_ids))
-        watermarks = {sub.id: await self._watermark(sub, now) for sub in subs}
-        if not watermarks:
+        if not subs:
             return {}
+        floor = now - DM_LOOKBACK
+        last = await self._store.ledger.last_sent_subs([sub.target_id for sub in subs], since=floor)
+        watermarks = {
+            sub.id: max(last.get(sub.id, sub.created_at - FIRST_DM_LOOKBACK), floor) for sub in subs
+        }
         papers = await self._store.papers_seen_since(min(watermarks.values()), limit=5000)
         matcher = Matcher(token_frequencies(sp.paper for sp in papers))
         for sub in subs:
@@ -230,11 +228,6 @@ class Dispatcher:
             mark = watermarks[sub_id]
             found[sub_id] = [by_id[p] for p in paper_ids if by_id[p].first_seen > mark]
         return found
-
-    async def _watermark(self, sub: Subscription, now: datetime) -> datetime:
-        last = await self._store.ledger.last_sent(sub.target_id, f"sub:{sub.id}:")
-        since = last.due_at if last is not None else sub.created_at - FIRST_DM_LOOKBACK
-        return max(since, now - DM_LOOKBACK)
 
     async def _one(
         self,

@@ -247,6 +247,28 @@ class Ledger:
         )
         return _delivery(row) if row is not None else None
 
+    async def last_sent_subs(
+        self, target_ids: Sequence[int], *, since: datetime
+    ) -> dict[int, datetime]:
+        """Subscription id → due time of its latest ``sent`` DM (keys ``sub:<id>:<day>``)
+        among these targets' deliveries due since *since*: one query per 500 targets."""
+        found: dict[int, datetime] = {}
+        unique = sorted(set(target_ids))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            async with self._conn.execute(
+                f"SELECT digest_key, due_at FROM deliveries WHERE target_id IN ({marks}) "
+                "AND state = 'sent' AND due_at >= ? AND digest_key >= 'sub:' "
+                "AND digest_key < 'sub;'",
+                (*chunk, _ts(since)),
+            ) as cur:
+                async for key, due in cur:
+                    sub_id, when = int(str(key).split(":")[1]), datetime.fromisoformat(due)
+                    if when > found.get(sub_id, when - timedelta(seconds=1)):
+                        found[sub_id] = when
+        return found
+
     async def plan_many(
         self, rows: Sequence[tuple[int, str, datetime, bool]], *, missed_reason: str
     ) -> None:

@@ -250,16 +250,21 @@ class Schedules:
         )
         return datetime.fromisoformat(rows[0][0]) if rows and rows[0][0] else None
 
-    async def advance(
-        self, kind: ScheduleKind, key: int, *, was: datetime, next_fire: datetime
-    ) -> bool:
-        """Move one schedule's ``next_fire`` on, if it is still *was* (nobody changed it)."""
+    async def advance_many(
+        self, kind: ScheduleKind, moves: Sequence[tuple[int, datetime, datetime]]
+    ) -> None:
+        """Move schedules' ``next_fire`` on: (key, was, next) each, in one transaction; a row
+        whose ``next_fire`` is no longer *was* (a command just changed it) is left alone."""
         table, column = (
             ("subscriptions", "id") if kind == "sub" else ("channel_digests", "target_id")
         )
-        rows = await self._write(
-            f"UPDATE {table} SET next_fire = ? WHERE {column} = ? AND next_fire = ? "
-            f"RETURNING {column}",
-            (_ts(next_fire), key, _ts(was)),
-        )
-        return bool(rows)
+        async with self._writing:
+            try:
+                await self._conn.executemany(
+                    f"UPDATE {table} SET next_fire = ? WHERE {column} = ? AND next_fire = ?",
+                    [(_ts(new), key, _ts(was)) for key, was, new in moves],
+                )
+                await self._conn.commit()
+            except sqlite3.Error as exc:
+                await self._conn.rollback()
+                raise StoreError(f"schedule write failed: {exc}") from exc
