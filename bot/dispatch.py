@@ -31,7 +31,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
+from functools import lru_cache, partial
 from zoneinfo import ZoneInfo
 
 from bot.compose import (
@@ -67,6 +67,18 @@ def digest_key(schedule: Schedule, fire: datetime) -> str:
 
 def sub_key(sub_id: int, schedule: Schedule, fire: datetime) -> str:
     return f"sub:{sub_id}:{fire.astimezone(ZoneInfo(schedule.tz)).date().isoformat()}"
+
+
+# Subscribers share schedules (08:00 in a zone, weekdays): a planning pass computes each
+# distinct (schedule, instant) once.
+@lru_cache(maxsize=4096)
+def _fires_between(schedule: Schedule, first: datetime, now: datetime) -> tuple[datetime, ...]:
+    return tuple(fires_between(schedule, first - timedelta(microseconds=1), now))
+
+
+@lru_cache(maxsize=4096)
+def _next_fire(schedule: Schedule, now: datetime) -> datetime:
+    return next_fire(schedule, now)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -139,7 +151,7 @@ class Dispatcher:
             await ledger.plan_many(rows, missed_reason=reason)
             await schedules.advance_many(
                 "digest",
-                [(d.target_id, d.next_fire, next_fire(d.schedule, now)) for d in digests],
+                [(d.target_id, d.next_fire, _next_fire(d.schedule, now)) for d in digests],
             )
             self._count(report, rows)
         while subs := await schedules.due_subscriptions(now, limit=PLAN_BATCH):
@@ -150,7 +162,7 @@ class Dispatcher:
                     rows += self._fires(sub.target_id, sub.schedule, sub.next_fire, now, key_for)
             await ledger.plan_many(rows, missed_reason=reason)
             await schedules.advance_many(
-                "sub", [(s.id, s.next_fire, next_fire(s.schedule, now)) for s in subs]
+                "sub", [(s.id, s.next_fire, _next_fire(s.schedule, now)) for s in subs]
             )
             self._count(report, rows)
 
@@ -163,7 +175,7 @@ class Dispatcher:
         key_for: Callable[[datetime], str],
     ) -> list[tuple[int, str, datetime, bool]]:
         """Ledger rows (target, key, due, missed?) for every fire from *first* up to now."""
-        fires = fires_between(schedule, first - timedelta(microseconds=1), now)
+        fires = _fires_between(schedule, first, now)
         return [(target_id, key_for(fire), fire, now - fire > self._grace) for fire in fires]
 
     @staticmethod

@@ -200,7 +200,11 @@ class ScheduleCommands:
         return await self._store.ledger.target(platform, workspace or "", "channel", channel)
 
     @staticmethod
-    def _require_manager(can_manage: bool) -> None:
+    def _require_manager(can_manage: bool, platform: str, workspace: str | None) -> None:
+        if not can_manage and workspace is None and platform != "console":
+            raise UserInputError(
+                "Digests are for channels in a server or workspace; run this in one."
+            )
         if not can_manage:
             raise UserInputError(
                 "Only people who can manage this channel can change its digest "
@@ -219,7 +223,7 @@ class ScheduleCommands:
         can_manage: bool,
         tz: str | None,
     ) -> Reply:
-        self._require_manager(can_manage)
+        self._require_manager(can_manage, platform, workspace)
         now = self._clock()
         options = command.options
         if options.filter:
@@ -275,7 +279,7 @@ class ScheduleCommands:
         can_manage: bool,
     ) -> Reply:
         del command
-        self._require_manager(can_manage)
+        self._require_manager(can_manage, platform, workspace)
         target = await self._channel_target(platform, workspace, channel)
         if not await self._store.schedules.remove_digest(target.id):
             return Reply(text="This channel has no digest; `digest on` starts one.")
