@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a directory
             raise ValueError(
                 f"unknown time zone {value!r}; use an IANA name like Europe/Berlin"
             ) from None

@@ -13,10 +13,12 @@ naming the setting), then serves either
   interactivity requests, signature-checked) and ``GET /healthz``.
 
 :func:`open_slack` is the same as an async context manager and yields a
-:class:`SlackRuntime` (the app, the delivery primitives, the bound URL in HTTP mode).
+:class:`SlackRuntime` (the app, the delivery primitives, the :class:`SlackCourier` for the
+dispatcher, the bound URL in HTTP mode).
 
 Modules: :mod:`.render` (Reply → Block Kit), :mod:`.app` (Bolt listeners),
-:mod:`.delivery` (posting, DMs, metadata look-ups, pacing, error outcomes).
+:mod:`.delivery` (posting, DMs, metadata look-ups, users, pacing), :mod:`.errors` (what a
+failed Slack call means), :mod:`.courier` (scheduled deliveries: the core's ``Courier``).
 """
 
 from __future__ import annotations
@@ -34,11 +36,20 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from adapters.slack.app import Responder, build_app, build_client
-from adapters.slack.delivery import AUTH_ERRORS, SlackDelivery
+from adapters.slack.courier import SlackCourier
+from adapters.slack.delivery import SlackDelivery
+from adapters.slack.errors import AUTH_ERRORS
 from bot.config import Settings
 from bot.errors import ConfigError
 
-__all__ = ["EVENTS_PATH", "HEALTH_PATH", "SlackRuntime", "open_slack", "run_slack"]
+__all__ = [
+    "EVENTS_PATH",
+    "HEALTH_PATH",
+    "SlackCourier",
+    "SlackRuntime",
+    "open_slack",
+    "run_slack",
+]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +63,7 @@ class SlackRuntime:
 
     app: AsyncApp
     delivery: SlackDelivery
+    courier: SlackCourier  # for the dispatcher's scheduled deliveries
     mode: str  # "http" or "socket"
     url: str | None = None  # HTTP mode: e.g. http://127.0.0.1:3000 (events at /slack/events)
 
@@ -98,20 +110,23 @@ async def open_slack(bot: Responder, settings: Settings) -> AsyncIterator[SlackR
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
         delivery = SlackDelivery(build_client(settings, session=session))
         await delivery.check_auth()
+        courier = SlackCourier(delivery)
+        managers = settings.slack_managers
         secret = settings.slack_signing_secret
         if mode == "socket" and settings.slack_app_token is not None:
             app_token = settings.slack_app_token.get_secret_value()
             await _check_app_token(delivery, app_token)
-            app = build_app(bot, delivery, signing_secret=None)
+            app = build_app(bot, delivery, signing_secret=None, managers=managers)
             handler = AsyncSocketModeHandler(app, app_token=app_token, web_client=delivery.client)
             await handler.connect_async()  # type: ignore[no-untyped-call]
             log.info("slack: connected in Socket Mode")
             try:
-                yield SlackRuntime(app, delivery, "socket")
+                yield SlackRuntime(app, delivery, courier, "socket")
             finally:
                 await handler.close_async()  # type: ignore[no-untyped-call]
             return
-        app = build_app(bot, delivery, signing_secret=secret.get_secret_value() if secret else None)
+        signing = secret.get_secret_value() if secret else None
+        app = build_app(bot, delivery, signing_secret=signing, managers=managers)
         runner = web.AppRunner(_web_app(app, settings), access_log=None)
         await runner.setup()
         try:
@@ -120,7 +135,7 @@ async def open_slack(bot: Responder, settings: Settings) -> AsyncIterator[SlackR
             host, port = runner.addresses[0][:2]
             url = f"http://{host}:{port}"
             log.info("slack: listening on %s%s (health: %s)", url, EVENTS_PATH, HEALTH_PATH)
-            yield SlackRuntime(app, delivery, "http", url)
+            yield SlackRuntime(app, delivery, courier, "http", url)
         finally:
             await runner.cleanup()
 

@@ -6,17 +6,25 @@ in a Bolt *lazy listener* started in the background (``process_before_response=T
 the HTTP (or Socket Mode) acknowledgement leaves as soon as the signature is checked,
 however slow the store is, well inside Slack's 3 seconds. The answer then goes to the
 request's ``response_url`` through ``respond()``: ephemeral unless the core says
-otherwise. A reply the core marks public (a shared card) is posted to the channel with
-``chat.postMessage``, attributed to the user who shared it.
+otherwise. A reply the core marks public (a shared card, a digest turned on or off) is
+posted to the channel with ``chat.postMessage``; a shared card is attributed to the user who
+shared it.
 
 Buttons carry the core's opaque values (:mod:`bot.actions`): ``papers_more``,
-``papers_show`` and ``papers_share`` go to :meth:`PapersBot.press`, which answers a stale or
-forged value politely. Link buttons (``papers_link_*``) open a URL in the browser; Slack
-still reports the click, so it is acknowledged and ignored.
+``papers_show``, ``papers_share`` and ``papers_subscribe`` go to :meth:`PapersBot.press`,
+which answers a stale or forged value politely. Link buttons (``papers_link_*``) open a URL
+in the browser; Slack still reports the click, so it is acknowledged and ignored.
+
+``subscribe`` and ``digest`` (typed, or the Subscribe button) need to know more about the
+caller than the request says: the lazy listener asks ``users.info`` once for the user's time
+zone and workspace role. ``Caller.can_manage`` is true for workspace admins and owners and
+for the user ids in ``SLACK_DIGEST_MANAGERS``; if ``users.info`` fails the command still
+runs, with no time zone and only the allow-list.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import secrets
@@ -36,7 +44,8 @@ from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryInterv
 from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.delivery import DeliveryError, Outcome, SlackDelivery, classify, payload_size
+from adapters.slack.delivery import SlackDelivery
+from adapters.slack.errors import DeliveryError, Outcome, classify, payload_size
 from adapters.slack.render import ACTION_IDS, LINK_ACTION_PREFIX, render_reply
 from bot.config import Settings
 from bot.errors import ConfigError
@@ -48,6 +57,9 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = f"papersbot/{bot_version()}"
 COMMAND = "/papers"
+PROFILE_VERBS = frozenset({"subscribe", "digest"})  # commands that need users.info
+PROFILE_ACTIONS = ("subscribe:",)  # button values that do
+SHARE_ACTION = "share:"  # the button value whose public reply is attributed
 MAX_RESPONSES = 4  # Slack allows 5 uses of a response_url; keep one for an error line
 _SLACK_LINK = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 
@@ -130,6 +142,30 @@ def caller_from_action(body: dict[str, Any]) -> Caller:
         channel_id=channel,
         workspace_id=(body.get("team") or {}).get("id") or user.get("team_id"),
     )
+
+
+def command_verb(text: str) -> str:
+    """The lower-cased first word of a command (after an optional ``/papers``)."""
+    text = text.strip()
+    if text.lower().startswith(COMMAND):
+        text = text[len(COMMAND) :]
+    words = text.split(maxsplit=1)
+    return words[0].lower() if words else ""
+
+
+async def with_profile(caller: Caller, delivery: SlackDelivery, managers: frozenset[str]) -> Caller:
+    """*caller* with ``timezone`` and ``can_manage`` from ``users.info`` and *managers*.
+
+    Workspace roles count only for a member of the workspace the request came from: in a
+    channel shared with another organisation (Slack Connect), their admins are not ours.
+    """
+    allowed = caller.user_id in managers
+    user = await delivery.user_info(caller.user_id) if caller.user_id else None
+    if user is None:
+        return dataclasses.replace(caller, can_manage=allowed)
+    home = user.team_id is None or caller.workspace_id in (None, user.team_id)
+    admin = home and user.is_workspace_admin
+    return dataclasses.replace(caller, timezone=user.timezone, can_manage=allowed or admin)
 
 
 async def send_reply(respond: AsyncRespond, reply: Reply, *, replace: bool | None = None) -> None:
@@ -222,14 +258,26 @@ async def _ack(ack: AsyncAck) -> None:
     await ack()
 
 
-def build_app(bot: Responder, delivery: SlackDelivery, *, signing_secret: str | None) -> AsyncApp:
+def build_app(
+    bot: Responder,
+    delivery: SlackDelivery,
+    *,
+    signing_secret: str | None,
+    managers: frozenset[str] = frozenset(),
+) -> AsyncApp:
     """The Bolt app. *signing_secret* is required for HTTP mode; ``None`` means Socket Mode,
-    where requests arrive over the authenticated websocket instead. Call
+    where requests arrive over the authenticated websocket instead. *managers* are the Slack
+    user ids allowed to manage any channel's digest (``SLACK_DIGEST_MANAGERS``). Call
     :meth:`SlackDelivery.check_auth` first so the app reuses its ``auth.test`` result."""
     app = _bolt_app(delivery, signing_secret)
 
     async def answer(
-        reply: Reply, caller: Caller, respond: AsyncRespond, replace: bool | None
+        reply: Reply,
+        caller: Caller,
+        respond: AsyncRespond,
+        replace: bool | None,
+        *,
+        shared: bool = False,
     ) -> None:
         if reply.ephemeral or reply.is_error:
             await send_reply(respond, reply, replace=replace)
@@ -237,15 +285,19 @@ def build_app(bot: Responder, delivery: SlackDelivery, *, signing_secret: str | 
         if caller.channel_id is None:
             await respond(text="I can't tell which channel to post in.", response_type="ephemeral")
             return
-        try:  # public: a normal channel message, attributed to whoever shared it
-            await delivery.post_to_channel(caller.channel_id, reply, shared_by=caller.user_id)
+        try:  # public: a normal channel message; a shared card names who shared it
+            shared_by = caller.user_id if shared else None
+            await delivery.post_to_channel(caller.channel_id, reply, shared_by=shared_by)
         except DeliveryError as exc:
             await respond(text=exc.user_message, response_type="ephemeral", replace_original=False)
 
     async def on_command(command: dict[str, Any], respond: AsyncRespond) -> None:
         async def work() -> None:
             caller = caller_from_command(command)
-            reply = await bot.respond(command_text(str(command.get("text", ""))), caller)
+            text = command_text(str(command.get("text", "")))
+            if command_verb(text) in PROFILE_VERBS:
+                caller = await with_profile(caller, delivery, managers)
+            reply = await bot.respond(text, caller)
             await answer(reply, caller, respond, None)
 
         await _guarded(respond, work)
@@ -255,8 +307,11 @@ def build_app(bot: Responder, delivery: SlackDelivery, *, signing_secret: str | 
     ) -> None:
         async def work() -> None:
             caller = caller_from_action(body)
-            reply = await bot.press(str(action.get("value", "")), caller)
-            await answer(reply, caller, respond, False)
+            value = str(action.get("value", ""))
+            if value.startswith(PROFILE_ACTIONS):
+                caller = await with_profile(caller, delivery, managers)
+            reply = await bot.press(value, caller)
+            await answer(reply, caller, respond, False, shared=value.startswith(SHARE_ACTION))
 
         await _guarded(respond, work)
 

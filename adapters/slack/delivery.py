@@ -1,4 +1,4 @@
-"""Slack delivery primitives: post, DM, look up earlier posts, read a user's time zone.
+"""Slack delivery primitives: post, DM, look up earlier posts, read who a user is.
 
 The scheduling code builds on these; the interactive app uses :meth:`SlackDelivery.post`
 for "Share to channel". Everything goes through one injected ``AsyncWebClient`` (rate-limit
@@ -6,103 +6,54 @@ retries honouring ``Retry-After`` are set up on it by :func:`adapters.slack.app.
 and a :class:`ChannelPacer` that spaces messages about one second apart per channel, as
 Slack asks for ``chat.postMessage``. Nothing is dropped: a paced message waits its turn.
 
-Slack errors become a :class:`DeliveryError` with an :class:`Outcome` the caller can act on
-and a one-sentence ``user_message``; a bad token at start-up is a :class:`ConfigError`
-naming ``SLACK_BOT_TOKEN``.
+Slack errors become a :class:`DeliveryError` (:mod:`.errors`) with an :class:`Outcome` the
+caller can act on, a one-sentence ``user_message`` and Slack's ``Retry-After`` when it sent
+one; a bad token at start-up is a :class:`ConfigError` naming ``SLACK_BOT_TOKEN``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.errors import (
+    AUTH_ERRORS,
+    BUSY_MESSAGE,
+    DeliveryError,
+    Outcome,
+    classify,
+    parse_retry_after,
+    payload_size,
+)
 from adapters.slack.render import SlackMessage, render_reply
-from bot.errors import ConfigError, PapersbotError
+from bot.errors import ConfigError, UserInputError
 from bot.replies import Reply
+from bot.schedule import parse_timezone
 
 log = logging.getLogger(__name__)
 
 EVENT_TYPE = "papersbot_digest"
-AUTH_ERRORS = frozenset(
-    {"invalid_auth", "token_revoked", "not_authed", "account_inactive", "token_expired"}
-)
-
-
-class Outcome(StrEnum):
-    """What a failed delivery means for the caller."""
-
-    NOT_IN_CHANNEL = "not_in_channel"  # invite the bot, then retry
-    CHANNEL_NOT_FOUND = "channel_not_found"  # gone, private without the bot, or a user DM
-    ARCHIVED = "archived"  # stop posting there
-    UNDELIVERABLE = "undeliverable"  # the user cannot receive DMs from the bot
-    AUTH = "auth"  # the bot token stopped working: an operator must act
-    BUG = "bug"  # we sent something Slack rejects (too long, bad blocks)
-    UNAVAILABLE = "unavailable"  # Slack is down or kept rate-limiting: retry later
-
-
-_OUTCOMES: dict[str, tuple[Outcome, str]] = {
-    "not_in_channel": (
-        Outcome.NOT_IN_CHANNEL,
-        "I'm not in this channel yet: type `/invite @{bot}` here, then try again.",
-    ),
-    "channel_not_found": (
-        Outcome.CHANNEL_NOT_FOUND,
-        "I can't post in this conversation. In a private channel, type `/invite @{bot}` "
-        "first; in a DM between people I can only answer you privately.",
-    ),
-    "is_archived": (Outcome.ARCHIVED, "This channel is archived, so I can't post in it."),
-    "cannot_dm_bot": (Outcome.UNDELIVERABLE, "I can't send direct messages to a bot."),
-    "user_not_found": (Outcome.UNDELIVERABLE, "I couldn't find that Slack user."),
-    "user_disabled": (Outcome.UNDELIVERABLE, "That Slack account is deactivated."),
-    "msg_too_long": (Outcome.BUG, "Sorry, that message was too long for Slack (error {id})."),
-    "msg_blocks_too_long": (Outcome.BUG, "Sorry, that message was too big for Slack (error {id})."),
-    "invalid_blocks": (Outcome.BUG, "Sorry, Slack could not show that message (error {id})."),
-    "no_text": (Outcome.BUG, "Sorry, Slack could not show that message (error {id})."),
-    "ratelimited": (Outcome.UNAVAILABLE, "Slack is busy right now; try again in a minute."),
-}
-_AUTH_MESSAGE = "My Slack token stopped working; an operator must check SLACK_BOT_TOKEN."
-_UNKNOWN = "Sorry, Slack refused that ({code}); try again later."
-
-
-class DeliveryError(PapersbotError):
-    """A Slack call failed; ``outcome`` says what it means, ``user_message`` what to say."""
-
-    def __init__(self, code: str, outcome: Outcome, user_message: str) -> None:
-        self.code = code
-        self.outcome = outcome
-        self.user_message = user_message
-        super().__init__(f"slack: {code} ({outcome})")
-
-
-def classify(code: str, *, bot_name: str = "papersbot", status: int = 200) -> DeliveryError:
-    """The :class:`DeliveryError` for a Slack error *code* (or an HTTP *status* ≥ 500)."""
-    error_id = secrets.token_hex(4)
-    if code in AUTH_ERRORS:
-        return DeliveryError(code, Outcome.AUTH, _AUTH_MESSAGE)
-    if code in _OUTCOMES:
-        outcome, text = _OUTCOMES[code]
-        return DeliveryError(code, outcome, text.format(bot=bot_name, id=error_id))
-    if status >= 500 or status == 429:
-        return DeliveryError(code, Outcome.UNAVAILABLE, _OUTCOMES["ratelimited"][1])
-    return DeliveryError(code, Outcome.UNAVAILABLE, _UNKNOWN.format(code=code[:40]))
-
-
-def payload_size(payload: dict[str, Any]) -> int:
-    """Bytes of *payload* as JSON: what to log when Slack calls a message too big."""
-    return len(json.dumps(payload, ensure_ascii=False).encode())
+__all__ = [  # the error names are re-exported: callers import them from here too
+    "AUTH_ERRORS",
+    "EVENT_TYPE",
+    "BotIdentity",
+    "ChannelPacer",
+    "DeliveryError",
+    "Outcome",
+    "SlackDelivery",
+    "SlackUser",
+    "classify",
+    "payload_size",
+]
 
 
 class ChannelPacer:
@@ -137,6 +88,23 @@ class ChannelPacer:
                 yield
             finally:
                 self._last[channel] = self._clock()
+
+
+@dataclass(frozen=True, slots=True)
+class SlackUser:
+    """What ``users.info`` says about a user that the bot acts on."""
+
+    user_id: str
+    team_id: str | None
+    timezone: str | None  # a valid IANA name, canonically spelled, else None
+    is_admin: bool = False
+    is_owner: bool = False
+    is_primary_owner: bool = False
+
+    @property
+    def is_workspace_admin(self) -> bool:
+        """An admin or owner of their workspace (Slack's own roles)."""
+        return self.is_admin or self.is_owner or self.is_primary_owner
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +159,9 @@ class SlackDelivery:
             resp = await call(**payload)
         except SlackApiError as exc:
             code = str(exc.response.get("error", "unknown"))
-            error = classify(code, bot_name=self.bot_name, status=exc.response.status_code)
+            wait = parse_retry_after(exc.response.headers)
+            status = exc.response.status_code
+            error = classify(code, bot_name=self.bot_name, status=status, retry_after=wait)
             if error.outcome is Outcome.BUG:
                 log.error(
                     "slack %s rejected our payload (%s): %d bytes, %d blocks",
@@ -206,9 +176,7 @@ class SlackDelivery:
         except (aiohttp.ClientError, TimeoutError) as exc:
             # Slack unreachable even after the client's own retries: retry later, never drop.
             log.warning("slack %s failed: %s", method, type(exc).__name__)
-            raise DeliveryError(
-                "network", Outcome.UNAVAILABLE, _OUTCOMES["ratelimited"][1]
-            ) from None
+            raise DeliveryError("network", Outcome.UNAVAILABLE, BUSY_MESSAGE) from None
         return dict(resp.data) if isinstance(resp.data, dict) else {}
 
     async def post_message(
@@ -230,32 +198,46 @@ class SlackDelivery:
         *,
         digest_key: str | None = None,
         shared_by: str | None = None,
+        already: Sequence[str] = (),
     ) -> str:
         """Post *reply* publicly in *channel*; return the first message's ``ts``.
 
         A reply too big for one message goes out as several, in order; each carries
         message metadata ``{event_type: papersbot_digest, event_payload: {digest_key, part,
         parts}}`` when *digest_key* is given, so :meth:`find_posted` can see it later.
+        *already* are the ``ts`` of parts an earlier attempt posted: those are skipped. If a
+        part fails, the :class:`DeliveryError` lists every part out so far in ``posted``.
         """
         messages = render_reply(reply, shared_by=shared_by)
-        first = ""
-        for part, message in enumerate(messages, start=1):
+        posted = list(already[: len(messages)])
+        for part, message in enumerate(messages[len(posted) :], start=len(posted) + 1):
             metadata = None
             if digest_key is not None:
                 event = {"digest_key": digest_key, "part": part, "parts": len(messages)}
                 metadata = {"event_type": EVENT_TYPE, "event_payload": event}
-            ts = await self.post_message(channel, message, metadata)
-            first = first or ts
-        return first
+            try:
+                posted.append(await self.post_message(channel, message, metadata))
+            except DeliveryError as exc:
+                exc.posted = tuple(posted)
+                raise
+        return posted[0] if posted else ""
 
     async def open_dm(self, user: str) -> str:
         """The DM channel id with *user* (``conversations.open``)."""
         data = await self._call("conversations.open", {"users": user})
         return str(data.get("channel", {}).get("id", ""))
 
-    async def send_dm(self, user: str, reply: Reply, *, digest_key: str | None = None) -> str:
+    async def send_dm(
+        self,
+        user: str,
+        reply: Reply,
+        *,
+        digest_key: str | None = None,
+        already: Sequence[str] = (),
+    ) -> str:
         """Open a DM with *user* and post *reply* there; return the first ``ts``."""
-        return await self.post_to_channel(await self.open_dm(user), reply, digest_key=digest_key)
+        channel = await self.open_dm(user)
+        return await self.post_to_channel(channel, reply, digest_key=digest_key, already=already)
 
     async def find_posted(self, channel: str, digest_key: str, oldest: float) -> str | None:
         """The ``ts`` of our first message tagged *digest_key* since *oldest* (epoch s), if any.
@@ -283,15 +265,34 @@ class SlackDelivery:
         me = self.identity
         return me is None or msg.get("user") == me.user_id or msg.get("bot_id") == me.bot_id
 
+    async def user_info(self, user: str) -> SlackUser | None:
+        """*user*'s time zone and workspace roles from ``users.info``; ``None`` (logged) when
+        Slack cannot say: unknown user, missing ``users:read``, Slack unreachable."""
+        try:
+            data = await self._call("users.info", {"user": user})
+        except DeliveryError:
+            return None
+        info = data.get("user") or {}
+        return SlackUser(
+            user_id=str(info.get("id") or user),
+            team_id=str(info["team_id"]) if info.get("team_id") else None,
+            timezone=_zone(info.get("tz")),
+            is_admin=info.get("is_admin") is True,
+            is_owner=info.get("is_owner") is True,
+            is_primary_owner=info.get("is_primary_owner") is True,
+        )
+
     async def user_timezone(self, user: str) -> str | None:
         """*user*'s IANA time zone from ``users.info``, or ``None`` if unknown or invalid."""
-        try:
-            resp = await self.client.users_info(user=user)
-        except SlackApiError as exc:
-            log.warning("slack users.info failed: %s", exc.response.get("error"))
-            return None
-        tz = (resp.get("user") or {}).get("tz")
-        try:
-            return str(ZoneInfo(tz).key) if isinstance(tz, str) and tz else None
-        except (ZoneInfoNotFoundError, ValueError):
-            return None
+        found = await self.user_info(user)
+        return found.timezone if found else None
+
+
+def _zone(value: object) -> str | None:
+    """*value* as a canonical IANA zone name the core accepts, else ``None``."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return parse_timezone(value)
+    except UserInputError:
+        return None

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.cards import shorten
-from bot.replies import Action, Card, Link, Reply
+from bot.replies import Action, ActionKind, Card, Link, Reply
 
 Block = dict[str, Any]
 
@@ -37,7 +37,12 @@ MAX_TEXT = 40_000
 MESSAGE_BUDGET = 12_000  # characters of block text per message; see module docstring
 FALLBACK_BUDGET = 3_000  # the top-level text is a notification line, not the message
 
-ACTION_IDS = {"more": "papers_more", "show": "papers_show", "share": "papers_share"}
+ACTION_IDS: dict[ActionKind, str] = {
+    "more": "papers_more",
+    "show": "papers_show",
+    "share": "papers_share",
+    "subscribe": "papers_subscribe",
+}
 LINK_ACTION_PREFIX = "papers_link_"
 
 _AT = re.compile(r"(?<!\w)@(?=\w)")
@@ -127,7 +132,7 @@ def _chunks(text: str, limit: int) -> list[str]:
 
 
 def button(action: Action) -> Block | None:
-    """A Show / Share / More button carrying the core's opaque value."""
+    """A Show / Share / More / Subscribe button carrying the core's opaque value."""
     if not action.value or len(action.value) > MAX_VALUE:
         return None
     block: Block = {

@@ -1,8 +1,10 @@
 """Fixtures for the Slack adapter tests: a loopback fake Slack, settings pointing at it, a
-running adapter (HTTP mode), and payload checks shared by the Slack test modules."""
+running adapter (HTTP mode), the delivery primitives and courier against the fake, and
+payload checks shared by the Slack test modules."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
@@ -12,20 +14,40 @@ from typing import Any
 import aiohttp
 import pytest
 from slack_sdk.http_retry import builtin_async_handlers
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.models.blocks import Block
 
 from adapters.slack import SlackRuntime, open_slack
+from adapters.slack.app import build_client
+from adapters.slack.delivery import ChannelPacer, SlackDelivery
 from adapters.slack.render import MAX_BLOCKS, MAX_TEXT, MESSAGE_BUDGET, SlackMessage
+from bot.cards import card_for
 from bot.config import Settings, load_settings
-from bot.models import Paper
+from bot.models import Paper, StoredPaper
+from bot.ranking import trend
+from bot.replies import Reply
 from bot.service import PapersBot
+from bot.sources.snapshot import SnapshotSource
 from bot.store import Store
 from tests.conftest import NOW
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, message_errors
+from tests.shared_data import SHARED_DATA
 
 CHANNEL, USER = "C0LAB", "U0ANN"
+ARCHIVE = SHARED_DATA / "hf_daily_archive.jsonl.gz"
 EVIL_ID = "2608.99999"
 _MENTION = re.compile(r"<[!@#]|(?<!\w)@(here|channel|everyone)\b")
+
+
+@functools.cache
+def digest(count: int) -> Reply:
+    """A public reply with *count* real cards from the shared archive."""
+    for _, papers in SnapshotSource(ARCHIVE).days():
+        if len(papers) >= count:
+            stored = [StoredPaper(p, first_seen=NOW) for p in papers[:count]]
+            cards = tuple(card_for(sp, trend(sp, NOW)) for sp in stored)
+            return Reply(text=f"Top {count} papers · Daily Papers", cards=cards, ephemeral=False)
+    raise AssertionError(f"no archive day with {count} papers")
 
 
 def slack_settings(fake: FakeSlack, **overrides: Any) -> Settings:
@@ -60,6 +82,28 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+async def connect(
+    fake: FakeSlack, session: aiohttp.ClientSession, *, rate_limit_retries: int = 5
+) -> SlackDelivery:
+    """Delivery primitives against *fake* (unpaced, quick 5xx retries), after ``auth.test``."""
+    quick = FixedValueRetryIntervalCalculator(0.001)
+    client = build_client(
+        slack_settings(fake),
+        session=session,
+        rate_limit_retries=rate_limit_retries,
+        server_error_interval=quick,
+    )
+    sender = SlackDelivery(client, pacer=ChannelPacer(0.0))
+    await sender.check_auth()
+    return sender
+
+
+@pytest.fixture
+async def delivery(slack: FakeSlack, quick_retries: None) -> AsyncIterator[SlackDelivery]:
+    async with aiohttp.ClientSession() as session:
+        yield await connect(slack, session)
 
 
 @pytest.fixture

@@ -4,14 +4,11 @@ zones, pacing, rate limits and the mapping of every Slack error to a clear outco
 from __future__ import annotations
 
 import asyncio
-import functools
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.app import build_client
@@ -23,18 +20,11 @@ from adapters.slack.delivery import (
     SlackDelivery,
     classify,
 )
-from bot.cards import card_for
+from adapters.slack.errors import parse_retry_after
 from bot.errors import ConfigError
-from bot.models import StoredPaper
-from bot.ranking import trend
 from bot.replies import Reply
-from bot.sources.snapshot import SnapshotSource
-from tests.adapters.conftest import CHANNEL, USER, assert_valid, slack_settings
-from tests.conftest import NOW
+from tests.adapters.conftest import CHANNEL, USER, assert_valid, digest, slack_settings
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
-from tests.shared_data import SHARED_DATA
-
-ARCHIVE = SHARED_DATA / "hf_daily_archive.jsonl.gz"
 
 
 class FakeClock:
@@ -51,26 +41,6 @@ class FakeClock:
         self.sleeps.append(round(seconds, 6))
         self.now += seconds
         await asyncio.sleep(0)
-
-
-@pytest.fixture
-async def delivery(slack: FakeSlack, quick_retries: None) -> AsyncIterator[SlackDelivery]:
-    async with aiohttp.ClientSession() as session:
-        quick = FixedValueRetryIntervalCalculator(0.001)
-        client = build_client(slack_settings(slack), session=session, server_error_interval=quick)
-        sender = SlackDelivery(client, pacer=ChannelPacer(0.0))
-        await sender.check_auth()
-        yield sender
-
-
-@functools.cache
-def digest(count: int) -> Reply:
-    for _, papers in SnapshotSource(ARCHIVE).days():
-        if len(papers) >= count:
-            stored = [StoredPaper(p, first_seen=NOW) for p in papers[:count]]
-            cards = tuple(card_for(sp, trend(sp, NOW)) for sp in stored)
-            return Reply(text=f"Top {count} papers · Daily Papers", cards=cards, ephemeral=False)
-    raise AssertionError(f"no archive day with {count} papers")
 
 
 async def test_post_returns_ts_and_tags_the_digest(
@@ -136,10 +106,32 @@ async def test_dm_opens_the_conversation_then_posts(
 async def test_user_timezone(delivery: SlackDelivery, slack: FakeSlack) -> None:
     slack.add_user("U0NOTZ", tz=None)
     slack.add_user("U0BAD", tz="Mars/Olympus_Mons")
+    slack.add_user("U0DIR", tz="America")  # a directory of the tz database, not a zone
+    slack.add_user("U0LOW", tz="america/new_york")
     assert await delivery.user_timezone(USER) == "Europe/Berlin"
     assert await delivery.user_timezone("U0NOTZ") is None
     assert await delivery.user_timezone("U0BAD") is None
+    assert await delivery.user_timezone("U0DIR") is None
+    assert await delivery.user_timezone("U0LOW") == "America/New_York"
     assert await delivery.user_timezone("U0NOBODY") is None
+
+
+async def test_user_info_reads_zone_and_workspace_role(
+    delivery: SlackDelivery, slack: FakeSlack
+) -> None:
+    slack.add_user("U0OWN", tz="Asia/Kolkata", is_owner=True, team_id="T0OTHER")
+    user = await delivery.user_info("U0OWN")
+    assert user is not None
+    assert (user.user_id, user.team_id, user.timezone) == ("U0OWN", "T0OTHER", "Asia/Kolkata")
+    assert (user.is_admin, user.is_owner, user.is_primary_owner) == (True, True, False)
+    assert user.is_workspace_admin
+    plain = await delivery.user_info(USER)
+    assert plain is not None
+    assert not plain.is_workspace_admin
+    slack.fail("users.info", "missing_scope")
+    assert await delivery.user_info(USER) is None
+    slack.fail("users.info", status=500, times=3)
+    assert await delivery.user_info(USER) is None
 
 
 @pytest.mark.parametrize(
@@ -210,6 +202,23 @@ async def test_pacing_spaces_messages_per_channel_in_order() -> None:
     assert [o for o in order if o.startswith("a")] == ["a0@100.0", "a1@101.0", "a2@102.0"]
     assert clock.sleeps == [1.0, 1.0]  # only C1 waited: C2 has its own pace
     assert len(order) == 4
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"Retry-After": "3"}, 3.0),
+        ({"retry-after": ["12"]}, 12.0),
+        ({"Content-Type": "application/json"}, None),
+        ({"Retry-After": "soon"}, None),
+        ({"Retry-After": "-1"}, None),
+        (None, None),
+    ],
+)
+def test_retry_after_is_read_from_any_header_spelling(
+    headers: dict[str, Any] | None, seconds: float | None
+) -> None:
+    assert parse_retry_after(headers) == seconds
 
 
 def test_unknown_errors_are_still_explained() -> None:

@@ -4,12 +4,14 @@ Slack's limits, and no paper or user text can mention anyone."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import get_args
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.slack.render import (
+    ACTION_IDS,
     MAX_BLOCKS,
     MAX_HEADER,
     SlackMessage,
@@ -22,7 +24,7 @@ from adapters.slack.render import (
 from bot.cards import card_for
 from bot.models import StoredPaper
 from bot.ranking import trend
-from bot.replies import Action, Card, Link, Reply
+from bot.replies import Action, ActionKind, Card, Link, Reply
 from bot.service import Caller, PapersBot
 from bot.sources.snapshot import SnapshotSource
 from bot.store import Store
@@ -88,7 +90,8 @@ async def test_buttons_and_links_on_a_search_page(testbot: PapersBot) -> None:
         by_id.setdefault(e["action_id"], []).append(e)
     assert len(by_id["papers_show"]) == len(by_id["papers_share"]) == 5
     assert [e["text"]["text"] for e in by_id["papers_more"]] == ["More"]
-    assert by_id["papers_more"][0]["value"] == reply.actions[0].value
+    more = next(a for a in reply.actions if a.kind == "more")
+    assert by_id["papers_more"][0]["value"] == more.value
     assert {e["text"]["text"] for e in buttons if "url" in e} >= {"arXiv", "PDF"}
     assert message.blocks[0]["type"] == "header"
     first = message.blocks[1]
@@ -195,6 +198,27 @@ def test_a_reply_over_50_blocks_is_split_with_more_on_the_last_message(
     assert all(len(m.blocks) <= MAX_BLOCKS for m in messages)
     assert messages[-1].blocks[-1]["elements"][0]["action_id"] == "papers_more"
     assert all("papers_more" not in str(m.blocks) for m in messages[:-1])
+
+
+def test_every_action_kind_has_a_button() -> None:
+    assert set(ACTION_IDS) == set(get_args(ActionKind))
+    assert len(set(ACTION_IDS.values())) == len(ACTION_IDS)
+
+
+def test_subscribe_renders_as_a_button_beside_more() -> None:
+    token = "0123456789abcdef"
+    actions = (
+        Action("more", "More", f"more:{token}:5"),
+        Action("subscribe", "Subscribe", f"subscribe:{token}"),
+    )
+    [message] = render_reply(Reply(text="Results 1–5 of 9 for “x”", actions=actions))
+    assert_valid([message])
+    [row] = [b for b in message.blocks if b["type"] == "actions"]
+    assert [(e["action_id"], e["text"]["text"], e["value"]) for e in row["elements"]] == [
+        ("papers_more", "More", f"more:{token}:5"),
+        ("papers_subscribe", "Subscribe", f"subscribe:{token}"),
+    ]
+    assert "style" not in row["elements"][1]  # More stays the one primary button
 
 
 def test_errors_render_as_a_warning_section() -> None:

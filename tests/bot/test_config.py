@@ -149,6 +149,9 @@ def test_settings_are_frozen() -> None:
     [
         ("PAPERSBOT_LOG_LEVEL", "verbose", "PAPERSBOT_LOG_LEVEL"),
         ("PAPERSBOT_TIMEZONE", "Europe/Berln", "Europe/Berlin"),
+        ("PAPERSBOT_TIMEZONE", "America", "PAPERSBOT_TIMEZONE"),  # a tzdata directory
+        ("PAPERSBOT_GRACE_HOURS", "0", "PAPERSBOT_GRACE_HOURS"),
+        ("PAPERSBOT_REFRESH_MINUTES", "1", "PAPERSBOT_REFRESH_MINUTES"),
     ],
 )
 def test_log_level_and_time_zone_are_validated(

@@ -17,8 +17,13 @@ Serves on 127.0.0.1:
 
 Every message is checked strictly (:func:`tests.fakes.slack.checks.message_errors`) and
 rejected with Slack's real error codes. Knobs: :meth:`FakeSlack.fail` (an error code, a 429
-with ``Retry-After``, a 5xx), ``auth_error`` (``invalid_auth`` / ``token_revoked`` for
-every bot call), channels (member, outsider, archived) and users (time zone, bot).
+with ``Retry-After``, a 5xx for the next calls of a method), :meth:`FakeSlack.fail_channel`
+(the same for calls about one channel, DMs included), :meth:`FakeSlack.hold` (park a method's
+calls until released), ``latency`` (seconds per call of a method), ``ts_epoch`` (where
+message ``ts`` values start), ``auth_error`` (``invalid_auth`` / ``token_revoked`` for every
+bot call), channels (member, outsider, archived) and users (time zone, workspace role, bot,
+deactivated, another workspace). DM channels are ``D`` + the user id; ``conversations.open``
+creates them and ``conversations.history`` reads them like any channel.
 
 """
 
@@ -59,6 +64,7 @@ class Fault:
     error: str | None = None
     status: int = 200
     retry_after: int | None = None
+    passes: bool = False  # let this call through (a fault that comes after N good calls)
 
 
 @dataclass
@@ -82,8 +88,12 @@ class FakeSlack:
         self.users: dict[str, dict[str, Any]] = {}
         self.auth_error: str | None = None
         self.page_size = 100
+        self.latency: dict[str, float] = {}  # seconds every call of a method takes
+        self.ts_epoch = 1_786_000_000  # message ts: this + a counter (int(time.time()): now)
         self.socket_connected = asyncio.Event()
         self._faults: dict[str, deque[Fault]] = defaultdict(deque)
+        self._channel_faults: dict[str, deque[Fault]] = defaultdict(deque)
+        self._holds: dict[str, asyncio.Event] = {}
         self._uses: dict[str, list[float]] = defaultdict(list)
         self._issued: dict[str, float] = {}
         self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -140,11 +150,61 @@ class FakeSlack:
             status = 429
         self._faults[method].extend(Fault(error, status, retry_after) for _ in range(times))
 
+    def fail_channel(
+        self,
+        channel: str,
+        error: str | None = None,
+        *,
+        status: int = 200,
+        retry_after: int | None = None,
+        times: int = 1,
+        after: int = 0,
+    ) -> None:
+        """Make *times* calls naming *channel* (any method) fail like :meth:`fail`, once
+        *after* more calls have gone through normally."""
+        if retry_after is not None:
+            status = 429
+        queue = self._channel_faults[channel]
+        queue.extend(Fault(passes=True) for _ in range(after))
+        queue.extend(Fault(error, status, retry_after) for _ in range(times))
+
+    def hold(self, method: str) -> asyncio.Event:
+        """Park every call of *method* until the returned event is set."""
+        return self._holds.setdefault(method, asyncio.Event())
+
     def add_channel(self, channel: str, *, member: bool = True, archived: bool = False) -> None:
         self.channels[channel] = "archived" if archived else "member" if member else "outsider"
 
-    def add_user(self, user: str, *, tz: str | None = "UTC", is_bot: bool = False) -> None:
-        self.users[user] = {"id": user, "name": user.lower(), "tz": tz, "is_bot": is_bot}
+    def add_user(
+        self,
+        user: str,
+        *,
+        tz: str | None = "UTC",
+        is_bot: bool = False,
+        is_admin: bool = False,
+        is_owner: bool = False,
+        is_primary_owner: bool = False,
+        deleted: bool = False,
+        team_id: str | None = None,
+    ) -> None:
+        """A user as ``users.info`` shows them (only the fields papersbot may read)."""
+        self.users[user] = {
+            "id": user,
+            "team_id": team_id or self.team_id,
+            "name": user.lower(),
+            "deleted": deleted,
+            "real_name": user.title(),
+            "tz": tz,
+            "tz_label": tz or "",
+            "tz_offset": 0,
+            "is_admin": is_admin or is_owner,  # Slack marks owners as admins too
+            "is_owner": is_owner or is_primary_owner,
+            "is_primary_owner": is_primary_owner,
+            "is_restricted": False,
+            "is_ultra_restricted": False,
+            "is_bot": is_bot,
+            "is_app_user": False,
+        }
 
     def calls_to(self, method: str) -> list[ApiCall]:
         return [c for c in self.calls if c.method == method]
@@ -183,15 +243,13 @@ class FakeSlack:
             return _error("invalid_auth")
         if self.auth_error and expected == BOT_TOKEN:
             return _error(self.auth_error)
-        if self._faults[method]:
-            fault = self._faults[method].popleft()
-            headers = (
-                {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
-            )
-            if fault.status != 200:
-                code = "ratelimited" if fault.status == 429 else "internal_error"
-                return _error(code, status=fault.status, headers=headers)
-            return _error(fault.error or "internal_error")
+        if delay := self.latency.get(method):
+            await asyncio.sleep(delay)
+        if method in self._holds:
+            await self._holds[method].wait()
+        faults = self._faults[method] or self._channel_faults[str(args.get("channel", ""))]
+        if faults and not (fault := faults.popleft()).passes:
+            return _fault(fault)
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             return _error("unknown_method")
@@ -225,7 +283,7 @@ class FakeSlack:
             return error
         if problem := message_errors(args):
             return problem[0]
-        ts = f"{1_786_000_000 + next(self._ts)}.000100"
+        ts = f"{self.ts_epoch + next(self._ts)}.000100"
         metadata = args.get("metadata")
         message = {"type": "message", "ts": ts, "user": self.bot_user, "bot_id": "B0BOT"}
         message.update(text=args.get("text", ""), blocks=args.get("blocks", []))
@@ -240,6 +298,8 @@ class FakeSlack:
             return "user_not_found"
         if user["is_bot"]:
             return "cannot_dm_bot"
+        if user["deleted"]:
+            return "user_disabled"
         channel = "D" + user["id"]
         self.channels.setdefault(channel, "member")
         return {"channel": {"id": channel}}
@@ -319,6 +379,15 @@ class FakeSlack:
         envelope.update(accepts_response_payload=True, retry_attempt=0, retry_reason="")
         await self._sockets[-1].send_json(envelope)
         return await asyncio.wait_for(future, within)
+
+
+def _fault(fault: Fault) -> web.Response:
+    """Slack's answer to an injected failure: 429 with ``Retry-After``, a 5xx, or an error."""
+    if fault.status == 200:
+        return _error(fault.error or "internal_error")
+    headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+    code = fault.error or ("ratelimited" if fault.status == 429 else "internal_error")
+    return _error(code, status=fault.status, headers=headers)
 
 
 def _ok(data: dict[str, Any]) -> web.Response:

@@ -1,0 +1,131 @@
+"""The Slack :class:`bot.courier.Courier`: scheduled posts to channels and DMs.
+
+Built on :class:`SlackDelivery`, so every post is paced per channel, retried by the Web API
+client on 429 (honouring ``Retry-After``) and 5xx, and tagged with message metadata carrying
+the delivery key. ``find_sent`` reads that metadata back from ``conversations.history``.
+
+A failed send is classified by its :class:`Outcome` (:func:`send_status`):
+
+* the conversation is gone or closed to the bot (not in channel, not found, archived, a user
+  who cannot get DMs): ``PERMANENT``, so the dispatcher disables the target;
+* Slack busy or unreachable: ``RETRY``, with Slack's ``Retry-After`` when it sent one;
+* a revoked token: ``RETRY``. An operator must fix ``SLACK_BOT_TOKEN``; disabling every
+  target in the meantime would lose them all;
+* a payload Slack rejects (our bug): ``RETRY``, logged at ERROR. It is not the target's
+  fault, and the dispatcher's grace window bounds how long it is retried.
+
+A reply too big for one message goes out in parts. When a later part fails, the courier
+remembers (in memory) the parts that went out, and the retry of that key posts only the
+rest, so nobody sees part 1 twice. After a restart ``find_sent`` finds part 1 instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import assert_never
+
+from adapters.slack.delivery import SlackDelivery
+from adapters.slack.errors import DeliveryError, Outcome
+from bot.courier import SendResult, SendStatus
+from bot.replies import Reply
+from bot.store.ledger import Target
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+
+
+def send_status(outcome: Outcome) -> SendStatus:
+    """What the dispatcher should do after a send failed with *outcome*."""
+    match outcome:
+        case (
+            Outcome.NOT_IN_CHANNEL
+            | Outcome.CHANNEL_NOT_FOUND
+            | Outcome.ARCHIVED
+            | Outcome.UNDELIVERABLE
+        ):
+            return SendStatus.PERMANENT
+        case Outcome.AUTH | Outcome.BUG | Outcome.UNAVAILABLE:
+            return SendStatus.RETRY
+        case _:
+            assert_never(outcome)
+
+
+_DETAILS: dict[Outcome, str] = {
+    Outcome.NOT_IN_CHANNEL: "the bot is no longer in this channel; invite it back",
+    Outcome.CHANNEL_NOT_FOUND: "Slack can't find this conversation, or it is private",
+    Outcome.ARCHIVED: "the channel is archived",
+    Outcome.UNDELIVERABLE: "Slack won't deliver direct messages to this user",
+    Outcome.AUTH: "the Slack bot token stopped working; an operator must check SLACK_BOT_TOKEN",
+    Outcome.BUG: "Slack rejected the message (a papersbot bug, logged)",
+    Outcome.UNAVAILABLE: "Slack is busy or unreachable; retrying later",
+}
+
+
+def failure(error: DeliveryError) -> SendResult:
+    """The :class:`SendResult` for a failed send."""
+    detail = f"{_DETAILS[error.outcome]} (slack: {error.code[:40]})"
+    return SendResult(send_status(error.outcome), detail=detail, retry_after=error.retry_after)
+
+
+class SlackCourier:
+    """Delivers replies to Slack channels and users' DMs (see the module docstring).
+
+    *delivery* must have run :meth:`SlackDelivery.check_auth`, so that ``find_sent`` only
+    counts the bot's own messages.
+    """
+
+    platform = PLATFORM
+
+    def __init__(self, delivery: SlackDelivery) -> None:
+        self.delivery = delivery
+        self._partial: dict[tuple[int, str], tuple[str, ...]] = {}  # parts already out
+
+    async def send(self, target: Target, reply: Reply, key: str) -> SendResult:
+        """Post *reply* to *target*, every message tagged with *key*; the first ``ts`` is
+        the message id."""
+        _check(target)
+        already = self._partial.pop((target.id, key), ())
+        try:
+            if target.kind == "channel":
+                ts = await self.delivery.post_to_channel(
+                    target.address, reply, digest_key=key, already=already
+                )
+            else:
+                ts = await self.delivery.send_dm(
+                    target.address, reply, digest_key=key, already=already
+                )
+        except DeliveryError as exc:
+            result = failure(exc)
+            if exc.posted and result.status is SendStatus.RETRY:
+                self._partial[(target.id, key)] = exc.posted
+            level = logging.ERROR if exc.outcome in (Outcome.BUG, Outcome.AUTH) else logging.WARNING
+            log.log(
+                level,
+                "slack delivery %s to target %s failed: %s (%s)",
+                key,
+                target.id,
+                exc.code,
+                result.status,
+            )
+            return result
+        return SendResult(SendStatus.SENT, message_id=ts or None)
+
+    async def find_sent(self, target: Target, key: str, since: datetime) -> str | None:
+        """The ``ts`` of the first message tagged *key* in *target* since *since*, if any;
+        ``None`` (logged) when Slack cannot be asked."""
+        _check(target)
+        try:
+            channel = target.address
+            if target.kind == "user":
+                channel = await self.delivery.open_dm(target.address)
+            return await self.delivery.find_posted(channel, key, since.timestamp())
+        except DeliveryError as exc:
+            log.warning("slack look-up of %s in target %s failed: %s", key, target.id, exc.code)
+            return None
+
+
+def _check(target: Target) -> None:
+    if target.platform != PLATFORM:
+        raise ValueError(f"target {target.id} is on {target.platform!r}, not slack")
