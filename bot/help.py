@@ -24,6 +24,7 @@ DIGEST_HELP = (
     "`top 5`: how many papers (1-10); `min-upvotes 10`: skip less-upvoted papers",
     "`empty-days note` (default) or `empty-days silent`: what a day with nothing new says",
     "`filter <query>` (last): only papers matching a search query, e.g. `filter diffusion -video`",
+    "On Discord the same options are typed fields of `/papers digest on`. "
     "Who: Discord members with Manage Channels; Slack workspace admins and owners, or the "
     "ids in SLACK_DIGEST_MANAGERS",
 )

@@ -4,7 +4,8 @@ Public API for the composition root and the CLI:
 
     run_discord(bot, settings, *, client=None)   connect and answer until cancelled
     create_client(bot, settings, **options)      the client, for a Deliverer built beside it
-    Deliverer(client).post_to_channel / dm_user  delivery primitives for scheduled posts
+    DiscordCourier(client)                       the core's Courier: scheduled posts and DMs
+    Deliverer(client).post_to_channel / dm_user  the delivery primitives under it
     invite_url(application_id)                   the OAuth2 invite (``papersbot discord-invite``)
 
 Importing this package imports discord.py; the core never does. discord.py 2.7 imports the
@@ -20,14 +21,17 @@ with warnings.catch_warnings():
     import discord  # noqa: F401
 
 from adapters.discord.client import PapersClient, create_client, point_at, run_discord
-from adapters.discord.delivery import Deliverer, Delivery, Outcome
+from adapters.discord.courier import DiscordCourier
+from adapters.discord.delivery import Deliverer, Delivery, Outcome, Pacer
 from adapters.discord.permissions import BOT_PERMISSIONS, invite_url
 
 __all__ = [
     "BOT_PERMISSIONS",
     "Deliverer",
     "Delivery",
+    "DiscordCourier",
     "Outcome",
+    "Pacer",
     "PapersClient",
     "create_client",
     "invite_url",

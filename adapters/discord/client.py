@@ -1,9 +1,9 @@
 """The Discord client: ``/papers`` slash commands over a gateway connection.
 
-Convert-in and a thin handler: each typed subcommand becomes one of the core's
-:class:`~bot.commands.Command` values, :func:`adapters.discord.views.answer` runs it and sends
-the rendered reply. The composition root calls :func:`run_discord` (or builds the client with
-:func:`create_client` first, to hand it to a :class:`~adapters.discord.delivery.Deliverer`).
+The ``/papers`` group and its typed subcommands live in :mod:`adapters.discord.commands`;
+:func:`adapters.discord.views.answer` runs each through the core and sends the rendered
+reply. The composition root calls :func:`run_discord` (or builds the client with
+:func:`create_client` first, to hand it to a courier).
 
 Intents: GUILDS only. Interactions arrive without any intent and the bot reads no messages,
 so no privileged intent (members, presences, message content) is ever requested.
@@ -16,33 +16,26 @@ is a cheap idempotent bulk overwrite.
 from __future__ import annotations
 
 import logging
-from typing import Any, Literal
+from typing import Any
 
 import discord
 import yarl
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
+from adapters.discord.commands import papers_group
 from adapters.discord.permissions import invite_url
 from adapters.discord.views import (
     BUTTON_TEMPLATE,
     DEFER_AFTER,
     PaperButton,
-    answer,
-    caller_for,
     press,
 )
-from bot.commands import DEFAULT_COUNT, MAX_COUNT, Command, Help, Search, Show, Status, Today
 from bot.config import Settings
-from bot.errors import ConfigError, UserInputError
-from bot.ids import require_id
-from bot.query import MAX_QUERY_CHARS
-from bot.replies import Reply
+from bot.errors import ConfigError
 from bot.service import PapersBot
 
 log = logging.getLogger(__name__)
-
-HelpTopic = Literal["search", "today", "show", "status"]
 
 
 def minimal_intents() -> discord.Intents:
@@ -61,73 +54,6 @@ def point_at(api_url: str, gateway_url: str) -> None:
     """
     discord.http.Route.BASE = api_url.rstrip("/")
     DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
-
-
-def _client(interaction: discord.Interaction[Any]) -> PapersClient:
-    client = interaction.client
-    if not isinstance(client, PapersClient):
-        raise TypeError("papersbot commands need a PapersClient")
-    return client
-
-
-async def _run(interaction: discord.Interaction[Any], command: Command) -> None:
-    bot = _client(interaction).papers
-    await answer(interaction, bot.run_command(command, caller_for(interaction)))
-
-
-async def _say(reply: Reply) -> Reply:
-    return reply
-
-
-def papers_group() -> app_commands.Group:
-    """The ``/papers`` command group with its typed, described subcommands."""
-    group = app_commands.Group(
-        name="papers",
-        description="Trending research papers from Hugging Face Daily Papers",
-        allowed_contexts=app_commands.AppCommandContext(guild=True, dm_channel=True),
-        allowed_installs=app_commands.AppInstallationType(guild=True),
-    )
-
-    @group.command(name="today", description="Top papers of the latest Daily Papers day")
-    @app_commands.describe(count=f"How many papers, 1 to {MAX_COUNT} (default {DEFAULT_COUNT})")
-    async def today(
-        interaction: discord.Interaction[Any],
-        count: app_commands.Range[int, 1, MAX_COUNT] = DEFAULT_COUNT,
-    ) -> None:
-        await _run(interaction, Today(count))
-
-    @group.command(name="search", description="Search papers, 5 results per page")
-    @app_commands.describe(
-        query='Words, "a phrase", -exclude, a OR b, author:name, since:30d, sort:new'
-    )
-    async def search(
-        interaction: discord.Interaction[Any],
-        query: app_commands.Range[str, 1, MAX_QUERY_CHARS],
-    ) -> None:
-        await _run(interaction, Search(query))
-
-    @group.command(name="show", description="One paper in full: abstract, authors, links")
-    @app_commands.describe(paper="arXiv id or arXiv / Hugging Face paper URL, e.g. 2608.17271")
-    async def show(
-        interaction: discord.Interaction[Any], paper: app_commands.Range[str, 1, 200]
-    ) -> None:
-        try:
-            command = Show(require_id(paper))
-        except UserInputError as exc:
-            await answer(interaction, _say(Reply(text=str(exc), is_error=True)))
-            return
-        await _run(interaction, command)
-
-    @group.command(name="status", description="Sources, freshness and what the bot knows")
-    async def status(interaction: discord.Interaction[Any]) -> None:
-        await _run(interaction, Status())
-
-    @group.command(name="help", description="How to use papersbot, with examples")
-    @app_commands.describe(topic="Help on one subcommand; 'search' explains the query syntax")
-    async def help_(interaction: discord.Interaction[Any], topic: HelpTopic | None = None) -> None:
-        await _run(interaction, Help(topic))
-
-    return group
 
 
 async def _on_tree_error(

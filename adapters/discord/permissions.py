@@ -5,9 +5,11 @@
   before re-sending). Slash-command answers and buttons need none of them (they are
   interaction responses); channel digests and shares posted by the bot itself do.
 * :data:`MANAGER_PERMISSIONS`: configuring a channel digest needs Manage Channels. Discord
-  applies ``default_member_permissions`` to top-level commands only, so :func:`manager_group`
-  builds the group a digest command will live in, and :func:`can_manage_channels` re-checks
-  on our side, from the permissions Discord resolved for the interaction.
+  applies ``default_member_permissions`` to top-level commands only, and ``/papers digest``
+  is a group inside ``/papers`` (whose search and today are for everyone), so the gate is
+  :func:`can_manage_channels`, read from the permissions Discord resolved for the
+  interaction and passed to the core as ``Caller.can_manage``. :func:`manager_group` builds a
+  top-level command hidden from non-managers, should one ever be wanted.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ MAX_EMBED_URL = 2048
 CUSTOM_ID_PREFIX = "pb:"
 COLOUR = discord.Colour(0xFFD21E)  # Hugging Face yellow
 
-_SHORT_LABELS = {"show": "Show", "share": "Share"}
+_SHORT_LABELS = {"show": "Show", "share": "Share", "subscribe": "Subscribe"}
 _URL = re.compile(r"https?://[^\s<>\"]+")
 _CODE_SPAN = re.compile(r"(`[^`\n]+`)")
 _MENTION_SYNTAX = re.compile(r"<([@#])")
@@ -234,8 +234,9 @@ def render_reply(reply: Reply, *, heading: str | None = None) -> list[DiscordMes
     """*reply* as one or more messages, in reading order.
 
     Cards are packed greedily (≤ 10 embeds, ≤ 6000 embed characters, ≤ 25 buttons per
-    message); the reply's own buttons (More) go on the last message. A single card gets link
-    buttons and its thumbnail; in a list, links are inline and buttons are numbered.
+    message); the reply's own buttons (More, Subscribe) go on the last message. A single
+    card gets link buttons and its thumbnail; in a list, links are inline and buttons are
+    numbered.
     *heading* replaces the reply's text and must already be safe Discord markup (the
     adapter's own attribution line, e.g. ``Shared by <@123>``).
     """

@@ -1,11 +1,12 @@
 """Interaction answers and persistent buttons.
 
 Buttons are stateless: a button's ``custom_id`` is ``pb:`` plus the core's action value
-(``pb:more:<token>:<offset>``, ``pb:show:<id>``, ``pb:share:<id>``), and :class:`PaperButton`,
-a :class:`discord.ui.DynamicItem` registered once per client, routes every press by that
-template. Nothing is kept in memory per message, so buttons keep working after a restart,
-and a stale or forged id reaches :meth:`PapersBot.press`, which answers with a polite
-ephemeral error. Views are stopped before sending so discord.py does not store them.
+(``pb:more:<token>:<offset>``, ``pb:show:<id>``, ``pb:share:<id>``, ``pb:subscribe:<token>``),
+and :class:`PaperButton`, a :class:`discord.ui.DynamicItem` registered once per client, routes
+every press by that template. Nothing is kept in memory per message, so buttons keep working
+after a restart, and a stale or forged id reaches :meth:`PapersBot.press`, which answers with
+a polite ephemeral error. Views are stopped before sending so discord.py does not store them.
+Presses carry the same :func:`caller_for` as slash commands (``can_manage`` included).
 
 :func:`answer` is the one way an interaction is answered: run the core, and if that takes
 longer than the client's ``defer_after`` (Discord allows 3 s for the first response), defer
@@ -23,6 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import discord
 
+from adapters.discord.permissions import can_manage_channels
 from adapters.discord.render import CUSTOM_ID_PREFIX, DiscordMessage, render_reply
 from bot.replies import Reply
 from bot.service import Caller, PapersBot
@@ -37,6 +39,7 @@ BUTTON_TEMPLATE = re.compile(re.escape(CUSTOM_ID_PREFIX) + r"(?P<value>[!-~]{1,9
 _STYLES = {
     "more": discord.ButtonStyle.primary,
     "share": discord.ButtonStyle.success,
+    "subscribe": discord.ButtonStyle.success,
 }
 
 
@@ -49,13 +52,20 @@ class PapersClientLike(Protocol):
 
 
 def caller_for(interaction: discord.Interaction[Any]) -> Caller:
-    """The core's :class:`Caller` for whoever triggered *interaction*, and where."""
+    """The core's :class:`Caller` for whoever triggered *interaction*, and where.
+
+    ``can_manage`` is Manage Channels as Discord resolved it for the member in this channel
+    (``False`` in a DM); ``timezone`` stays ``None`` because Discord never tells a bot a
+    user's zone, so the core falls back to its default.
+    """
     return Caller(
         platform="discord",
         user_id=str(interaction.user.id),
         user_name=interaction.user.display_name,
         channel_id=str(interaction.channel_id) if interaction.channel_id else None,
         workspace_id=str(interaction.guild_id) if interaction.guild_id else None,
+        can_manage=can_manage_channels(interaction),
+        timezone=None,
     )
 
 
@@ -69,7 +79,7 @@ def _client(interaction: discord.Interaction[Any]) -> PapersClientLike:
 class PaperButton(
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=BUTTON_TEMPLATE
 ):
-    """A More / Show / Share button whose whole state is its ``custom_id``."""
+    """A More / Show / Share / Subscribe button whose whole state is its ``custom_id``."""
 
     def __init__(self, custom_id: str, label: str, *, row: int | None = None) -> None:
         kind = custom_id.removeprefix(CUSTOM_ID_PREFIX).partition(":")[0]

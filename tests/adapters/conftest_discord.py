@@ -14,11 +14,22 @@ from typing import Any
 
 from bot import ranking
 from bot.cards import card_for
+from bot.commands import (
+    Command,
+    DigestOff,
+    DigestOn,
+    DigestStatus,
+    Subscribe,
+    SubscribeSaved,
+    Subscriptions,
+    Unsubscribe,
+)
 from bot.models import Paper, StoredPaper
 from bot.replies import Reply
-from bot.service import PapersBot
+from bot.service import Caller, PapersBot
 from bot.sources.snapshot import SnapshotSource
-from tests.conftest import NOW
+from bot.store import Store
+from tests.conftest import NOW, fixed_clock
 from tests.fakes.discord import FakeDiscord, connected
 from tests.shared_data import SHARED_DATA
 
@@ -29,6 +40,15 @@ HOSTILE = (
 )
 EVIL_ID = "2608.99999"
 _LIVE_MENTION = re.compile(r"@(everyone|here)|<[@#]")
+RECORDED = (
+    Subscribe,
+    SubscribeSaved,
+    Subscriptions,
+    Unsubscribe,
+    DigestOn,
+    DigestOff,
+    DigestStatus,
+)
 
 
 @functools.cache
@@ -99,3 +119,22 @@ async def discord_env(bot: PapersBot, **options: Any) -> AsyncIterator[tuple[Fak
         assert fake.rejected == []
         for body in fake.sent:
             assert body["allowed_mentions"] == {"parse": []}
+
+
+class Recorder(PapersBot):
+    """The real core, except that the subscription and digest commands are only recorded.
+
+    It answers them with ``ok <Command>`` so adapter tests see exactly which core command
+    and :class:`~bot.service.Caller` a slash command or button produced; every other command
+    (search, today, ...) runs for real. Calls still go through :meth:`PapersBot._guarded`.
+    """
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store=store, clock=fixed_clock)
+        self.calls: list[tuple[Command, Caller | None]] = []
+
+    async def execute(self, command: Command, caller: Caller | None = None) -> Reply:
+        if not isinstance(command, RECORDED):
+            return await super().execute(command, caller)
+        self.calls.append((command, caller))
+        return Reply(text=f"ok {type(command).__name__}")

@@ -55,7 +55,7 @@ async def test_start_up_logs_in_syncs_and_identifies_with_guilds_intent_only(env
     assert fake.identify["intents"] == 1  # GUILDS; nothing privileged
     [papers] = fake.commands[None]
     subs = {o["name"]: o for o in papers["options"]}
-    assert list(subs) == ["today", "search", "show", "status", "help"]
+    assert list(subs)[:5] == ["today", "search", "show", "status", "help"]  # + subscriptions
     assert all(o["description"] for o in subs.values())
     [count] = subs["today"]["options"]
     assert (count["min_value"], count["max_value"], count["required"]) == (1, 10, False)
@@ -63,6 +63,7 @@ async def test_start_up_logs_in_syncs_and_identifies_with_guilds_intent_only(env
     assert (query["max_length"], query["required"]) == (250, True)
     assert [c["value"] for c in subs["help"]["options"][0]["choices"]] == [
         "search",
+        "digest",
         "today",
         "show",
         "status",

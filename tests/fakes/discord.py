@@ -9,7 +9,7 @@ One aiohttp server on 127.0.0.1 plays both halves of Discord:
 * REST (``/api/v10``, handlers in :mod:`tests.fakes.discord_rest`): ``/users/@me``,
   ``/oauth2/applications/@me``, command sync ``PUT`` (global and guild), interaction
   callbacks, webhook follow-ups and edits, channel messages (``nonce`` + ``enforce_nonce``
-  dedupe), ``/users/@me/channels``.
+  dedupe) and their history (``after``/``before``/``limit``), ``/users/@me/channels``.
 
 Responses are JSON with ``Content-Type`` exactly ``application/json`` (discord.py compares it
 with ``==``). Every message and callback body is validated (:mod:`tests.fakes.discord_payloads`)
@@ -21,8 +21,11 @@ in :attr:`FakeDiscord.rejected`. Faults: :meth:`~FakeDiscord.fail` (any status a
 route), :meth:`~FakeDiscord.rate_limit` (429 with ``Via`` and ``retry_after``),
 :attr:`~FakeDiscord.blocked_dms` (50007), :attr:`~FakeDiscord.forbidden` channels (50013),
 unknown channels (404 10003), and interactions answered late or dispatched ``expired=True``
-(10062). Every request is recorded in :attr:`FakeDiscord.requests`. Not modelled: the nonce
-window (Discord dedupes for "a few minutes"; here, forever), bucket headers, 5xx retries.
+(10062), and :meth:`~FakeDiscord.limit_requests`: Discord's global limit of 50 requests per
+second per bot token, answered with a global 429. Every request is recorded in
+:attr:`FakeDiscord.requests`. Ids are snowflakes of the wall-clock time they were made, so a
+history read ``after`` a time works. Not modelled: the nonce window (Discord dedupes for "a
+few minutes"; here, forever), bucket headers, 5xx retries.
 """
 
 from __future__ import annotations
@@ -31,7 +34,6 @@ import adapters.discord  # noqa: F401  (first: it imports discord.py without the
 
 # isort: split
 import asyncio
-import itertools
 import json
 import re
 import secrets
@@ -39,6 +41,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import discord
@@ -63,7 +66,7 @@ from tests.fakes.discord_payloads import (
     message_problems,
     user,
 )
-from tests.fakes.discord_rest import ROUTES
+from tests.fakes.discord_rest import ROUTES, GlobalLimit
 
 
 @dataclass
@@ -117,8 +120,10 @@ class FakeDiscord:
         self.unknown_users: set[int] = set()
         self.forbidden: set[int] = set()
         self.interactions: dict[int, Interaction] = {}
+        self.limit: GlobalLimit | None = None  # see limit_requests()
         self._faults: list[Fault] = []
-        self._ids = itertools.count(1200000000000000000)
+        self._dms: dict[int, int] = {}  # user id -> DM channel id
+        self._last_id = 0
         self._seq = 0
         self._ws: web.WebSocketResponse | None = None
         self._changed = asyncio.Condition()
@@ -150,7 +155,10 @@ class FakeDiscord:
         return f"ws://127.0.0.1:{self.port}/gw"
 
     def new_id(self) -> int:
-        return next(self._ids)
+        """A fresh snowflake for the current time (strictly increasing)."""
+        now = discord.utils.time_snowflake(datetime.now(UTC))
+        self._last_id = max(self._last_id + 1, now)
+        return self._last_id
 
     # -- knobs --------------------------------------------------------------------------------
 
@@ -186,16 +194,22 @@ class FakeDiscord:
             **extra,
         )
 
+    def limit_requests(self, per_second: int = 50) -> GlobalLimit:
+        """From now on, refuse a bot token's requests beyond *per_second* in any one second
+        with Discord's global 429 (``global: true``); the limit counts what it refused."""
+        self.limit = GlobalLimit(per_second)
+        return self.limit
+
     def add_channel(self, channel_id: int) -> None:
         self.channels[channel_id] = guild_channel(channel_id)
 
     def dm_channel(self, user_id: int) -> Json:
         """The DM channel between the bot and *user_id* (created on first use)."""
-        for channel in self.channels.values():
-            if channel["type"] == 1 and channel["recipients"][0]["id"] == str(user_id):
-                return channel
+        if user_id in self._dms:
+            return self.channels[self._dms[user_id]]
         channel = {"id": str(self.new_id()), "type": 1, "recipients": [user(user_id)]}
         self.channels[int(channel["id"])] = channel
+        self._dms[user_id] = int(channel["id"])
         return channel
 
     def by_token(self, token: str) -> Interaction:
@@ -262,13 +276,22 @@ class FakeDiscord:
         permissions: int = MEMBER_PERMISSIONS,
         **options: Any,
     ) -> Interaction:
-        """Run ``/<command> <sub> option=value ...`` as a user would, in the guild or a DM."""
+        """Run ``/<command> <sub> option=value ...`` as a user would, in the guild or a DM.
+
+        *sub* may name a subcommand of a subcommand group: ``"digest on"``.
+        """
         scope = GUILD_ID if not dm and GUILD_ID in self.commands else None
         synced = next(c for c in self.commands.get(scope, []) if c["name"] == command)
-        spec = next(o for o in synced["options"] if o["name"] == sub)
+        group, _, leaf = sub.rpartition(" ")
+        spec = next(o for o in synced["options"] if o["name"] == (group or leaf))
+        if group:
+            assert spec["type"] == 2, f"{group!r} is not a subcommand group"
+            spec = next(o for o in spec["options"] if o["name"] == leaf)
         given = [check_command(spec, name, value) for name, value in options.items()]
         data = {"id": synced["id"], "name": command, "type": 1}
-        data["options"] = [{"name": sub, "type": 1, "options": given}]
+        data["options"] = [{"name": leaf, "type": 1, "options": given}]
+        if group:
+            data["options"] = [{"name": group, "type": 2, "options": data["options"]}]
         channel = self.dm_channel(USER_ID) if dm else self.channels[CHANNEL_ID]
         return await self._interact(2, data, channel, expired=expired, permissions=permissions)
 
@@ -310,7 +333,14 @@ class FakeDiscord:
         path = "/" + request.match_info["tail"]
         body = await request.json() if request.can_read_body else None
         self.arrived = time.perf_counter()  # before routing and validation: "received"
-        status, answer, headers = await self._route(request.method, path, body, request.query)
+        wait = None
+        if self.limit is not None:
+            token = request.headers.get("Authorization", "")
+            wait = self.limit.retry_after(token, path, time.monotonic())
+        if wait is not None:
+            status, answer, headers = GlobalLimit.answer(wait)
+        else:
+            status, answer, headers = await self._route(request.method, path, body, request.query)
         self.requests.append((request.method, path, body, status))
         async with self._changed:
             self._changed.notify_all()

@@ -2,14 +2,17 @@
 
 Each handler takes the fake, the JSON body, the query and the path's named groups, and
 returns ``(status, body)``; it raises :class:`Rejected` for an error answer, with Discord's
-status, code and message.
+status, code and message. :class:`GlobalLimit` is Discord's per-bot global request limit.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tests.fakes.discord_payloads import (
@@ -30,6 +33,46 @@ Result = tuple[int, Json | list[Any] | None]
 Handler = Callable[..., Awaitable[Result]]
 
 APP_INFO_OWNER = 1100000000000000006
+MAX_HISTORY = 100  # messages per GET /channels/{id}/messages
+UNLIMITED = ("/interactions/", "/webhooks/")  # not bound to the global limit (Discord's docs)
+
+
+@dataclass
+class GlobalLimit:
+    """Discord's global limit: at most *per_second* requests per bot token in any one-second
+    span (a sliding window, so stricter than a fixed one). Requests it refuses do not count
+    toward the window; :attr:`refused` counts them. Interaction callbacks and webhooks are
+    exempt, as on Discord."""
+
+    per_second: int = 50
+    window: float = 1.0
+    refused: int = 0
+    _seen: dict[str, deque[float]] = field(default_factory=dict)
+
+    def retry_after(self, token: str, path: str, now: float) -> float | None:
+        """``None`` when the request may pass (and is counted), else seconds to wait."""
+        if path.startswith(UNLIMITED):
+            return None
+        seen = self._seen.setdefault(token, deque())
+        while seen and seen[0] <= now - self.window:
+            seen.popleft()
+        if len(seen) < self.per_second:
+            seen.append(now)
+            return None
+        self.refused += 1
+        return math.ceil((seen[0] + self.window - now) * 1000) / 1000
+
+    @staticmethod
+    def answer(retry_after: float) -> tuple[int, Json, dict[str, str]]:
+        """The 429 Discord sends for the global limit; ``Via`` makes discord.py trust it."""
+        headers = {
+            "Via": "1.1 google",
+            "Retry-After": str(math.ceil(retry_after)),
+            "X-RateLimit-Global": "true",
+            "X-RateLimit-Scope": "global",
+        }
+        body = {"message": "You are being rate limited.", "retry_after": retry_after}
+        return 429, body | {"global": True}, headers
 
 
 async def me(fake: FakeDiscord, body: Any, query: Any) -> Result:
@@ -137,6 +180,32 @@ async def channel_message(fake: FakeDiscord, body: Any, query: Any, cid: str) ->
     return 200, msg
 
 
+async def history(fake: FakeDiscord, body: Any, query: Any, cid: str) -> Result:
+    """``GET /channels/{id}/messages``: newest first, as Discord answers every variant. With
+    ``after``, the *limit* messages just after it; otherwise the newest ones (before
+    ``before``). Ephemeral messages are never in a channel's history, and Discord only
+    echoes a ``nonce`` when the message is created, so history has none."""
+    channel = fake.channels.get(int(cid))
+    if channel is None:
+        raise Rejected(404, 10003, "Unknown Channel")
+    if int(cid) in fake.forbidden:
+        raise Rejected(403, 50001, "Missing Access")
+    if "around" in query:
+        raise Rejected(400, 50035, "Invalid Form Body", ["around: not modelled by the fake"])
+    limit = int(query.get("limit", 50))
+    if not 1 <= limit <= MAX_HISTORY:
+        raise Rejected(400, 50035, "Invalid Form Body", [f"limit: {limit} is not 1-100"])
+    found = [m for m in fake.messages.get(int(cid), []) if not m["flags"] & EPHEMERAL]
+    if "before" in query:
+        found = [m for m in found if int(m["id"]) < int(query["before"])]
+    if "after" in query:
+        found = [m for m in found if int(m["id"]) > int(query["after"])][:limit]
+    else:
+        found = found[-limit:]
+    found.sort(key=lambda m: int(m["id"]), reverse=True)
+    return 200, [{k: v for k, v in m.items() if k != "nonce"} for m in found]  # never returned
+
+
 async def create_dm(fake: FakeDiscord, body: Any, query: Any) -> Result:
     recipient = int(body["recipient_id"])  # discord.py sends an int; Discord accepts both
     if recipient in fake.unknown_users:
@@ -153,6 +222,7 @@ _TABLE: list[tuple[str, str, Handler]] = [
     ("POST", r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)", followup),
     ("PATCH", r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)/messages/(?P<mid>[^/]+)", edit),
     ("POST", r"/channels/(?P<cid>\d+)/messages", channel_message),
+    ("GET", r"/channels/(?P<cid>\d+)/messages", history),
     ("POST", r"/users/@me/channels", create_dm),
 ]
 ROUTES = [(method, re.compile(pattern), handler) for method, pattern, handler in _TABLE]
