@@ -45,6 +45,8 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
+COURIER_WAIT = timedelta(seconds=60)
+
 
 def _day(text: str) -> date:
     try:
@@ -224,12 +226,20 @@ async def run(settings: Settings, console: Console) -> int:
     async with open_app(settings) as app:
         adapters = await _platform_adapters(app, settings)
         console.print(f"Starting {', '.join(name for name, _ in adapters)}.", highlight=False)
-        await _until_stopped([coro for _, coro in adapters], _clockwork(app))
+        platforms = {name.lower() for name, _ in adapters}
+        await _until_stopped([coro for _, coro in adapters], _clockwork(app, platforms))
     return 0
 
 
-async def _clockwork(app: App) -> None:
-    """Scheduled delivery and refresh, until cancelled."""
+async def _clockwork(app: App, platforms: set[str]) -> None:
+    """Scheduled delivery and refresh, until cancelled. The catch-up pass waits (up to
+    :data:`COURIER_WAIT`) for every adapter to connect, so it does not burn a retry on a
+    platform that is seconds away from being ready."""
+    try:
+        async with asyncio.timeout(COURIER_WAIT.total_seconds()):
+            await app.dispatcher.wait_for(platforms)
+    except TimeoutError:
+        log.warning("starting scheduled delivery before every platform connected")
     await app.clockwork.start()
     try:
         await asyncio.Event().wait()
@@ -261,8 +271,16 @@ async def _discord(app: App, settings: Settings) -> None:
     from adapters.discord import DiscordCourier, create_client, run_discord
 
     client = create_client(app.bot, settings)
-    app.dispatcher.add_courier(DiscordCourier(client))
-    await run_discord(app.bot, settings, client=client)
+
+    async def when_ready() -> None:
+        await client.connected.wait()
+        app.dispatcher.add_courier(DiscordCourier(client))
+
+    ready = asyncio.create_task(when_ready())
+    try:
+        await run_discord(app.bot, settings, client=client)
+    finally:
+        ready.cancel()
 
 
 async def _until_stopped(

@@ -117,9 +117,23 @@ class Dispatcher:
         self._stale_after = stale_after
         self._concurrency = concurrency
         self._running = asyncio.Lock()
+        self._courier_added = asyncio.Event()
 
     def add_courier(self, courier: Courier) -> None:
         self._couriers[courier.platform] = courier
+        self._courier_added.set()
+
+    async def wait_for(self, platforms: set[str]) -> None:
+        """Return once it can deliver to every one of *platforms* (bound it with
+        ``asyncio.timeout``)."""
+        while not platforms <= self.platforms:
+            self._courier_added.clear()
+            await self._courier_added.wait()
+
+    @property
+    def platforms(self) -> frozenset[str]:
+        """The platforms it can deliver to now."""
+        return frozenset(self._couriers)
 
     async def catch_up(self) -> TickReport:
         """At start-up: plan what fell due while down, retry every claim left behind."""
@@ -251,14 +265,11 @@ class Dispatcher:
     ) -> None:
         ledger = self._store.ledger
         now = self._clock()
-        if now - row.due_at > self._grace:
-            await ledger.mark_missed(
-                row.id, reason=f"not delivered within the grace window ({row.last_error or 'down'})"
-            )
-            report.missed += 1
-            return
         claimed = await ledger.claim(row.id, now=now, stale_after=stale)
         if claimed is None:
+            return
+        if now - claimed.due_at > self._grace:
+            await self._too_late(claimed, report)
             return
         target = await ledger.target_by_id(claimed.target_id)
         assert target is not None  # rows cascade with their target
@@ -267,6 +278,28 @@ class Dispatcher:
         except Exception as exc:  # a bug must not stall the queue: retry, bounded by grace
             log.exception("delivery %d (%s) failed unexpectedly", claimed.id, claimed.digest_key)
             await self._retry(claimed, report, f"internal error: {exc!r}", None)
+
+    async def _too_late(self, claimed: Delivery, report: TickReport) -> None:
+        """Past the grace window: never sent late. But an earlier attempt may have gone out
+        before a crash, so ask the platform first; the ledger must say what happened."""
+        ledger = self._store.ledger
+        target = await ledger.target_by_id(claimed.target_id)
+        courier = self._couriers.get(target.platform) if target is not None else None
+        if claimed.attempts > 1 and target is not None and courier is not None:
+            since = claimed.due_at - timedelta(minutes=5)
+            found = await courier.find_sent(target, claimed.digest_key, since)
+            if found is not None:
+                papers = Content.from_json(claimed.content).papers if claimed.content else ()
+                await ledger.mark_sent(
+                    claimed, now=self._clock(), message_id=found, paper_ids=papers
+                )
+                report.found_already_sent += 1
+                return
+        reason = claimed.last_error or "the bot was down"
+        await ledger.mark_missed(
+            claimed.id, reason=f"not delivered within the grace window ({reason})"
+        )
+        report.missed += 1
 
     async def _claimed(
         self,

@@ -15,6 +15,7 @@ is a cheap idempotent bulk overwrite.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -93,6 +94,9 @@ class PapersClient(discord.Client):
         options.setdefault("intents", minimal_intents())
         super().__init__(allowed_mentions=discord.AllowedMentions.none(), **options)
         self.papers = bot
+        # Set on every (re)connection: the composition root waits for it before handing
+        # this client's courier to the dispatcher.
+        self.connected = asyncio.Event()
         self.guild_id = guild_id
         self.defer_after = defer_after
         self.tree: app_commands.CommandTree[PapersClient] = app_commands.CommandTree(self)
@@ -122,6 +126,7 @@ class PapersClient(discord.Client):
 
     async def on_ready(self) -> None:
         log.info("connected to Discord as %s (%s)", self.user, getattr(self.user, "id", "?"))
+        self.connected.set()
 
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
         """Buttons outside our ``pb:`` namespace (an older build's) get the core's polite error."""

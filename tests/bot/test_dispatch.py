@@ -6,13 +6,14 @@ couriers are tested against loopback fakes in tests/adapters/.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.commands import parse_command
 from bot.courier import SendResult, SendStatus
-from bot.dispatch import Dispatcher
+from bot.dispatch import Dispatcher, TickReport
 from bot.replies import Reply
 from bot.service import Caller, PapersBot
 from bot.store import Store
@@ -191,7 +192,7 @@ async def test_crash_between_send_and_mark_does_not_post_twice(
     await say(bot, "digest on at 16:00 tz UTC")
     clock.advance(hours=1)
     dispatcher = Dispatcher(store, clock, {"slack": courier})
-    await dispatcher._plan(report=__import__("bot.dispatch").dispatch.TickReport())
+    await dispatcher._plan(TickReport())
     (row,) = await store.ledger.open_deliveries(now=clock.now, stale_after=timedelta(0))
     claimed = await store.ledger.claim(row.id, now=clock.now, stale_after=timedelta(0))
     assert claimed is not None
@@ -306,3 +307,31 @@ async def test_dst_transitions_fire_once_per_local_day(
     local_days = [key.split(":")[1] for key in courier.sent_keys()]
     assert len(local_days) == days
     assert len(set(local_days)) == days
+
+
+async def test_a_crash_found_after_the_grace_window_is_recorded_as_sent_not_missed(
+    bot: PapersBot, store: Store, courier: Recorder, clock: Clock
+) -> None:
+    await say(bot, "digest on at 16:00 tz UTC daily")
+    await say(bot, "digest on at 16:00 tz UTC daily", replace(MANAGER, channel_id="C2"))
+    clock.advance(hours=1)
+    dispatcher = Dispatcher(store, clock, {"slack": courier}, grace=timedelta(hours=4))
+    await dispatcher._plan(TickReport())
+    rows = await store.ledger.open_deliveries(now=clock.now, stale_after=timedelta(0))
+    for row in rows:  # both claimed; only C1's post reached Slack before the crash
+        claimed = await store.ledger.claim(row.id, now=clock.now, stale_after=timedelta(0))
+        assert claimed is not None
+        target = await store.ledger.target_by_id(claimed.target_id)
+        assert target is not None
+        if target.address == "C1":
+            await courier.send(target, Reply(text="the post"), claimed.digest_key)
+    clock.advance(hours=5)  # back after the grace window
+    report = await Dispatcher(store, clock, {"slack": courier}).catch_up()
+    assert report.found_already_sent == 1
+    assert report.missed == 1
+    assert len(courier.posts) == 1
+    states = {
+        d.digest_key + d.state
+        for d in await store.ledger.recent([1, 2, 3], since=clock.now - timedelta(days=1))
+    }
+    assert states == {"digest:2026-08-19sent", "digest:2026-08-19missed"}
