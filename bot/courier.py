@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from bot.errors import PapersbotError
 from bot.replies import Reply
 from bot.store.ledger import Target
 
@@ -29,6 +30,12 @@ class SendResult:
     message_id: str | None = None
     detail: str = ""  # one sentence for the owner / status, never a secret
     retry_after: float | None = None  # seconds, when the platform said
+
+
+class LookupFailed(PapersbotError):
+    """The platform could not say whether a delivery already went out (rate limited, no
+    history access, network). The dispatcher then retries later instead of risking a
+    second post; when the grace window closes the row is ``missed``, with this reason."""
 
 
 class Courier(Protocol):
@@ -49,7 +56,7 @@ class Courier(Protocol):
         """The id of a message for *key* already posted to *target* since *since*, if any.
 
         Called before re-sending a delivery whose earlier attempt may have gone out (the
-        process died between send and mark). ``None`` when there is none or the platform
-        cannot tell; raise nothing: a failed look-up returns ``None`` and logs.
+        process died between send and mark, or a response was lost). ``None`` when it is
+        not there; raises :class:`LookupFailed` when the platform cannot tell.
         """
         ...

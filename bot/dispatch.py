@@ -16,7 +16,8 @@ rows through it. One :meth:`Dispatcher.tick`:
    bounded, each courier pacing itself to its platform's limits.
 
 Crash safety: a row whose earlier attempt may have reached the platform (a stale claim, or
-a retry) is first looked up there (:meth:`Courier.find_sent`) and marked sent if found.
+a retry) is first looked up there (:meth:`Courier.find_sent`) and marked sent if found; if
+the platform cannot say, the row waits and retries rather than risk a second post.
 The start-up :meth:`Dispatcher.catch_up` treats every claim as stale: one process owns a
 database. Transient failures back off and retry until the grace window closes (then the
 row is ``failed``, shown by ``status``); permanent ones disable the target, and its owner
@@ -41,7 +42,7 @@ from bot.compose import (
     render_digest,
     render_dm,
 )
-from bot.courier import Courier, SendResult, SendStatus
+from bot.courier import Courier, LookupFailed, SendResult, SendStatus
 from bot.matcher import Matcher, token_frequencies
 from bot.models import StoredPaper
 from bot.query import parse_query
@@ -285,9 +286,13 @@ class Dispatcher:
         ledger = self._store.ledger
         target = await ledger.target_by_id(claimed.target_id)
         courier = self._couriers.get(target.platform) if target is not None else None
+        reason = claimed.last_error or "the bot was down"
         if claimed.attempts > 1 and target is not None and courier is not None:
             since = claimed.due_at - timedelta(minutes=5)
-            found = await courier.find_sent(target, claimed.digest_key, since)
+            try:
+                found = await courier.find_sent(target, claimed.digest_key, since)
+            except LookupFailed as exc:
+                found, reason = None, f"could not check whether it went out: {exc}"
             if found is not None:
                 papers = Content.from_json(claimed.content).papers if claimed.content else ()
                 await ledger.mark_sent(
@@ -295,7 +300,6 @@ class Dispatcher:
                 )
                 report.found_already_sent += 1
                 return
-        reason = claimed.last_error or "the bot was down"
         await ledger.mark_missed(
             claimed.id, reason=f"not delivered within the grace window ({reason})"
         )
@@ -335,7 +339,13 @@ class Dispatcher:
             return
         if claimed.attempts > 1:
             since = claimed.due_at - timedelta(minutes=5)
-            found = await courier.find_sent(target, claimed.digest_key, since)
+            try:
+                found = await courier.find_sent(target, claimed.digest_key, since)
+            except LookupFailed as exc:  # never risk a second post: try again later
+                await self._retry(
+                    claimed, report, f"could not check whether it went out: {exc}", None
+                )
+                return
             if found is not None:
                 log.info("delivery %s was already posted (%s)", claimed.digest_key, found)
                 await ledger.mark_sent(

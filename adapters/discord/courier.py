@@ -27,7 +27,7 @@ from typing import assert_never
 import discord
 
 from adapters.discord.delivery import ERRORS, Deliverer, Delivery, Outcome, Pacer, marker
-from bot.courier import SendResult, SendStatus
+from bot.courier import LookupFailed, SendResult, SendStatus
 from bot.replies import Reply
 from bot.store.ledger import Target
 
@@ -98,15 +98,15 @@ class DiscordCourier:
 
     async def find_sent(self, target: Target, key: str, since: datetime) -> str | None:
         """The id of the first message of delivery *key* posted to *target* since *since*:
-        ``None`` when it is not there (or only some of its parts are), or when Discord
-        cannot be asked (logged)."""
+        ``None`` when it is not there (or only some of its parts are); raises
+        :class:`~bot.courier.LookupFailed` when Discord cannot be asked (logged)."""
         _check(target)
         me = self.deliverer.client.user
         if me is None or not target.address.isdigit():
             log.warning(
                 "discord look-up of %s in target %s: not logged in, or no id", key, target.id
             )
-            return None
+            raise LookupFailed("not connected to Discord, or the target has no id")
         try:
             channel: discord.abc.Messageable
             if target.kind == "channel":
@@ -116,7 +116,7 @@ class DiscordCourier:
             return await self._look_up(channel, me.id, key, since)
         except ERRORS as exc:
             log.warning("discord look-up of %s in target %s failed: %r", key, target.id, exc)
-            return None
+            raise LookupFailed(f"Discord could not list the channel's messages ({exc})") from None
 
     async def _look_up(
         self, channel: discord.abc.Messageable, me: int, key: str, since: datetime

@@ -110,7 +110,13 @@ async def open_slack(bot: Responder, settings: Settings) -> AsyncIterator[SlackR
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
         delivery = SlackDelivery(build_client(settings, session=session))
         await delivery.check_auth()
-        courier = SlackCourier(delivery)
+        # Scheduled posts go through a client that never resends blindly (see build_client),
+        # sharing the per-channel pacer and the bot's identity.
+        posting = SlackDelivery(
+            build_client(settings, session=session, blind_retries=False), pacer=delivery.pacer
+        )
+        posting.identity = delivery.identity
+        courier = SlackCourier(posting)
         managers = settings.slack_managers
         secret = settings.slack_signing_secret
         if mode == "socket" and settings.slack_app_token is not None:

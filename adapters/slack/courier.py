@@ -27,7 +27,7 @@ from typing import assert_never
 
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.errors import DeliveryError, Outcome
-from bot.courier import SendResult, SendStatus
+from bot.courier import LookupFailed, SendResult, SendStatus
 from bot.replies import Reply
 from bot.store.ledger import Target
 
@@ -114,7 +114,7 @@ class SlackCourier:
 
     async def find_sent(self, target: Target, key: str, since: datetime) -> str | None:
         """The ``ts`` of the first message tagged *key* in *target* since *since*, if any;
-        ``None`` (logged) when Slack cannot be asked."""
+        raises :class:`~bot.courier.LookupFailed` when Slack cannot be asked."""
         _check(target)
         try:
             channel = target.address
@@ -123,7 +123,9 @@ class SlackCourier:
             return await self.delivery.find_posted(channel, key, since.timestamp())
         except DeliveryError as exc:
             log.warning("slack look-up of %s in target %s failed: %s", key, target.id, exc.code)
-            return None
+            raise LookupFailed(
+                f"Slack could not list the channel's messages ({exc.code})"
+            ) from None
 
 
 def _check(target: Target) -> None:

@@ -22,7 +22,7 @@ from adapters.discord.courier import DiscordCourier
 from adapters.discord.delivery import Pacer, marker, tagged
 from adapters.discord.render import MAX_EMBED_TOTAL
 from bench.fanout import fan_out
-from bot.courier import SendStatus
+from bot.courier import LookupFailed, SendStatus
 from bot.replies import Reply
 from bot.service import PapersBot
 from bot.store.ledger import Target
@@ -160,10 +160,11 @@ async def test_other_authors_carrying_the_marker_are_ignored(env: Any) -> None:
     assert await courier.find_sent(CHANNEL, "digest:x", before) is None
 
 
-async def test_a_failed_look_up_is_none(env: Any, caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_failed_look_up_raises(env: Any, caplog: pytest.LogCaptureFixture) -> None:
     fake, courier = env
     fake.forbidden.add(CHANNEL_ID)
-    assert await courier.find_sent(CHANNEL, "k", datetime.now(UTC)) is None
+    with pytest.raises(LookupFailed):
+        await courier.find_sent(CHANNEL, "k", datetime.now(UTC))
     assert requests_to(fake, "GET", MESSAGES) == [403]
     assert "look-up of k" in caplog.text
 

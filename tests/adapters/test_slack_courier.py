@@ -13,7 +13,7 @@ import pytest
 from adapters.slack import SlackRuntime
 from adapters.slack.courier import SlackCourier, send_status
 from adapters.slack.delivery import EVENT_TYPE, Outcome, SlackDelivery
-from bot.courier import Courier, SendStatus
+from bot.courier import Courier, LookupFailed, SendStatus
 from bot.replies import Reply
 from bot.store.ledger import Kind, Target
 from tests.adapters.conftest import CHANNEL, USER, assert_valid, connect, digest
@@ -110,7 +110,7 @@ async def test_find_sent_ignores_other_senders(courier: SlackCourier, slack: Fak
         (target("user", USER), lambda s: s.fail_channel("D" + USER, status=500, times=9)),
     ],
 )
-async def test_find_sent_returns_none_when_slack_cannot_say(
+async def test_find_sent_raises_when_slack_cannot_say(
     courier: SlackCourier,
     slack: FakeSlack,
     caplog: pytest.LogCaptureFixture,
@@ -118,7 +118,8 @@ async def test_find_sent_returns_none_when_slack_cannot_say(
     setup: Callable[[FakeSlack], None],
 ) -> None:
     setup(slack)
-    assert await courier.find_sent(where, KEY, SINCE) is None
+    with pytest.raises(LookupFailed):
+        await courier.find_sent(where, KEY, SINCE)
     assert any("look-up of" in r.getMessage() for r in caplog.records)
 
 
@@ -252,7 +253,46 @@ async def test_a_target_on_another_platform_is_a_bug(courier: SlackCourier) -> N
 
 async def test_the_runtime_exposes_the_courier(running: SlackRuntime, slack: FakeSlack) -> None:
     assert running.courier.platform == "slack"
-    assert running.courier.delivery is running.delivery
+    posting = running.courier.delivery
+    assert posting.pacer is running.delivery.pacer  # one per-channel pace for everything
+    assert posting.identity == running.delivery.identity
+    # Scheduled posts only retry 429s (never posted), not dropped connections or 5xx.
+    handlers = [type(h).__name__ for h in posting.client.retry_handlers]
+    assert handlers == ["AsyncRateLimitErrorRetryHandler"]
     result = await running.courier.send(target(), digest(1), KEY)
     assert result.status is SendStatus.SENT
     assert await running.courier.find_sent(target(), KEY, SINCE) == result.message_id
+
+
+async def test_a_lost_response_is_not_resent_blindly_and_is_found_later() -> None:
+    """Slack posts the message, then the connection drops before the response: the courier
+    reports RETRY (never a second post), and the dispatcher's look-up then finds it."""
+    from adapters.slack.app import build_client
+    from adapters.slack.delivery import ChannelPacer
+    from tests.adapters.conftest import slack_settings
+
+    slack = FakeSlack()
+    original = slack._api
+    dropped: list[int] = []
+
+    async def flaky(request: aiohttp.web.Request) -> aiohttp.web.StreamResponse:
+        response = await original(request)
+        if request.match_info["method"] == "chat.postMessage" and not dropped:
+            dropped.append(1)
+            assert request.transport is not None
+            request.transport.close()  # Slack posted it; the response never arrives
+        return response
+
+    slack._api = flaky  # type: ignore[method-assign]
+    async with slack, aiohttp.ClientSession() as session:
+        slack.add_channel(CHANNEL)
+        client = build_client(slack_settings(slack), session=session, blind_retries=False)
+        posting = SlackDelivery(client, pacer=ChannelPacer(0.0))
+        await posting.check_auth()
+        courier = SlackCourier(posting)
+        target = Target(1, "slack", "T0FAKE", "channel", CHANNEL)
+        key = "digest:2026-11-29"
+        result = await courier.send(target, Reply(text="digest", ephemeral=False), key)
+        assert result.status is SendStatus.RETRY
+        assert len(slack.calls_to("chat.postMessage")) == 1
+        assert await courier.find_sent(target, key, datetime(2000, 1, 1, tzinfo=UTC))

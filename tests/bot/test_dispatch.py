@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.commands import parse_command
-from bot.courier import SendResult, SendStatus
+from bot.courier import LookupFailed, SendResult, SendStatus
 from bot.dispatch import Dispatcher, TickReport
 from bot.replies import Reply
 from bot.service import Caller, PapersBot
@@ -42,6 +42,7 @@ class Recorder:
         self.posts: list[tuple[str, str, Reply]] = []  # (address, key, reply)
         self.fail_with: list[SendResult] = []
         self.lookups = 0
+        self.lookup_failures = 0  # how many look-ups raise LookupFailed first
 
     async def send(self, target: Target, reply: Reply, key: str) -> SendResult:
         if self.fail_with:
@@ -51,6 +52,9 @@ class Recorder:
 
     async def find_sent(self, target: Target, key: str, since: datetime) -> str | None:
         self.lookups += 1
+        if self.lookup_failures:
+            self.lookup_failures -= 1
+            raise LookupFailed("history unavailable")
         for i, (address, posted_key, _) in enumerate(self.posts, start=1):
             if address == target.address and posted_key == key:
                 return f"m{i}"
@@ -335,3 +339,28 @@ async def test_a_crash_found_after_the_grace_window_is_recorded_as_sent_not_miss
         for d in await store.ledger.recent([1, 2, 3], since=clock.now - timedelta(days=1))
     }
     assert states == {"digest:2026-08-19sent", "digest:2026-08-19missed"}
+
+
+async def test_when_the_platform_cannot_say_the_row_waits_instead_of_posting_again(
+    bot: PapersBot, store: Store, courier: Recorder, clock: Clock
+) -> None:
+    await say(bot, "digest on at 16:00 tz UTC")
+    clock.advance(hours=1)
+    dispatcher = Dispatcher(store, clock, {"slack": courier})
+    await dispatcher._plan(TickReport())
+    (row,) = await store.ledger.open_deliveries(now=clock.now, stale_after=timedelta(0))
+    claimed = await store.ledger.claim(row.id, now=clock.now, stale_after=timedelta(0))
+    assert claimed is not None
+    target = await store.ledger.target_by_id(claimed.target_id)
+    assert target is not None
+    await courier.send(target, Reply(text="the post"), claimed.digest_key)  # then: SIGKILL
+    courier.lookup_failures = 2
+    restarted = Dispatcher(store, clock, {"slack": courier})
+    assert (await restarted.catch_up()).retrying == 1
+    for _ in range(3):
+        clock.advance(minutes=5)
+        await restarted.tick()
+    assert len(courier.posts) == 1
+    assert courier.lookups == 3
+    (done,) = await store.ledger.recent([target.id], since=clock.now - timedelta(days=1))
+    assert done.state == "sent"
