@@ -164,7 +164,8 @@ MIGRATIONS: tuple[str, ...] = (
     # re-sends the same thing.
     """
     CREATE TABLE subscriptions (
-        id          INTEGER PRIMARY KEY,
+        -- AUTOINCREMENT: an id is never reused, since ledger keys ('sub:<id>:<day>') name it
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
         target_id   INTEGER NOT NULL REFERENCES targets (id) ON DELETE CASCADE,  -- a user (DM)
         query       TEXT NOT NULL,
         at          TEXT NOT NULL,                   -- local wall time, HH:MM

@@ -364,3 +364,21 @@ async def test_when_the_platform_cannot_say_the_row_waits_instead_of_posting_aga
     assert courier.lookups == 3
     (done,) = await store.ledger.recent([target.id], since=clock.now - timedelta(days=1))
     assert done.state == "sent"
+
+
+async def test_subscription_ids_are_never_reused(
+    bot: PapersBot, dispatcher: Dispatcher, courier: Recorder, clock: Clock, store: Store
+) -> None:
+    await say(bot, "subscribe model at 16:00 tz UTC daily")
+    clock.advance(hours=1)
+    await dispatcher.tick()
+    await say(bot, "unsubscribe 1")
+    await say(bot, "subscribe language at 16:30 tz UTC daily")
+    (sub,) = await store.schedules.subscriptions_of(1)
+    assert sub.id == 2  # its ledger keys must not collide with #1's
+    clock.advance(minutes=31)
+    await dispatcher.tick()
+    assert len(courier.posts) == 2
+    (_, key, reply) = courier.posts[1]
+    assert key == "sub:2:2026-08-19"
+    assert "“language”" in reply.text
