@@ -38,6 +38,22 @@ def test_demo_once_prints_a_real_digest(capsys: pytest.CaptureFixture[str]) -> N
     assert out.count("arXiv · PDF") >= 5
 
 
+def test_demo_simulate_prints_posts_as_they_fire(capsys: pytest.CaptureFixture[str]) -> None:
+    script = "digest on at 9am tz UTC top 2; subscribe model at 8am tz UTC daily; status"
+    assert main(["demo", "--simulate", "2d", "--script", script]) == 0
+    out = capsys.readouterr().out
+    assert "papers> digest on at 9am tz UTC top 2" in out
+    assert "── scheduled post to this channel" in out
+    assert "── scheduled post to your DMs" in out
+    assert "Top 2 papers · Daily Papers" in out
+    assert "0 missed, 0 failed" in out
+
+
+def test_demo_simulate_rejects_a_bad_span(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--simulate", "3 weeks"]) == 1
+    assert "not a span" in capsys.readouterr().err
+
+
 def test_ingest_from_file_then_search(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     archive = tmp_path / "days.jsonl"
     items = json.loads((DATA / "hf_daily" / "2025-10-14.json").read_text())
