@@ -16,9 +16,10 @@ from rich.console import Console
 from rich.style import Style
 from rich.text import Text
 
+from bot.caller import Caller
 from bot.courier import SendResult, SendStatus
 from bot.replies import Card, Reply
-from bot.service import Caller, PapersBot
+from bot.service import PapersBot
 from bot.store.ledger import Target
 
 PROMPT = "papers> "

@@ -19,7 +19,16 @@ from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.commands import DigestOff, DigestOn, DigestStatus, Subscribe, Subscriptions, Unsubscribe
+from bot.caller import Caller
+from bot.commands import (
+    Command,
+    DigestOff,
+    DigestOn,
+    DigestStatus,
+    Subscribe,
+    Subscriptions,
+    Unsubscribe,
+)
 from bot.errors import UserInputError, shown
 from bot.options import When
 from bot.query import parse_query
@@ -106,14 +115,29 @@ class ScheduleCommands:
 
     # -- subscriptions ---------------------------------------------------------------------
 
-    async def _user_target(self, platform: str, user_id: str) -> Target:
-        if not user_id:
-            raise UserInputError("Subscriptions need a user; this client did not say who you are.")
-        return await self._store.ledger.target(platform, "", "user", user_id)
+    async def run(self, command: Command, caller: Caller) -> Reply:
+        """Answer one scheduling command (``UserInputError`` for anything the caller can fix)."""
+        match command:
+            case Subscribe():
+                return await self.subscribe(command, caller)
+            case Subscriptions():
+                return await self.subscriptions(caller)
+            case Unsubscribe():
+                return await self.unsubscribe(command, caller)
+            case DigestOn():
+                return await self.digest_on(command, caller)
+            case DigestOff():
+                return await self.digest_off(caller)
+            case DigestStatus():
+                return await self.digest_status(caller)
+        raise AssertionError(f"not a scheduling command: {command!r}")  # pragma: no cover
 
-    async def subscribe(
-        self, command: Subscribe, platform: str, user_id: str, tz: str | None
-    ) -> Reply:
+    async def _user_target(self, caller: Caller) -> Target:
+        if not caller.user_id:
+            raise UserInputError("Subscriptions need a user; this client did not say who you are.")
+        return await self._store.ledger.target(caller.platform, "", "user", caller.user_id)
+
+    async def subscribe(self, command: Subscribe, caller: Caller) -> Reply:
         now = self._clock()
         query = parse_query(command.query, now=now)
         if query.since is not None:
@@ -124,8 +148,9 @@ class ScheduleCommands:
             raise UserInputError(
                 "That query has no words to match; try `subscribe sparse autoencoders`."
             )
-        schedule = _schedule(command.when, at=DEFAULT_SUB_TIME, tz=tz or self._default_tz)
-        target = await self._user_target(platform, user_id)
+        tz = caller.timezone or self._default_tz
+        schedule = _schedule(command.when, at=DEFAULT_SUB_TIME, tz=tz)
+        target = await self._user_target(caller)
         text = " ".join(command.query.split())
         for sub in await self._store.schedules.subscriptions_of(target.id):
             if sub.query.lower() == text.lower() and sub.schedule == schedule:
@@ -140,7 +165,7 @@ class ScheduleCommands:
                 "remove one with `unsubscribe <number>`."
             )
         if target.disabled_at is not None:
-            await self._store.ledger.enable(target.id, owner=user_id)
+            await self._store.ledger.enable(target.id, owner=caller.user_id)
         self._on_change()
         return Reply(
             text=f"Subscribed (#{added.id}) to “{shown(text, 100)}”",
@@ -152,9 +177,8 @@ class ScheduleCommands:
             ),
         )
 
-    async def subscriptions(self, command: Subscriptions, platform: str, user_id: str) -> Reply:
-        del command
-        target = await self._user_target(platform, user_id)
+    async def subscriptions(self, caller: Caller) -> Reply:
+        target = await self._user_target(caller)
         subs = await self._store.schedules.subscriptions_of(target.id)
         if not subs:
             return Reply(text="You have no subscriptions. Try `subscribe diffusion at 8am`.")
@@ -176,8 +200,8 @@ class ScheduleCommands:
             f"{when_text(max(sub.next_fire, now), sub.schedule.tz, now)}"
         )
 
-    async def unsubscribe(self, command: Unsubscribe, platform: str, user_id: str) -> Reply:
-        target = await self._user_target(platform, user_id)
+    async def unsubscribe(self, command: Unsubscribe, caller: Caller) -> Reply:
+        target = await self._user_target(caller)
         removed = await self._store.schedules.remove_subscriptions(target.id, command.sub_id)
         self._on_change()
         if command.sub_id is None:
@@ -192,16 +216,18 @@ class ScheduleCommands:
 
     # -- channel digests -------------------------------------------------------------------
 
-    async def _channel_target(
-        self, platform: str, workspace: str | None, channel: str | None
-    ) -> Target:
-        if not channel:
+    async def _channel_target(self, caller: Caller) -> Target:
+        if not caller.channel_id:
             raise UserInputError("Digests belong to a channel; run this in the channel.")
-        return await self._store.ledger.target(platform, workspace or "", "channel", channel)
+        workspace = caller.workspace_id or ""
+        return await self._store.ledger.target(
+            caller.platform, workspace, "channel", caller.channel_id
+        )
 
     @staticmethod
-    def _require_manager(can_manage: bool, platform: str, workspace: str | None) -> None:
-        if not can_manage and workspace is None and platform != "console":
+    def _require_manager(caller: Caller) -> None:
+        can_manage = caller.can_manage
+        if not can_manage and caller.workspace_id is None and caller.platform != "console":
             raise UserInputError(
                 "Digests are for channels in a server or workspace; run this in one."
             )
@@ -212,26 +238,17 @@ class ScheduleCommands:
                 "configured allow-list)."
             )
 
-    async def digest_on(
-        self,
-        command: DigestOn,
-        *,
-        platform: str,
-        workspace: str | None,
-        channel: str | None,
-        user_id: str,
-        can_manage: bool,
-        tz: str | None,
-    ) -> Reply:
-        self._require_manager(can_manage, platform, workspace)
+    async def digest_on(self, command: DigestOn, caller: Caller) -> Reply:
+        self._require_manager(caller)
         now = self._clock()
         options = command.options
         if options.filter:
             query = parse_query(options.filter, now=now)
             if query.since is not None:
                 raise UserInputError("A digest filter can't use `since:`; each day is new anyway.")
-        schedule = _schedule(options.when, at=DEFAULT_DIGEST_TIME, tz=tz or self._default_tz)
-        target = await self._channel_target(platform, workspace, channel)
+        tz = caller.timezone or self._default_tz
+        schedule = _schedule(options.when, at=DEFAULT_DIGEST_TIME, tz=tz)
+        target = await self._channel_target(caller)
         old = await self._store.schedules.digest(target.id)
         digest = await self._store.schedules.set_digest(
             ChannelDigest(
@@ -241,12 +258,12 @@ class ScheduleCommands:
                 filter=options.filter,
                 min_upvotes=options.min_upvotes,
                 empty_days=options.empty_days,
-                owner=user_id,
+                owner=caller.user_id,
                 created_at=old.created_at if old else now,
                 next_fire=next_fire(schedule, now),
             )
         )
-        await self._store.ledger.enable(target.id, owner=user_id)
+        await self._store.ledger.enable(target.id, owner=caller.user_id)
         self._on_change()
         verb = "updated" if old else "on"
         return Reply(
@@ -269,28 +286,16 @@ class ScheduleCommands:
             f"Days with nothing new: {quiet}.",
         ]
 
-    async def digest_off(
-        self,
-        command: DigestOff,
-        *,
-        platform: str,
-        workspace: str | None,
-        channel: str | None,
-        can_manage: bool,
-    ) -> Reply:
-        del command
-        self._require_manager(can_manage, platform, workspace)
-        target = await self._channel_target(platform, workspace, channel)
+    async def digest_off(self, caller: Caller) -> Reply:
+        self._require_manager(caller)
+        target = await self._channel_target(caller)
         if not await self._store.schedules.remove_digest(target.id):
             return Reply(text="This channel has no digest; `digest on` starts one.")
         self._on_change()
         return Reply(text="Digest off for this channel.", ephemeral=False)
 
-    async def digest_status(
-        self, command: DigestStatus, *, platform: str, workspace: str | None, channel: str | None
-    ) -> Reply:
-        del command
-        target = await self._channel_target(platform, workspace, channel)
+    async def digest_status(self, caller: Caller) -> Reply:
+        target = await self._channel_target(caller)
         digest = await self._store.schedules.digest(target.id)
         if digest is None:
             return Reply(text="This channel has no digest; `digest on` starts one.")

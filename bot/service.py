@@ -11,12 +11,13 @@ import logging
 import math
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
 from bot import ranking
 from bot.actions import MAX_OFFSET, decode_action, encode_action
+from bot.caller import Caller
 from bot.cards import card_for
 from bot.commands import (
     Command,
@@ -56,24 +57,6 @@ class PaperLookup(Protocol):
     """Something that can fetch one paper by id (the Hugging Face source)."""
 
     async def paper(self, paper_id: str) -> Paper: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who typed or pressed, and where. ``user_name`` is for attribution text only: adapters
-    escape it like any user text, and render attributions with their own mention syntax
-    from ``user_id`` where the platform makes that safe."""
-
-    platform: str = "console"
-    user_id: str = ""
-    user_name: str = "someone"
-    channel_id: str | None = None
-    workspace_id: str | None = None  # Slack team or Discord guild
-    # Set by adapters for `subscribe` and `digest`: may this user manage the channel's
-    # digest (Discord: Manage Channels; Slack: admin, owner or allow-listed), and their
-    # platform time zone where the platform knows it (Slack `users.info`).
-    can_manage: bool = False
-    timezone: str | None = None
 
 
 class PapersBot:
@@ -163,48 +146,21 @@ class PapersBot:
     async def execute(self, command: Command, caller: Caller | None = None) -> Reply:
         """Run one command; user errors propagate as :class:`UserInputError`."""
         caller = caller or Caller()
-        sched = self._scheduling
         match command:
-            case Subscribe():
-                return await sched.subscribe(
-                    command, caller.platform, caller.user_id, caller.timezone
-                )
             case SubscribeSaved(token):
                 saved = await self._store.load_search(token)
                 if saved is None:
                     raise UserInputError("That search has expired; run it again.")
-                return await sched.subscribe(
-                    Subscribe(saved), caller.platform, caller.user_id, caller.timezone
-                )
-            case Subscriptions():
-                return await sched.subscriptions(command, caller.platform, caller.user_id)
-            case Unsubscribe():
-                return await sched.unsubscribe(command, caller.platform, caller.user_id)
-            case DigestOn():
-                return await sched.digest_on(
-                    command,
-                    platform=caller.platform,
-                    workspace=caller.workspace_id,
-                    channel=caller.channel_id,
-                    user_id=caller.user_id,
-                    can_manage=caller.can_manage,
-                    tz=caller.timezone,
-                )
-            case DigestOff():
-                return await sched.digest_off(
-                    command,
-                    platform=caller.platform,
-                    workspace=caller.workspace_id,
-                    channel=caller.channel_id,
-                    can_manage=caller.can_manage,
-                )
-            case DigestStatus():
-                return await sched.digest_status(
-                    command,
-                    platform=caller.platform,
-                    workspace=caller.workspace_id,
-                    channel=caller.channel_id,
-                )
+                return await self._scheduling.run(Subscribe(saved), caller)
+            case (
+                Subscribe()
+                | Subscriptions()
+                | Unsubscribe()
+                | DigestOn()
+                | DigestOff()
+                | DigestStatus()
+            ):
+                return await self._scheduling.run(command, caller)
             case Help(topic):
                 return help_reply(topic)
             case Today(count):
@@ -221,14 +177,7 @@ class PapersBot:
             case Share(paper_id):
                 return await self.share(paper_id, caller)
             case Status():
-                return await status_reply(
-                    self._store,
-                    now=self._clock(),
-                    platform=caller.platform,
-                    user_id=caller.user_id,
-                    workspace=caller.workspace_id,
-                    channel=caller.channel_id,
-                )
+                return await status_reply(self._store, now=self._clock(), caller=caller)
         raise AssertionError(f"unhandled command {command!r}")  # pragma: no cover
 
     async def today(self, count: int) -> Reply:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from bot.caller import Caller
 from bot.errors import shown
 from bot.replies import Reply
 from bot.store import Store
@@ -91,22 +92,16 @@ async def _source_lines(store: Store, now: datetime) -> list[str]:
     return notes
 
 
-async def _schedule_lines(
-    store: Store,
-    now: datetime,
-    *,
-    platform: str,
-    user_id: str,
-    workspace: str | None,
-    channel: str | None,
-) -> list[str]:
+async def _schedule_lines(store: Store, now: datetime, caller: Caller) -> list[str]:
     # Imported here: bot.scheduled formats with helpers from this module.
     from bot.scheduled import delivery_line, when_text
 
     notes: list[str] = []
     targets = []
-    if channel:
-        target = await store.ledger.target(platform, workspace or "", "channel", channel)
+    platform, user_id = caller.platform, caller.user_id
+    if caller.channel_id:
+        workspace = caller.workspace_id or ""
+        target = await store.ledger.target(platform, workspace, "channel", caller.channel_id)
         targets.append(target)
         digest = await store.schedules.digest(target.id)
         if digest is not None:
@@ -132,19 +127,9 @@ async def _schedule_lines(
     return notes
 
 
-async def status_reply(
-    store: Store,
-    *,
-    now: datetime,
-    platform: str = "console",
-    user_id: str = "",
-    workspace: str | None = None,
-    channel: str | None = None,
-) -> Reply:
+async def status_reply(store: Store, *, now: datetime, caller: Caller | None = None) -> Reply:
     """Store size, latest day, per source its last fetch and freshness; then what is
     scheduled for this channel and this user, and recent delivery failures."""
     notes = await _source_lines(store, now)
-    notes += await _schedule_lines(
-        store, now, platform=platform, user_id=user_id, workspace=workspace, channel=channel
-    )
+    notes += await _schedule_lines(store, now, caller or Caller())
     return Reply(text="papersbot status", notes=tuple(notes))

@@ -26,8 +26,9 @@ import discord
 
 from adapters.discord.permissions import can_manage_channels
 from adapters.discord.render import CUSTOM_ID_PREFIX, DiscordMessage, render_reply
+from bot.caller import Caller
 from bot.replies import Reply
-from bot.service import Caller, PapersBot
+from bot.service import PapersBot
 
 log = logging.getLogger(__name__)
 

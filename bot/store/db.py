@@ -13,7 +13,7 @@ import logging
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from types import TracebackType
 
@@ -23,7 +23,7 @@ from bot.errors import StoreError
 from bot.models import Paper, Snapshot, StoredPaper
 from bot.store.ledger import Ledger
 from bot.store.migrations import MIGRATIONS
-from bot.store.rows import COLUMNS, paper_params, row_to_paper, rowid_for
+from bot.store.rows import COLUMNS, paper_params, row_to_paper, rowid_for, ts
 from bot.store.schedules import Schedules
 
 log = logging.getLogger(__name__)
@@ -97,12 +97,6 @@ class IngestRun:
     ok: bool
     papers: int
     error: str | None
-
-
-def _ts(value: datetime) -> str:
-    if value.tzinfo is None:
-        raise ValueError("timestamps must be timezone-aware")
-    return value.astimezone(UTC).isoformat()
 
 
 class Store:
@@ -185,7 +179,7 @@ class Store:
         unique = {p.id: p for p in papers}
         if not unique:
             return UpsertResult(0, 0)
-        seen = _ts(seen_at)
+        seen = ts(seen_at)
         async with self._writing:
             existing = await self._existing_ids(list(unique))
             try:
@@ -266,7 +260,7 @@ class Store:
         return await self._stored(
             f"SELECT rowid, {COLUMNS}, first_seen FROM papers WHERE first_seen > ? "
             "ORDER BY first_seen DESC, rowid DESC LIMIT ?",
-            (_ts(since), limit),
+            (ts(since), limit),
         )
 
     async def papers_by_id(self, paper_ids: Sequence[str]) -> list[StoredPaper]:
@@ -371,8 +365,8 @@ class Store:
             (
                 run.source,
                 run.day.isoformat() if run.day else None,
-                _ts(run.started_at),
-                _ts(run.finished_at),
+                ts(run.started_at),
+                ts(run.finished_at),
                 int(run.ok),
                 run.papers,
                 run.error,
@@ -419,7 +413,7 @@ class Store:
         await self._write(
             "INSERT INTO search_pages (token, query, created_at) VALUES (?, ?, ?) "
             "ON CONFLICT (token) DO UPDATE SET created_at = excluded.created_at",
-            (token, query, _ts(now)),
+            (token, query, ts(now)),
         )
         return token
 

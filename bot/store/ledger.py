@@ -16,12 +16,13 @@ import secrets
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 import aiosqlite
 
 from bot.errors import StoreError
+from bot.store.rows import ts
 
 Kind = Literal["channel", "user"]
 State = Literal["pending", "claimed", "sent", "failed", "missed"]
@@ -30,12 +31,6 @@ _DELIVERY_COLUMNS = (
     "id, target_id, digest_key, due_at, state, attempts, claimed_at, claim_token, next_try_at, "
     "sent_at, message_id, last_error, content"
 )
-
-
-def _ts(value: datetime) -> str:
-    if value.tzinfo is None:
-        raise ValueError("timestamps must be timezone-aware")
-    return value.astimezone(UTC).isoformat()
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -172,7 +167,7 @@ class Ledger:
         await self._write(
             "UPDATE targets SET disabled_at = ?, disabled_reason = ?, owner_told = 0 "
             "WHERE id = ? AND disabled_at IS NULL",
-            (_ts(now), reason, target_id),
+            (ts(now), reason, target_id),
         )
 
     # -- deliveries ------------------------------------------------------------------------
@@ -182,7 +177,7 @@ class Ledger:
         await self._write(
             "INSERT INTO deliveries (target_id, digest_key, due_at) VALUES (?, ?, ?) "
             "ON CONFLICT (target_id, digest_key) DO NOTHING",
-            (target_id, digest_key, _ts(due_at)),
+            (target_id, digest_key, ts(due_at)),
         )
         row = await self._one(
             f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE target_id = ? AND digest_key = ?",
@@ -209,8 +204,8 @@ class Ledger:
             f") RETURNING {_DELIVERY_COLUMNS}",
             {
                 "id": delivery_id,
-                "now": _ts(now),
-                "stale": _ts(now - stale_after),
+                "now": ts(now),
+                "stale": ts(now - stale_after),
                 "token": secrets.token_hex(8),
             },  # type: ignore[arg-type]
         )
@@ -233,7 +228,7 @@ class Ledger:
         async with self._conn.execute(
             f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE target_id IN ({marks}) "
             "AND due_at >= ? ORDER BY due_at DESC, id DESC LIMIT 50",
-            (*target_ids, _ts(since)),
+            (*target_ids, ts(since)),
         ) as cur:
             return [_delivery(row) async for row in cur]
 
@@ -261,7 +256,7 @@ class Ledger:
                 f"SELECT digest_key, due_at FROM deliveries WHERE target_id IN ({marks}) "
                 "AND state = 'sent' AND due_at >= ? AND digest_key >= 'sub:' "
                 "AND digest_key < 'sub;'",
-                (*chunk, _ts(since)),
+                (*chunk, ts(since)),
             ) as cur:
                 async for key, due in cur:
                     sub_id, when = int(str(key).split(":")[1]), datetime.fromisoformat(due)
@@ -285,7 +280,7 @@ class Ledger:
                         (
                             tid,
                             key,
-                            _ts(due),
+                            ts(due),
                             "missed" if late else "pending",
                             missed_reason if late else None,
                         )
@@ -322,14 +317,14 @@ class Ledger:
                 async with self._conn.execute(
                     "UPDATE deliveries SET state = 'sent', sent_at = ?, message_id = ?, "
                     "last_error = NULL WHERE id = ? AND state = 'claimed' AND claim_token = ?",
-                    (_ts(now), message_id, claimed.id, claimed.claim_token),
+                    (ts(now), message_id, claimed.id, claimed.claim_token),
                 ) as cur:
                     won = cur.rowcount == 1
                 if won:
                     await self._conn.executemany(
                         "INSERT OR IGNORE INTO sent_papers "
                         "(target_id, paper_id, delivery_id, sent_at) VALUES (?, ?, ?, ?)",
-                        [(claimed.target_id, pid, claimed.id, _ts(now)) for pid in paper_ids],
+                        [(claimed.target_id, pid, claimed.id, ts(now)) for pid in paper_ids],
                     )
                 await self._conn.commit()
             except sqlite3.Error as exc:
@@ -341,7 +336,7 @@ class Ledger:
         self, claimed: Delivery, *, now: datetime, error: str, retry_at: datetime | None
     ) -> bool:
         """A failed attempt: back to ``pending`` until *retry_at*, or ``failed`` for good."""
-        state, retry = ("pending", _ts(retry_at)) if retry_at is not None else ("failed", None)
+        state, retry = ("pending", ts(retry_at)) if retry_at is not None else ("failed", None)
         row = await self._write(
             "UPDATE deliveries SET state = ?, next_try_at = ?, last_error = ?, claim_token = NULL "
             "WHERE id = ? AND state = 'claimed' AND claim_token = ? RETURNING id",
@@ -363,7 +358,7 @@ class Ledger:
             f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE due_at <= :now AND ("
             "  state = 'pending' OR (state = 'claimed' AND claimed_at <= :stale)"
             ") ORDER BY due_at, id",
-            {"now": _ts(now), "stale": _ts(now - stale_after)},
+            {"now": ts(now), "stale": ts(now - stale_after)},
         ) as cur:
             return [_delivery(row) async for row in cur]
 

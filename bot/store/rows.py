@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from bot.ids import chronological_key as rowid_for
 from bot.models import Paper
 
-__all__ = ["COLUMNS", "paper_params", "row_to_paper", "rowid_for"]
+__all__ = ["COLUMNS", "paper_params", "row_to_paper", "rowid_for", "ts"]
+
+
+def ts(value: datetime) -> str:
+    """How the store writes an instant: ISO 8601 in UTC (so text order is time order)."""
+    if value.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware")
+    return value.astimezone(UTC).isoformat()
 
 
 COLUMNS = (

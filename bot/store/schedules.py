@@ -12,13 +12,14 @@ import asyncio
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import datetime, time
 from typing import Literal
 
 import aiosqlite
 
 from bot.errors import StoreError
 from bot.schedule import Schedule
+from bot.store.rows import ts
 
 EmptyDays = Literal["note", "silent"]
 ScheduleKind = Literal["sub", "digest"]
@@ -28,12 +29,6 @@ _DIGEST_COLUMNS = (
     "target_id, at, tz, cadence, weekday, top_n, filter, min_upvotes, empty_days, owner, "
     "created_at, next_fire"
 )
-
-
-def _ts(value: datetime) -> str:
-    if value.tzinfo is None:
-        raise ValueError("timestamps must be timezone-aware")
-    return value.astimezone(UTC).isoformat()
 
 
 def _schedule(at: str, tz: str, cadence: str, weekday: int) -> Schedule:
@@ -143,8 +138,8 @@ class Schedules:
                 target_id,
                 query,
                 *_schedule_params(schedule),
-                _ts(now),
-                _ts(next_fire),
+                ts(now),
+                ts(next_fire),
                 target_id,
                 limit,
             ),
@@ -206,8 +201,8 @@ class Schedules:
                 digest.min_upvotes,
                 digest.empty_days,
                 digest.owner,
-                _ts(digest.created_at),
-                _ts(digest.next_fire),
+                ts(digest.created_at),
+                ts(digest.next_fire),
             ),
         )
         return _digest(rows[0])
@@ -230,7 +225,7 @@ class Schedules:
         rows = await self._rows(
             f"SELECT {_SUB_COLUMNS} FROM subscriptions WHERE next_fire <= ? "
             "ORDER BY next_fire, id LIMIT ?",
-            (_ts(now), limit),
+            (ts(now), limit),
         )
         return [_subscription(row) for row in rows]
 
@@ -238,7 +233,7 @@ class Schedules:
         rows = await self._rows(
             f"SELECT {_DIGEST_COLUMNS} FROM channel_digests WHERE next_fire <= ? "
             "ORDER BY next_fire, target_id LIMIT ?",
-            (_ts(now), limit),
+            (ts(now), limit),
         )
         return [_digest(row) for row in rows]
 
@@ -262,7 +257,7 @@ class Schedules:
             try:
                 await self._conn.executemany(
                     f"UPDATE {table} SET next_fire = ? WHERE {column} = ? AND next_fire = ?",
-                    [(_ts(new), key, _ts(was)) for key, was, new in moves],
+                    [(ts(new), key, ts(was)) for key, was, new in moves],
                 )
                 await self._conn.commit()
             except sqlite3.Error as exc:

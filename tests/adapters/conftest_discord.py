@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from bot import ranking
+from bot.caller import Caller
 from bot.cards import card_for
 from bot.commands import (
     Command,
@@ -26,7 +27,7 @@ from bot.commands import (
 )
 from bot.models import Paper, StoredPaper
 from bot.replies import Reply
-from bot.service import Caller, PapersBot
+from bot.service import PapersBot
 from bot.sources.snapshot import SnapshotSource
 from bot.store import Store
 from tests.conftest import NOW, fixed_clock

@@ -18,6 +18,7 @@ import pytest
 
 from adapters.discord.commands import Weekday, when_from, zone_choices
 from adapters.discord.render import render_reply
+from bot.caller import Caller
 from bot.commands import (
     Command,
     DigestOff,
@@ -30,7 +31,6 @@ from bot.commands import (
 from bot.options import DigestOptions, When, split_subscribe
 from bot.replies import Reply
 from bot.schedule import DAYS, parse_timezone
-from bot.service import Caller
 from bot.store import Store
 from tests.adapters.conftest_discord import Recorder, discord_env
 from tests.fakes.discord import FakeDiscord, Interaction

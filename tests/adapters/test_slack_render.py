@@ -21,11 +21,12 @@ from adapters.slack.render import (
     safe_url,
     user_mention,
 )
+from bot.caller import Caller
 from bot.cards import card_for
 from bot.models import StoredPaper
 from bot.ranking import trend
 from bot.replies import Action, ActionKind, Card, Link, Reply
-from bot.service import Caller, PapersBot
+from bot.service import PapersBot
 from bot.sources.snapshot import SnapshotSource
 from bot.store import Store
 from tests.adapters.conftest import EVIL_ID, assert_valid, mentions, strings

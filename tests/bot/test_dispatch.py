@@ -11,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.caller import Caller
 from bot.commands import parse_command
 from bot.courier import LookupFailed, SendResult, SendStatus
 from bot.dispatch import Dispatcher, TickReport
 from bot.replies import Reply
-from bot.service import Caller, PapersBot
+from bot.service import PapersBot
 from bot.store import Store
 from bot.store.ledger import Target
 

@@ -1,6 +1,7 @@
+from bot.caller import Caller
 from bot.commands import Status
 from bot.limits import CommandBudget
-from bot.service import Caller, PapersBot
+from bot.service import PapersBot
 from bot.store import Store
 from tests.conftest import fixed_clock
 

@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.caller import Caller
 from bot.commands import parse_command
 from bot.errors import UserInputError
 from bot.limits import CommandBudget
 from bot.scheduled import MAX_SUBSCRIPTIONS
-from bot.service import Caller, PapersBot
+from bot.service import PapersBot
 from bot.store import Store
 
 NOW = datetime(2026, 8, 19, 15, 0, tzinfo=UTC)

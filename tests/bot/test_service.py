@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.caller import Caller
 from bot.commands import VERBS, Show
 from bot.errors import NotFound, SourceUnavailable
 from bot.models import Paper
-from bot.service import Caller, PapersBot
+from bot.service import PapersBot
 from bot.store import Store
 from tests.conftest import fixed_clock
 

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from bot.app import bundled_snapshot
+from bot.caller import Caller
 from bot.courier import SendResult, SendStatus
 from bot.errors import UserInputError
 from bot.replies import Reply
-from bot.service import Caller, PapersBot
+from bot.service import PapersBot
 from bot.simulate import SimClock, parse_span, simulate, split_snapshot
 from bot.store import Store
 from bot.store.ledger import Target
