@@ -93,6 +93,8 @@ async def measure(path: Path) -> dict[str, float]:
         t2 = time.perf_counter()
         matches = await dispatcher._match_subscriptions(due, NOW)
         t3 = time.perf_counter()
+        await dispatcher._match_subscriptions(due, NOW)  # warm: queries already compiled
+        t3_warm = time.perf_counter()
         await dispatcher._deliver(report, reclaim=False)
         t4 = time.perf_counter()
         return {
@@ -100,8 +102,9 @@ async def measure(path: Path) -> dict[str, float]:
             "plan_s": t1 - t0,
             "load_due_s": t2 - t1,
             "match_s": t3 - t2,
+            "match_warm_s": t3_warm - t3,
             "matched_subs": sum(1 for found in matches.values() if found),
-            "deliver_s": t4 - t3,
+            "deliver_s": t4 - t3_warm,
             "sent": courier.sent,
             "silent": report.silent,
             "cards": courier.cards,
@@ -135,10 +138,11 @@ def main() -> None:
         f"| set-up (not timed below) | {setup:.1f} s |",
         f"| plan: fires into the ledger | {r['plan_s']:.2f} s for {int(r['planned']):,} rows |",
         f"| load due rows | {r['load_due_s']:.2f} s |",
-        f"| match all due subscriptions (one pass) | {r['match_s']:.2f} s; "
-        f"{int(r['matched_subs']):,} subscriptions matched something |",
+        f"| match all due subscriptions, first time (compiles every query) | "
+        f"{r['match_s']:.2f} s; {int(r['matched_subs']):,} subscriptions matched something |",
+        f"| the same, later ticks (the dispatcher keeps its matcher) | {r['match_warm_s']:.2f} s |",
         f"| claim, compose, send, mark every row | {r['deliver_s']:.1f} s "
-        f"({per:.2f} ms per delivery; includes a second matching pass) |",
+        f"({per:.2f} ms per delivery; includes one more warm matching pass) |",
         f"| DMs sent / silent (nothing new) | {int(r['sent']):,} / {int(r['silent']):,} |",
         f"| peak RSS | {r['rss_mb']:.0f} MB |",
     ]

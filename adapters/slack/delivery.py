@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -117,6 +118,9 @@ class BotIdentity:
     bot_id: str | None
 
 
+MAX_DM_CHANNELS = 100_000  # remembered DM channel ids (about 10 MB at the cap)
+
+
 class SlackDelivery:
     """Send replies to channels and DMs with pacing, metadata and clear error outcomes."""
 
@@ -124,6 +128,7 @@ class SlackDelivery:
         self.client = client
         self.pacer = pacer or ChannelPacer()
         self.identity: BotIdentity | None = None
+        self._dm_channels: OrderedDict[str, str] = OrderedDict()  # user -> DM channel
 
     @property
     def bot_name(self) -> str:
@@ -223,9 +228,18 @@ class SlackDelivery:
         return posted[0] if posted else ""
 
     async def open_dm(self, user: str) -> str:
-        """The DM channel id with *user* (``conversations.open``)."""
+        """The DM channel id with *user* (``conversations.open``, a Tier 3 method, so ids
+        are remembered: a user's DM channel never changes)."""
+        if (known := self._dm_channels.get(user)) is not None:
+            self._dm_channels.move_to_end(user)
+            return known
         data = await self._call("conversations.open", {"users": user})
-        return str(data.get("channel", {}).get("id", ""))
+        channel = str(data.get("channel", {}).get("id", ""))
+        if channel:
+            self._dm_channels[user] = channel
+            if len(self._dm_channels) > MAX_DM_CHANNELS:
+                self._dm_channels.popitem(last=False)
+        return channel
 
     async def send_dm(
         self,

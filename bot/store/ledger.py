@@ -353,10 +353,12 @@ class Ledger:
         )
 
     async def open_deliveries(self, *, now: datetime, stale_after: timedelta) -> list[Delivery]:
-        """Deliveries a catch-up pass must look at: due and pending, or claimed but stale."""
+        """Deliveries to work on now: due and pending (past any backoff), or claimed but
+        stale."""
         async with self._conn.execute(
             f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE due_at <= :now AND ("
-            "  state = 'pending' OR (state = 'claimed' AND claimed_at <= :stale)"
+            "  (state = 'pending' AND (next_try_at IS NULL OR next_try_at <= :now))"
+            "  OR (state = 'claimed' AND claimed_at <= :stale)"
             ") ORDER BY due_at, id",
             {"now": ts(now), "stale": ts(now - stale_after)},
         ) as cur:

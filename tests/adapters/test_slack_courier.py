@@ -296,3 +296,14 @@ async def test_a_lost_response_is_not_resent_blindly_and_is_found_later() -> Non
         assert result.status is SendStatus.RETRY
         assert len(slack.calls_to("chat.postMessage")) == 1
         assert await courier.find_sent(target, key, datetime(2000, 1, 1, tzinfo=UTC))
+
+
+async def test_a_users_dm_channel_is_opened_once(courier: SlackCourier, slack: FakeSlack) -> None:
+    """conversations.open is Tier 3 (about 50 a minute): daily DMs must not spend it."""
+    user = target("user", USER)
+    for day in ("2026-08-19", "2026-08-20", "2026-08-21"):
+        result = await courier.send(user, digest(1), f"sub:1:{day}")
+        assert result.status is SendStatus.SENT
+    assert len(slack.calls_to("conversations.open")) == 1
+    assert await courier.find_sent(user, "sub:1:2026-08-21", SINCE) is not None
+    assert len(slack.calls_to("conversations.open")) == 1
