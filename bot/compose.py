@@ -102,11 +102,15 @@ async def compose_digest(
 
 
 async def compose_dm(
-    store: Store, target_id: int, matched: list[StoredPaper], *, now: datetime
+    store: Store, delivery_id: int, target_id: int, matched: list[StoredPaper], *, now: datetime
 ) -> Content:
-    """The content of a DM from the papers its subscription *matched* since last time."""
-    sent = await store.ledger.already_sent(target_id, [sp.paper.id for sp in matched])
-    fresh = [sp for sp in matched if sp.paper.id not in sent]
+    """The content of DM *delivery_id* from the papers its subscription *matched* since
+    last time, leaving out what the user was sent, and what another of their DMs already
+    composed but not yet sent (it is retrying) will carry."""
+    taken = await store.ledger.already_sent(target_id, [sp.paper.id for sp in matched])
+    for other in await store.ledger.promised(target_id, besides=delivery_id):
+        taken.update(Content.from_json(other).papers)
+    fresh = [sp for sp in matched if sp.paper.id not in taken]
     if not fresh:
         return Content("silent", detail="no new matching papers")
     ranked = ranking.rank(fresh, now)

@@ -56,8 +56,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_GRACE = timedelta(hours=4)
 DEFAULT_STALE = timedelta(minutes=10)
-DM_LOOKBACK = timedelta(days=7)  # the oldest "new" paper a first or late DM considers
-FIRST_DM_LOOKBACK = timedelta(days=1)
+DM_LOOKBACK = timedelta(days=7)  # how far back a subscription's first DM looks, at most
+FIRST_DM_LOOKBACK = timedelta(days=1)  # a new subscription's first DM: the last day's papers
+HISTORY_LOOKBACK = timedelta(days=35)  # a weekly DM's last delivery is found within this
+RECENT_PAPER = timedelta(days=14)  # older papers are never "new" (a `show` or backfill)
 MAX_BACKOFF = timedelta(minutes=30)
 PLAN_BATCH = 2000  # schedules planned per transaction
 
@@ -68,6 +70,15 @@ def digest_key(schedule: Schedule, fire: datetime) -> str:
 
 def sub_key(sub_id: int, schedule: Schedule, fire: datetime) -> str:
     return f"sub:{sub_id}:{fire.astimezone(ZoneInfo(schedule.tz)).date().isoformat()}"
+
+
+def _recent(stored: StoredPaper, now: datetime) -> bool:
+    """Whether a paper is recent enough to be "new" in a DM: featured on Daily Papers, else
+    published, within :data:`RECENT_PAPER`; a paper stored by `show` or a backfill of old
+    days is new to the store, not to the field."""
+    paper = stored.paper
+    when = paper.daily_day or (paper.published.date() if paper.published else None)
+    return when is None or when >= (now - RECENT_PAPER).date()
 
 
 # Subscribers share schedules (08:00 in a zone, weekdays): a planning pass computes each
@@ -239,12 +250,18 @@ class Dispatcher:
         subs = await self._store.schedules.subscriptions_by_id(sorted(sub_ids))
         if not subs:
             return {}
-        floor = now - DM_LOOKBACK
-        last = await self._store.ledger.last_sent_subs([sub.target_id for sub in subs], since=floor)
+        # "New" means first stored since this subscription's last DM (any cadence: a weekly
+        # one looks back a week or more), or, before its first, since a day before it was
+        # made; never further back than HISTORY_LOOKBACK.
+        last = await self._store.ledger.last_sent_subs(
+            [sub.target_id for sub in subs], since=now - HISTORY_LOOKBACK
+        )
         watermarks = {
-            sub.id: max(last.get(sub.id, sub.created_at - FIRST_DM_LOOKBACK), floor) for sub in subs
+            sub.id: last.get(sub.id) or max(sub.created_at - FIRST_DM_LOOKBACK, now - DM_LOOKBACK)
+            for sub in subs
         }
         papers = await self._store.papers_seen_since(min(watermarks.values()), limit=5000)
+        papers = [sp for sp in papers if _recent(sp, now)]
         matcher = self._index(subs, papers, now)
         by_id = {sp.paper.id: sp for sp in papers}
         found: dict[int, list[StoredPaper]] = {sub_id: [] for sub_id in watermarks}
@@ -387,7 +404,7 @@ class Dispatcher:
         if sub is None:
             return None
         content = stored or await compose_dm(
-            self._store, claimed.target_id, matches.get(sub.id, []), now=now
+            self._store, claimed.id, claimed.target_id, matches.get(sub.id, []), now=now
         )
         return content, await render_dm(self._store, sub, content, now=now)
 

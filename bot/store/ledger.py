@@ -364,6 +364,16 @@ class Ledger:
         ) as cur:
             return [_delivery(row) async for row in cur]
 
+    async def promised(self, target_id: int, *, besides: int) -> list[str]:
+        """The stored contents (JSON) of the target's other deliveries that are composed but
+        not yet sent: papers those will carry must not go out in another one meanwhile."""
+        async with self._conn.execute(
+            "SELECT content FROM deliveries WHERE target_id = ? AND id != ? "
+            "AND state IN ('pending', 'claimed') AND content IS NOT NULL",
+            (target_id, besides),
+        ) as cur:
+            return [str(row[0]) async for row in cur]
+
     async def already_sent(self, target_id: int, paper_ids: Sequence[str]) -> set[str]:
         """Which of *paper_ids* this target has already received."""
         found: set[str] = set()
