@@ -9,7 +9,8 @@ fell due. Three jobs:
   changes a schedule, so posts go out on the minute;
 - ``sweep``: every minute, the same tick, in case an alarm was missed (suspend, clock
   jumps) — an early, late or doubled wake-up neither loses nor repeats a delivery;
-- ``refresh``: the Daily Papers ingest, at start and every ``PAPERSBOT_REFRESH_MINUTES``.
+- ``refresh``: the Daily Papers ingest, every ``PAPERSBOT_REFRESH_MINUTES`` (and once at
+  start, before the catch-up pass).
 
 Every job coalesces and runs one instance at a time; misfires always run (late is better
 than never, and the dispatcher's grace window decides what is too late).
@@ -34,6 +35,7 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 SWEEP_EVERY = timedelta(minutes=1)
+FIRST_REFRESH_WAIT = timedelta(seconds=90)
 _JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
 
 
@@ -57,14 +59,28 @@ class Clockwork:
         self._refresh_every = refresh_every
         self._sweep_every = sweep_every
         self._scheduler: AsyncIOScheduler | None = None
-        self._rearming: set[asyncio.Task[None]] = set()
+        self._rearming: set[asyncio.Task[None]] = set()  # and the start-up refresh
 
     @property
     def running(self) -> bool:
         return self._scheduler is not None
 
     async def start(self) -> None:
-        """Catch up on what fell due while stopped, then arm the jobs."""
+        """Refresh Daily Papers, catch up on what fell due while stopped, then arm the jobs.
+
+        The refresh comes first so that a digest that fell due during the outage is built
+        from today's papers, not from what was stored before (it would say "nothing new"
+        and that day would never be posted). It gets :data:`FIRST_REFRESH_WAIT`; a slower
+        one goes on in the background while the catch-up runs with what is stored.
+        """
+        refreshing: asyncio.Task[None] | None = None
+        if self._refresh is not None:
+            refreshing = asyncio.create_task(self._refresh_now())
+            done, _ = await asyncio.wait({refreshing}, timeout=FIRST_REFRESH_WAIT.total_seconds())
+            if not done:
+                log.warning("the start-up refresh is slow; catching up with what is stored")
+                self._rearming.add(refreshing)
+                refreshing.add_done_callback(self._rearming.discard)
         report = await self._dispatcher.catch_up()
         log.info("catch-up: %s", report)
         scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=_JOB_DEFAULTS)
@@ -76,7 +92,6 @@ class Clockwork:
                 self._refresh_now,
                 IntervalTrigger(seconds=self._refresh_every.total_seconds()),
                 id="refresh",
-                next_run_time=datetime.now(UTC),
             )
         scheduler.start()
         self._scheduler = scheduler
