@@ -81,7 +81,15 @@ def split_subscribe(text: str) -> tuple[str, When]:
     when = When()
     while words:
         last = words[-1]
-        if len(words) >= 2 and (
+        if (
+            len(words) >= 3
+            and words[-3].lower() == "at"
+            and last.lower().rstrip(".") in ("am", "pm", "a.m", "p.m")
+            and _looks_like_time(words[-2])
+        ):  # at 8 pm
+            when = _set(when, "at", f"{words[-2]} {last}")
+            del words[-3:]
+        elif len(words) >= 2 and (
             words[-2].lower() == "tz" or (words[-2].lower() == "at" and _looks_like_time(last))
         ):
             when = _set(when, words[-2].lower(), last)
@@ -94,6 +102,10 @@ def split_subscribe(text: str) -> tuple[str, When]:
             del words[-1]
         else:
             break
+    if "tz" in (word.lower() for word in words):
+        raise UserInputError(
+            "Write the time zone as one word at the end, like `tz America/New_York`."
+        )
     return " ".join(words), when
 
 

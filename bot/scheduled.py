@@ -29,6 +29,7 @@ from bot.commands import (
     Subscriptions,
     Unsubscribe,
 )
+from bot.dispatch import digest_key
 from bot.errors import UserInputError, shown
 from bot.options import When
 from bot.query import parse_query
@@ -151,21 +152,30 @@ class ScheduleCommands:
         tz = caller.timezone or self._default_tz
         schedule = _schedule(command.when, at=DEFAULT_SUB_TIME, tz=tz)
         target = await self._user_target(caller)
+        # Asking for DMs again is how a user resumes them after a permanent failure
+        # (blocked DMs), even when this very subscription exists already.
+        resumed = target.disabled_at is not None
+        if resumed:
+            await self._store.ledger.enable(target.id, owner=caller.user_id)
+            self._on_change()
         text = " ".join(command.query.split())
         for sub in await self._store.schedules.subscriptions_of(target.id):
             if sub.query.lower() == text.lower() and sub.schedule == schedule:
+                if resumed:
+                    return Reply(text=f"Your DMs are back on (you already had #{sub.id}).")
                 raise UserInputError(f"You already have that subscription (#{sub.id}).")
         first = next_fire(schedule, now)
         added = await self._store.schedules.add_subscription(
             target.id, text, schedule, now=now, next_fire=first, limit=MAX_SUBSCRIPTIONS
         )
         if added is None:
-            raise UserInputError(
+            full = (
                 f"You have {MAX_SUBSCRIPTIONS} subscriptions, the most allowed; "
                 "remove one with `unsubscribe <number>`."
             )
-        if target.disabled_at is not None:
-            await self._store.ledger.enable(target.id, owner=caller.user_id)
+            if resumed:
+                return Reply(text="Your DMs are back on.", notes=(full,))
+            raise UserInputError(full)
         self._on_change()
         return Reply(
             text=f"Subscribed (#{added.id}) to “{shown(text, 100)}”",
@@ -188,7 +198,7 @@ class ScheduleCommands:
             notes.insert(
                 0,
                 f"Paused: {target.disabled_reason or 'DMs failed'}. "
-                "Fix that, then subscribe again to resume.",
+                "Fix that, then run any `subscribe` command (even one you have) to resume.",
             )
         count = f"{len(subs)} subscription{'s' if len(subs) != 1 else ''}"
         return Reply(text=f"Your {count} (of {MAX_SUBSCRIPTIONS})", notes=tuple(notes))
@@ -250,6 +260,9 @@ class ScheduleCommands:
         schedule = _schedule(options.when, at=DEFAULT_DIGEST_TIME, tz=tz)
         target = await self._channel_target(caller)
         old = await self._store.schedules.digest(target.id)
+        first = next_fire(schedule, now)
+        if await self._store.ledger.has_delivery(target.id, digest_key(schedule, first)):
+            first = next_fire(schedule, first)  # today's post went out (or is on its way)
         digest = await self._store.schedules.set_digest(
             ChannelDigest(
                 target_id=target.id,
@@ -260,7 +273,7 @@ class ScheduleCommands:
                 empty_days=options.empty_days,
                 owner=caller.user_id,
                 created_at=old.created_at if old else now,
-                next_fire=next_fire(schedule, now),
+                next_fire=first,
             )
         )
         await self._store.ledger.enable(target.id, owner=caller.user_id)

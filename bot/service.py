@@ -132,7 +132,8 @@ class PapersBot:
         notes = [
             (
                 f"Heads-up: your DMs from me failed ({t.disabled_reason}), so your "
-                "subscriptions are paused. Fix that, then `subscribe` again to resume."
+                "subscriptions are paused. Fix that, then run any `subscribe` command "
+                "(even one you have) to resume."
             )
             if t.kind == "user"
             else (

@@ -364,6 +364,14 @@ class Ledger:
         ) as cur:
             return [_delivery(row) async for row in cur]
 
+    async def has_delivery(self, target_id: int, digest_key: str) -> bool:
+        """Whether the target already has a ledger row for *digest_key* (in any state)."""
+        row = await self._one(
+            "SELECT 1 FROM deliveries WHERE target_id = ? AND digest_key = ?",
+            (target_id, digest_key),
+        )
+        return row is not None
+
     async def promised(self, target_id: int, *, besides: int) -> list[str]:
         """The stored contents (JSON) of the target's other deliveries that are composed but
         not yet sent: papers those will carry must not go out in another one meanwhile."""

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.caller import Caller
-from bot.commands import parse_command
+from bot.commands import Subscribe, parse_command
 from bot.errors import UserInputError
 from bot.limits import CommandBudget
 from bot.scheduled import MAX_SUBSCRIPTIONS
@@ -152,3 +152,53 @@ def test_grammar_keeps_query_words_that_look_like_options() -> None:
     assert command.query == "look at attention"  # type: ignore[union-attr]
     with pytest.raises(UserInputError, match="twice"):
         parse_command("digest on top 3 top 4")
+
+
+@pytest.mark.parametrize(
+    ("command", "query", "at"),
+    [
+        ("subscribe diffusion at 8 pm", "diffusion", "20:00"),
+        ("subscribe diffusion at 8 p.m. weekly fri", "diffusion", "20:00"),
+        ("subscribe look at attention at 7am", "look at attention", "07:00"),
+    ],
+)
+def test_spaced_times_are_options_not_query_words(command: str, query: str, at: str) -> None:
+    parsed = parse_command(command)
+    assert isinstance(parsed, Subscribe)
+    assert parsed.query == query
+    assert parsed.when.at is not None
+    assert f"{parsed.when.at:%H:%M}" == at
+
+
+async def test_a_zone_with_a_space_is_explained(bot: PapersBot, store: Store) -> None:
+    text, _, error = await ask(bot, "subscribe llm tz America/New York")
+    assert error
+    assert "America/New_York" in text
+    assert await store.schedules.all_subscriptions() == []
+
+
+async def test_any_subscribe_resumes_paused_dms(bot: PapersBot, store: Store) -> None:
+    await ask(bot, "subscribe llm")
+    target = await store.ledger.target("slack", "", "user", "U1")
+    await store.ledger.disable(target.id, now=NOW, reason="the user blocks DMs")
+    assert "Heads-up" in " ".join((await ask(bot, "subscriptions"))[1])
+    text, notes, error = await ask(bot, "subscriptions")
+    assert notes[0].startswith("Paused: the user blocks DMs")
+    text, _, error = await ask(bot, "subscribe llm")  # the same one again
+    assert not error
+    assert text == "Your DMs are back on (you already had #1)."
+    resumed = await store.ledger.target("slack", "", "user", "U1")
+    assert resumed.disabled_at is None
+
+
+async def test_moving_todays_digest_after_it_went_out_says_tomorrow(
+    bot: PapersBot, store: Store
+) -> None:
+    await ask(bot, "digest on at 09:00 tz UTC daily", BOSS)
+    target = await store.ledger.target("slack", "T1", "channel", "C1")
+    await store.ledger.plan(target.id, "digest:2026-08-19", due_at=NOW.replace(hour=9))
+    _, notes, _ = await ask(bot, "digest on at 20:00 tz UTC daily", BOSS)
+    assert "Next post: Thu 20 Aug 20:00 UTC" in notes[1]
+    digest = await store.schedules.digest(target.id)
+    assert digest is not None
+    assert digest.next_fire == datetime(2026, 8, 20, 20, tzinfo=UTC)
