@@ -62,6 +62,7 @@ HISTORY_LOOKBACK = timedelta(days=35)  # a weekly DM's last delivery is found wi
 RECENT_PAPER = timedelta(days=14)  # older papers are never "new" (a `show` or backfill)
 MAX_BACKOFF = timedelta(minutes=30)
 PLAN_BATCH = 2000  # schedules planned per transaction
+MISSED_RECORDED = timedelta(days=8)  # how far back an outage's missed fires are recorded
 
 
 def digest_key(schedule: Schedule, fire: datetime) -> str:
@@ -202,8 +203,9 @@ class Dispatcher:
         now: datetime,
         key_for: Callable[[datetime], str],
     ) -> list[tuple[int, str, datetime, bool]]:
-        """Ledger rows (target, key, due, missed?) for every fire from *first* up to now."""
-        fires = _fires_between(schedule, first, now)
+        """Ledger rows (target, key, due, missed?) for every fire from *first* up to now;
+        after a long outage, only the last :data:`MISSED_RECORDED` of fires are recorded."""
+        fires = _fires_between(schedule, max(first, now - self._grace - MISSED_RECORDED), now)
         return [(target_id, key_for(fire), fire, now - fire > self._grace) for fire in fires]
 
     @staticmethod

@@ -9,17 +9,21 @@ as it writes the ledger row; the ledger stays the only record of what was sent.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
-from typing import Literal
+from datetime import datetime, time, timedelta
+from typing import Literal, TypeVar
 
 import aiosqlite
 
 from bot.errors import StoreError
 from bot.schedule import Schedule
 from bot.store.rows import ts
+
+log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 EmptyDays = Literal["note", "silent"]
 ScheduleKind = Literal["sub", "digest"]
@@ -222,20 +226,50 @@ class Schedules:
     # -- what is due ------------------------------------------------------------------------
 
     async def due_subscriptions(self, now: datetime, *, limit: int = 5000) -> list[Subscription]:
+        """Subscriptions whose ``next_fire`` has passed, earliest first (see :meth:`_due`)."""
         rows = await self._rows(
             f"SELECT {_SUB_COLUMNS} FROM subscriptions WHERE next_fire <= ? "
             "ORDER BY next_fire, id LIMIT ?",
             (ts(now), limit),
         )
-        return [_subscription(row) for row in rows]
+        return await self._due(rows, _subscription, "subscriptions", "id", 0, 8)
 
     async def due_digests(self, now: datetime, *, limit: int = 5000) -> list[ChannelDigest]:
+        """Channel digests whose ``next_fire`` has passed, earliest first."""
         rows = await self._rows(
             f"SELECT {_DIGEST_COLUMNS} FROM channel_digests WHERE next_fire <= ? "
             "ORDER BY next_fire, target_id LIMIT ?",
             (ts(now), limit),
         )
-        return [_digest(row) for row in rows]
+        return await self._due(rows, _digest, "channel_digests", "target_id", 0, 11)
+
+    async def _due(
+        self,
+        rows: Sequence[sqlite3.Row],
+        parse: Callable[[Sequence[object]], _T],
+        table: str,
+        column: str,
+        key_at: int,
+        fire_at: int,
+    ) -> list[_T]:
+        """Parse due rows. One that no longer parses (say its zone is missing from this
+        host's tzdata) is logged and moved a day on, so it never blocks the others."""
+        good: list[_T] = []
+        broken: list[tuple[str, object]] = []
+        for row in rows:
+            try:
+                good.append(parse(row))
+            except (ValueError, TypeError, KeyError) as exc:
+                log.error("%s row %s cannot be scheduled: %s", table, row[key_at], exc)
+                later = datetime.fromisoformat(str(row[fire_at])) + timedelta(days=1)
+                broken.append((ts(later), row[key_at]))
+        if broken:
+            async with self._writing:
+                await self._conn.executemany(
+                    f"UPDATE {table} SET next_fire = ? WHERE {column} = ?", broken
+                )
+                await self._conn.commit()
+        return good
 
     async def earliest_fire(self) -> datetime | None:
         """When the next schedule of any kind falls due (the alarm to set)."""

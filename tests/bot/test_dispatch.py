@@ -460,3 +460,31 @@ async def test_an_old_paper_stored_today_is_not_new(
     clock.advance(hours=1)
     await dispatcher.tick()
     assert [[c.title for c in post[2].cards] for post in courier.posts] == [["Zebrafish today"]]
+
+
+async def test_a_row_that_no_longer_parses_does_not_block_the_others(
+    bot: PapersBot, dispatcher: Dispatcher, courier: Recorder, clock: Clock, store: Store
+) -> None:
+    other = replace(MANAGER, user_id="U2", channel_id="C2")
+    await say(bot, "subscribe model at 16:00 tz UTC daily", other)
+    await say(bot, "digest on at 16:00 tz UTC daily")
+    # e.g. the database moved to a host whose tzdata lacks the zone
+    await store._conn.execute("UPDATE subscriptions SET tz = 'America/Nowhere'")
+    await store._conn.commit()
+    clock.advance(hours=1)
+    await dispatcher.tick()
+    assert courier.sent_keys() == ["digest:2026-08-19"]
+    ((next_fire,),) = list(
+        await store._conn.execute_fetchall("SELECT next_fire FROM subscriptions")
+    )
+    assert datetime.fromisoformat(next_fire) == datetime(2026, 8, 20, 16, tzinfo=UTC)
+
+
+async def test_after_a_long_outage_only_the_last_days_are_recorded_missed(
+    bot: PapersBot, store: Store, courier: Recorder, clock: Clock
+) -> None:
+    await say(bot, "digest on at 16:00 tz UTC daily")
+    clock.advance(days=800)  # more fires than fires_between allows in one call
+    report = await Dispatcher(store, clock, {"slack": courier}).catch_up()
+    assert courier.posts == []
+    assert 7 <= report.missed <= 9
