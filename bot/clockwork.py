@@ -2,13 +2,15 @@
 
 Nothing about schedules lives in APScheduler: its jobs are rebuilt from the store at every
 start and only ever wake :meth:`bot.dispatch.Dispatcher.tick`, which asks the store what
-fell due. Three jobs:
+fell due. Four jobs:
 
 - ``alarm``: a ``DateTrigger`` at the earliest ``next_fire`` of any digest or subscription
   (or the end of a delivery's backoff), re-armed after each ring and whenever a command
   changes a schedule, so posts go out on the minute;
 - ``sweep``: every minute, the same tick, in case an alarm was missed (suspend, clock
   jumps) — an early, late or doubled wake-up neither loses nor repeats a delivery;
+- ``housekeeping``: daily, old finished ledger rows are pruned and removed subscriptions
+  leave the matcher;
 - ``refresh``: the Daily Papers ingest, every ``PAPERSBOT_REFRESH_MINUTES`` (and once at
   start, before the catch-up pass).
 
@@ -87,6 +89,12 @@ class Clockwork:
         scheduler.add_job(
             self._tick, IntervalTrigger(seconds=self._sweep_every.total_seconds()), id="sweep"
         )
+        scheduler.add_job(
+            self._housekeeping,
+            IntervalTrigger(hours=24),
+            id="housekeeping",
+            next_run_time=datetime.now(UTC) + timedelta(hours=1),
+        )
         if self._refresh is not None:
             scheduler.add_job(
                 self._refresh_now,
@@ -152,6 +160,16 @@ class Clockwork:
         else:
             if report.planned or report.sent or report.failed or report.retrying:
                 log.info("delivery tick: %s", report)
+
+    async def _housekeeping(self) -> None:
+        try:
+            pruned, forgotten = await self._dispatcher.housekeeping()
+        except PapersbotError as exc:
+            log.error("housekeeping failed: %s", exc)
+        else:
+            log.info(
+                "housekeeping: %d old deliveries pruned, %d queries forgotten", pruned, forgotten
+            )
 
     async def _refresh_now(self) -> None:
         assert self._refresh is not None

@@ -62,6 +62,7 @@ HISTORY_LOOKBACK = timedelta(days=35)  # a weekly DM's last delivery is found wi
 RECENT_PAPER = timedelta(days=14)  # older papers are never "new" (a `show` or backfill)
 MAX_BACKOFF = timedelta(minutes=30)
 PLAN_BATCH = 2000  # schedules planned per transaction
+RETENTION = timedelta(days=90)  # finished ledger rows kept (> HISTORY_LOOKBACK + RECENT_PAPER)
 MISSED_RECORDED = timedelta(days=8)  # how far back an outage's missed fires are recorded
 
 
@@ -459,6 +460,19 @@ class Dispatcher:
             return
         await self._store.ledger.mark_failed(claimed, now=now, error=error, retry_at=retry_at)
         report.retrying += 1
+
+    async def housekeeping(self) -> tuple[int, int]:
+        """Daily: drop ledger rows older than :data:`RETENTION` (they, and the papers they
+        recorded, can no longer matter: "new" never reaches back that far) and forget
+        removed subscriptions in the matcher. Returns (rows pruned, queries forgotten)."""
+        pruned = await self._store.ledger.prune(before=self._clock() - RETENTION)
+        live = await self._store.schedules.subscription_ids()
+        gone = [sub_id for sub_id in self._indexed if sub_id not in live]
+        for sub_id in gone:
+            del self._indexed[sub_id]
+            if self._matcher is not None:
+                self._matcher.remove(sub_id)
+        return pruned, len(gone)
 
     async def next_retry(self) -> datetime | None:
         """When the earliest backed-off delivery may go again (for the alarm)."""

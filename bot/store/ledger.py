@@ -364,6 +364,16 @@ class Ledger:
         ) as cur:
             return [_delivery(row) async for row in cur]
 
+    async def prune(self, *, before: datetime) -> int:
+        """Forget finished deliveries due before *before*, with the papers they recorded
+        (``sent_papers`` cascades); pending and claimed rows are never pruned."""
+        rows = await self._write_all(
+            "DELETE FROM deliveries WHERE due_at < ? AND state IN ('sent', 'failed', 'missed') "
+            "RETURNING id",
+            (ts(before),),
+        )
+        return len(rows)
+
     async def has_delivery(self, target_id: int, digest_key: str) -> bool:
         """Whether the target already has a ledger row for *digest_key* (in any state)."""
         row = await self._one(

@@ -172,6 +172,10 @@ class Schedules:
             found.extend(_subscription(row) for row in rows)
         return found
 
+    async def subscription_ids(self) -> set[int]:
+        rows = await self._rows("SELECT id FROM subscriptions")
+        return {int(row[0]) for row in rows}
+
     async def all_subscriptions(self) -> list[Subscription]:
         rows = await self._rows(f"SELECT {_SUB_COLUMNS} FROM subscriptions ORDER BY id")
         return [_subscription(row) for row in rows]

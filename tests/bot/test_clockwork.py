@@ -56,11 +56,11 @@ async def test_the_alarm_rings_at_the_fire_time_and_a_schedule_change_rearms_it(
     bot = PapersBot(store=store, clock=clock, on_schedule_change=clockwork.rearm)
     await clockwork.start()
     try:
-        assert {job.id for job in clockwork.jobs()} == {"sweep"}  # nothing scheduled yet
+        assert {job.id for job in clockwork.jobs()} == {"sweep", "housekeeping"}  # no alarm yet
         reply = await bot.run_command(parse_command("digest on at 16:00 tz UTC"), MANAGER)
         assert not reply.is_error
         await asyncio.sleep(0.1)  # the re-arm runs beside the command
-        assert {job.id for job in clockwork.jobs()} == {"sweep", "alarm"}
+        assert {job.id for job in clockwork.jobs()} == {"sweep", "housekeeping", "alarm"}
         await asyncio.wait_for(courier.sent.wait(), timeout=10)
         assert courier.posts == ["digest:2026-08-19"]
         await asyncio.sleep(0.2)
@@ -90,6 +90,6 @@ async def test_start_refreshes_before_the_catch_up(store: Store) -> None:
     await clockwork.start()
     try:
         assert order == ["refresh", "catch-up"]
-        assert {job.id for job in clockwork.jobs()} == {"sweep", "refresh"}
+        assert {job.id for job in clockwork.jobs()} == {"sweep", "housekeeping", "refresh"}
     finally:
         await clockwork.stop()

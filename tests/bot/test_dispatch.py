@@ -488,3 +488,20 @@ async def test_after_a_long_outage_only_the_last_days_are_recorded_missed(
     report = await Dispatcher(store, clock, {"slack": courier}).catch_up()
     assert courier.posts == []
     assert 7 <= report.missed <= 9
+
+
+async def test_housekeeping_prunes_old_rows_and_forgets_removed_queries(
+    bot: PapersBot, dispatcher: Dispatcher, courier: Recorder, clock: Clock, store: Store
+) -> None:
+    await say(bot, "subscribe model at 16:00 tz UTC daily")
+    await say(bot, "digest on at 16:00 tz UTC daily")
+    clock.advance(hours=1)
+    await dispatcher.tick()
+    await say(bot, "unsubscribe all")
+    assert await dispatcher.housekeeping() == (0, 1)  # nothing old yet; #1's query dropped
+    clock.advance(days=91)
+    pruned, _ = await dispatcher.housekeeping()
+    assert pruned == 2
+    assert (
+        await store.ledger.already_sent(1, [c.paper_id for c in courier.posts[0][2].cards]) == set()
+    )
