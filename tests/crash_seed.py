@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,6 +20,8 @@ from bot.service import PapersBot
 from bot.sources.snapshot import SnapshotSource
 from bot.store import Store
 from bot.store.db import IngestRun
+
+RELABELLED_DAYS = 3
 
 # Words that match papers of the bundled snapshot, so every DM has something to say.
 QUERIES = ("model", "language", "learning", "diffusion", "agent", "reasoning", "video")
@@ -52,7 +54,14 @@ async def seed(db: Path, *, channels: int, users: int, team: str, now: datetime)
     created = now - timedelta(minutes=10)
     store = await Store.open(db)
     try:
-        for _, batch in SnapshotSource(bundled_snapshot()).days():
+        # The recorded days are months old, and a DM never calls an old paper new: the
+        # newest three recorded days are relabelled as the last three days, as if Hugging
+        # Face had just published them.
+        days = [batch for _, batch in SnapshotSource(bundled_snapshot()).days()]
+        for age, batch in enumerate(reversed(days)):
+            if age < RELABELLED_DAYS:
+                day = (now - timedelta(days=age)).date()
+                batch = [replace(paper, daily_day=day) for paper in batch]
             await store.upsert_papers(batch, seen_at=now - timedelta(hours=1))
         await store.record_run(
             IngestRun("snapshot", None, now - timedelta(hours=1), now, True, 1, None)
