@@ -11,18 +11,14 @@ a target has received, so a paper reaches a target at most once across days, dig
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-import aiosqlite
-
-from bot.errors import StoreError
 from bot.store.rows import ts
+from bot.store.section import Section
 
 Kind = Literal["channel", "user"]
 State = Literal["pending", "claimed", "sent", "failed", "missed"]
@@ -87,32 +83,16 @@ def _delivery(row: Sequence[object]) -> Delivery:
     )
 
 
-class Ledger:
+class Ledger(Section):
     """Targets, deliveries and sent papers, on the store's connection."""
 
-    def __init__(self, conn: aiosqlite.Connection, writing: asyncio.Lock) -> None:
-        self._conn = conn
-        self._writing = writing  # the store's: writes on one connection never interleave
-
-    async def _one(self, sql: str, params: Sequence[object]) -> sqlite3.Row | None:
-        async with self._conn.execute(sql, params) as cur:
-            return await cur.fetchone()
-
-    async def _write(self, sql: str, params: Sequence[object]) -> sqlite3.Row | None:
-        async with self._writing:
-            try:
-                row = await self._one(sql, params)
-                await self._conn.commit()
-            except sqlite3.Error as exc:
-                await self._conn.rollback()
-                raise StoreError(f"ledger write failed: {exc}") from exc
-        return row
+    _what = "ledger"
 
     # -- targets ---------------------------------------------------------------------------
 
     async def target(self, platform: str, workspace: str, kind: Kind, address: str) -> Target:
         """The target with these coordinates, created on first use."""
-        await self._write(
+        await self._write_one(
             "INSERT INTO targets (platform, workspace, kind, address) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (platform, workspace, kind, address) DO NOTHING",
             (platform, workspace, kind, address),
@@ -135,7 +115,7 @@ class Ledger:
 
     async def enable(self, target_id: int, *, owner: str | None = None) -> None:
         """Deliver to a target again (its owner set it up anew) and record who owns it."""
-        await self._write(
+        await self._write_one(
             "UPDATE targets SET disabled_at = NULL, disabled_reason = NULL, owner_told = 0, "
             "owner = COALESCE(?, owner) WHERE id = ?",
             (owner, target_id),
@@ -143,7 +123,7 @@ class Ledger:
 
     async def untold(self, platform: str, user_id: str) -> list[Target]:
         """Disabled targets this user owns and has not been told about yet; marks them told."""
-        rows = await self._write_all(
+        rows = await self._write(
             "UPDATE targets SET owner_told = 1 WHERE platform = ? AND disabled_at IS NOT NULL "
             "AND owner_told = 0 AND (owner = ? OR (kind = 'user' AND address = ?)) "
             "RETURNING id, platform, workspace, kind, address, disabled_at, disabled_reason",
@@ -151,20 +131,9 @@ class Ledger:
         )
         return [Target(r[0], r[1], r[2], r[3], r[4], _dt(r[5]), r[6]) for r in rows]
 
-    async def _write_all(self, sql: str, params: Sequence[object]) -> list[sqlite3.Row]:
-        async with self._writing:
-            try:
-                async with self._conn.execute(sql, params) as cur:
-                    rows = list(await cur.fetchall())
-                await self._conn.commit()
-            except sqlite3.Error as exc:
-                await self._conn.rollback()
-                raise StoreError(f"ledger write failed: {exc}") from exc
-        return rows
-
     async def disable(self, target_id: int, *, now: datetime, reason: str) -> None:
         """Stop delivering to a target after a permanent failure (deleted channel, blocked DMs)."""
-        await self._write(
+        await self._write_one(
             "UPDATE targets SET disabled_at = ?, disabled_reason = ?, owner_told = 0 "
             "WHERE id = ? AND disabled_at IS NULL",
             (ts(now), reason, target_id),
@@ -174,7 +143,7 @@ class Ledger:
 
     async def plan(self, target_id: int, digest_key: str, *, due_at: datetime) -> Delivery:
         """The delivery for (target, key), created ``pending`` if new; never duplicated."""
-        await self._write(
+        await self._write_one(
             "INSERT INTO deliveries (target_id, digest_key, due_at) VALUES (?, ?, ?) "
             "ON CONFLICT (target_id, digest_key) DO NOTHING",
             (target_id, digest_key, ts(due_at)),
@@ -195,7 +164,7 @@ class Ledger:
         claim is older than *stale_after*. The claim is one atomic UPDATE, so two senders can
         never both hold it.
         """
-        row = await self._write(
+        row = await self._write_one(
             "UPDATE deliveries SET state = 'claimed', claimed_at = :now, claim_token = :token, "
             "attempts = attempts + 1 "
             "WHERE id = :id AND ("
@@ -213,7 +182,7 @@ class Ledger:
 
     async def set_content(self, claimed: Delivery, content: str) -> bool:
         """Record what a claimed delivery carries, before it is sent (see module docstring)."""
-        row = await self._write(
+        row = await self._write_one(
             "UPDATE deliveries SET content = ? WHERE id = ? AND state = 'claimed' "
             "AND claim_token = ? RETURNING id",
             (content, claimed.id, claimed.claim_token),
@@ -271,26 +240,21 @@ class Ledger:
         left alone, so planning twice is harmless. Missed ones are recorded, never sent."""
         if not rows:
             return
-        async with self._writing:
-            try:
-                await self._conn.executemany(
-                    "INSERT INTO deliveries (target_id, digest_key, due_at, state, last_error) "
-                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (target_id, digest_key) DO NOTHING",
-                    [
-                        (
-                            tid,
-                            key,
-                            ts(due),
-                            "missed" if late else "pending",
-                            missed_reason if late else None,
-                        )
-                        for tid, key, due, late in rows
-                    ],
-                )
-                await self._conn.commit()
-            except sqlite3.Error as exc:
-                await self._conn.rollback()
-                raise StoreError(f"ledger write failed: {exc}") from exc
+        async with self._transaction() as conn:
+            await conn.executemany(
+                "INSERT INTO deliveries (target_id, digest_key, due_at, state, last_error) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (target_id, digest_key) DO NOTHING",
+                [
+                    (
+                        tid,
+                        key,
+                        ts(due),
+                        "missed" if late else "pending",
+                        missed_reason if late else None,
+                    )
+                    for tid, key, due, late in rows
+                ],
+            )
 
     async def disabled_targets(self) -> set[int]:
         async with self._conn.execute(
@@ -312,24 +276,19 @@ class Ledger:
         paper_ids: Iterable[str] = (),
     ) -> bool:
         """Record a successful send and the papers it carried; ``False`` if the claim was lost."""
-        async with self._writing:
-            try:
-                async with self._conn.execute(
-                    "UPDATE deliveries SET state = 'sent', sent_at = ?, message_id = ?, "
-                    "last_error = NULL WHERE id = ? AND state = 'claimed' AND claim_token = ?",
-                    (ts(now), message_id, claimed.id, claimed.claim_token),
-                ) as cur:
-                    won = cur.rowcount == 1
-                if won:
-                    await self._conn.executemany(
-                        "INSERT OR IGNORE INTO sent_papers "
-                        "(target_id, paper_id, delivery_id, sent_at) VALUES (?, ?, ?, ?)",
-                        [(claimed.target_id, pid, claimed.id, ts(now)) for pid in paper_ids],
-                    )
-                await self._conn.commit()
-            except sqlite3.Error as exc:
-                await self._conn.rollback()
-                raise StoreError(f"ledger write failed: {exc}") from exc
+        async with self._transaction() as conn:
+            async with conn.execute(
+                "UPDATE deliveries SET state = 'sent', sent_at = ?, message_id = ?, "
+                "last_error = NULL WHERE id = ? AND state = 'claimed' AND claim_token = ?",
+                (ts(now), message_id, claimed.id, claimed.claim_token),
+            ) as cur:
+                won = cur.rowcount == 1
+            if won:
+                await conn.executemany(
+                    "INSERT OR IGNORE INTO sent_papers "
+                    "(target_id, paper_id, delivery_id, sent_at) VALUES (?, ?, ?, ?)",
+                    [(claimed.target_id, pid, claimed.id, ts(now)) for pid in paper_ids],
+                )
         return won
 
     async def mark_failed(
@@ -337,7 +296,7 @@ class Ledger:
     ) -> bool:
         """A failed attempt: back to ``pending`` until *retry_at*, or ``failed`` for good."""
         state, retry = ("pending", ts(retry_at)) if retry_at is not None else ("failed", None)
-        row = await self._write(
+        row = await self._write_one(
             "UPDATE deliveries SET state = ?, next_try_at = ?, last_error = ?, claim_token = NULL "
             "WHERE id = ? AND state = 'claimed' AND claim_token = ? RETURNING id",
             (state, retry, error[:500], claimed.id, claimed.claim_token),
@@ -346,7 +305,7 @@ class Ledger:
 
     async def mark_missed(self, delivery_id: int, *, reason: str) -> None:
         """Give up on a delivery that fell due too long ago to be sent late."""
-        await self._write(
+        await self._write_one(
             "UPDATE deliveries SET state = 'missed', last_error = ? "
             "WHERE id = ? AND state IN ('pending', 'claimed')",
             (reason, delivery_id),
@@ -367,7 +326,7 @@ class Ledger:
     async def prune(self, *, before: datetime) -> int:
         """Forget finished deliveries due before *before*, with the papers they recorded
         (``sent_papers`` cascades); pending and claimed rows are never pruned."""
-        rows = await self._write_all(
+        rows = await self._write(
             "DELETE FROM deliveries WHERE due_at < ? AND state IN ('sent', 'failed', 'missed') "
             "RETURNING id",
             (ts(before),),

@@ -8,7 +8,6 @@ as it writes the ledger row; the ledger stays the only record of what was sent.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -16,11 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Literal, TypeVar
 
-import aiosqlite
-
-from bot.errors import StoreError
 from bot.schedule import Schedule
 from bot.store.rows import ts
+from bot.store.section import Section
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -95,26 +92,10 @@ def _schedule_params(schedule: Schedule) -> tuple[str, str, str, int]:
     return (f"{schedule.at:%H:%M}", schedule.tz, schedule.cadence, schedule.weekday)
 
 
-class Schedules:
+class Schedules(Section):
     """Subscriptions and channel digests, on the store's connection and write lock."""
 
-    def __init__(self, conn: aiosqlite.Connection, writing: asyncio.Lock) -> None:
-        self._conn = conn
-        self._writing = writing
-
-    async def _rows(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
-        async with self._conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
-
-    async def _write(self, sql: str, params: Sequence[object]) -> list[sqlite3.Row]:
-        async with self._writing:
-            try:
-                rows = await self._rows(sql, params)
-                await self._conn.commit()
-            except sqlite3.Error as exc:
-                await self._conn.rollback()
-                raise StoreError(f"schedule write failed: {exc}") from exc
-        return rows
+    _what = "schedule"
 
     # -- subscriptions ---------------------------------------------------------------------
 
@@ -268,11 +249,10 @@ class Schedules:
                 later = datetime.fromisoformat(str(row[fire_at])) + timedelta(days=1)
                 broken.append((ts(later), row[key_at]))
         if broken:
-            async with self._writing:
-                await self._conn.executemany(
+            async with self._transaction() as conn:
+                await conn.executemany(
                     f"UPDATE {table} SET next_fire = ? WHERE {column} = ?", broken
                 )
-                await self._conn.commit()
         return good
 
     async def earliest_fire(self) -> datetime | None:
@@ -291,13 +271,8 @@ class Schedules:
         table, column = (
             ("subscriptions", "id") if kind == "sub" else ("channel_digests", "target_id")
         )
-        async with self._writing:
-            try:
-                await self._conn.executemany(
-                    f"UPDATE {table} SET next_fire = ? WHERE {column} = ? AND next_fire = ?",
-                    [(ts(new), key, ts(was)) for key, was, new in moves],
-                )
-                await self._conn.commit()
-            except sqlite3.Error as exc:
-                await self._conn.rollback()
-                raise StoreError(f"schedule write failed: {exc}") from exc
+        async with self._transaction() as conn:
+            await conn.executemany(
+                f"UPDATE {table} SET next_fire = ? WHERE {column} = ? AND next_fire = ?",
+                [(ts(new), key, ts(was)) for key, was, new in moves],
+            )

@@ -1,0 +1,52 @@
+"""Plumbing shared by the store's parts that live on its one connection (ledger, schedules)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+import aiosqlite
+
+from bot.errors import StoreError
+
+
+class Section:
+    """Reads on the shared connection; writes in transactions under the store's write lock,
+    so writes from different tasks never interleave (one connection serves them all)."""
+
+    _what = "store"  # names the part in error messages
+
+    def __init__(self, conn: aiosqlite.Connection, writing: asyncio.Lock) -> None:
+        self._conn = conn
+        self._writing = writing
+
+    async def _rows(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        async with self._conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def _one(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Row | None:
+        async with self._conn.execute(sql, params) as cur:
+            return await cur.fetchone()
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction: committed at the end, rolled back on a database error
+        (raised as :class:`StoreError`)."""
+        async with self._writing:
+            try:
+                yield self._conn
+                await self._conn.commit()
+            except sqlite3.Error as exc:
+                await self._conn.rollback()
+                raise StoreError(f"{self._what} write failed: {exc}") from exc
+
+    async def _write(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        """One statement in its own transaction; the rows it returns (``RETURNING``)."""
+        async with self._transaction() as conn, conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def _write_one(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Row | None:
+        rows = await self._write(sql, params)
+        return rows[0] if rows else None
