@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.dispatch import Dispatcher
+from bot.service import PapersBot
+from bot.store import Store
+from tests.bot.delivery_kit import Clock, Recorder
 from tests.shared_data import SHARED_DATA
 
 # tests/bot/conftest.py -> tests -> project root -> its parent, which holds shared/
@@ -23,3 +28,26 @@ def data_dir() -> Path:
 def archive(data_dir: Path) -> Path:
     """The gzipped JSON-lines archive: 520 recorded Daily Papers days, 8,826 items."""
     return data_dir / "hf_daily_archive.jsonl.gz"
+
+
+# The dispatcher tests (test_dispatch*.py): a settable clock and a recording courier.
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def courier() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def bot(store: Store, clock: Clock) -> PapersBot:
+    return PapersBot(store=store, clock=clock)
+
+
+@pytest.fixture
+def dispatcher(store: Store, clock: Clock, courier: Recorder) -> Dispatcher:
+    return Dispatcher(store, clock, {"slack": courier}, grace=timedelta(hours=4))
