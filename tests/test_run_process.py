@@ -13,12 +13,20 @@ import signal
 import socket
 import sys
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from tests.fakes.discord import FakeDiscord
+from bot.app import bundled_snapshot
+from bot.caller import Caller
+from bot.service import PapersBot
+from bot.sources.snapshot import SnapshotSource
+from bot.store import Store
+from bot.store.db import IngestRun
+from tests.fakes.discord import CHANNEL_ID, GUILD_ID, USER_ID, FakeDiscord
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, command_form, signed_post
 
 SCRIPT = shutil.which("papersbot", path=str(Path(sys.executable).parent))
@@ -79,6 +87,60 @@ async def test_run_serves_discord_until_sigterm(tmp_path: Path, snapshot_db: Pat
             proc.kill()
             await proc.wait()
         await fake.close()
+
+
+async def test_run_delivers_a_due_discord_digest_and_dm_on_start(
+    tmp_path: Path, snapshot_db: Path
+) -> None:
+    """The scheduled path end to end: digests and DMs that fell due while the bot was down
+    go out once the gateway is READY, through the DiscordCourier the CLI wires in."""
+    fake = FakeDiscord()
+    await fake.start()
+    env = _env(tmp_path, snapshot_db, fake, "process-token")
+    env["PAPERSBOT_DATABASE"] = str(tmp_path / "scheduled.db")
+    await _seed_discord_schedules(tmp_path / "scheduled.db", datetime.now(UTC))
+    proc = await _start(tmp_path, env)
+    try:
+        await _poll(lambda: bool(fake.messages.get(CHANNEL_ID)), 30)
+        dm = int(fake.dm_channel(USER_ID)["id"])
+        await _poll(lambda: bool(fake.messages.get(dm)), 10)
+        [digest] = fake.messages[CHANNEL_ID]
+        assert digest["embeds"]
+        assert "d:" in digest["embeds"][-1]["footer"]["text"]  # findable after a crash
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 20)
+        assert proc.returncode == 0, err.decode()
+        assert len(fake.messages[CHANNEL_ID]) == 1
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        await fake.close()
+
+
+async def _seed_discord_schedules(db: Path, now: datetime) -> None:
+    """A fresh store with the newest recorded day relabelled today (old papers are never
+    new in a DM), and a channel digest and a DM subscription due a few minutes ago."""
+    fire = (now - timedelta(minutes=5)).replace(second=0, microsecond=0)
+    store = await Store.open(db)
+    try:
+        *_, (_, newest) = SnapshotSource(bundled_snapshot()).days()
+        fresh = [replace(paper, daily_day=fire.date()) for paper in newest]
+        await store.upsert_papers(fresh, seen_at=now - timedelta(hours=1))
+        await store.record_run(IngestRun("hf", fire.date(), now, now, True, len(fresh), None))
+        bot = PapersBot(store=store, clock=lambda: fire - timedelta(minutes=5))
+        where = Caller(
+            "discord",
+            str(USER_ID),
+            channel_id=str(CHANNEL_ID),
+            workspace_id=str(GUILD_ID),
+            can_manage=True,
+        )
+        for command in ("digest on", "subscribe model"):
+            reply = await bot.respond(f"{command} at {fire:%H:%M} tz UTC daily", where)
+            assert not reply.is_error, reply.text
+    finally:
+        await store.close()
 
 
 async def test_run_with_a_rejected_token_names_the_setting(
