@@ -97,13 +97,20 @@ class Ledger(Section):
             "ON CONFLICT (platform, workspace, kind, address) DO NOTHING",
             (platform, workspace, kind, address),
         )
+        found = await self.find_target(platform, workspace, kind, address)
+        assert found is not None
+        return found
+
+    async def find_target(
+        self, platform: str, workspace: str, kind: Kind, address: str
+    ) -> Target | None:
+        """The target with these coordinates, if it exists (never creates one)."""
         row = await self._one(
             "SELECT id, platform, workspace, kind, address, disabled_at, disabled_reason "
             "FROM targets WHERE platform = ? AND workspace = ? AND kind = ? AND address = ?",
             (platform, workspace, kind, address),
         )
-        assert row is not None
-        return Target(row[0], row[1], row[2], row[3], row[4], _dt(row[5]), row[6])
+        return Target(row[0], row[1], row[2], row[3], row[4], _dt(row[5]), row[6]) if row else None
 
     async def target_by_id(self, target_id: int) -> Target | None:
         row = await self._one(
