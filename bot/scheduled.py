@@ -14,7 +14,6 @@ Setting a schedule up again also re-enables a target that a permanent failure di
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -29,6 +28,7 @@ from bot.commands import (
     Subscriptions,
     Unsubscribe,
 )
+from bot.compose import Content
 from bot.dispatch import digest_key
 from bot.errors import UserInputError, shown
 from bot.options import When
@@ -45,6 +45,11 @@ DEFAULT_SUB_TIME = time(8, 0)
 DEFAULT_DIGEST_TIME = time(9, 0)
 CONSOLE_USER = "console"
 
+QUIET_WORDS = {
+    "empty": " (quiet day note)",
+    "silent": " (quiet day, stayed silent)",
+    "unavailable": " (source unavailable note)",
+}
 STATE_WORDS = {
     "pending": "due",
     "claimed": "sending",
@@ -78,24 +83,11 @@ def delivery_line(delivery: Delivery, now: datetime) -> str:
     line = f"{day}: {word}"
     if delivery.state == "sent" and delivery.sent_at is not None:
         line += f" {ago(delivery.sent_at, now)}"
-        kind = _content_kind(delivery.content)
-        if kind in ("empty", "silent", "unavailable"):
-            line += {"empty": " (quiet day note)", "silent": " (quiet day, stayed silent)"}.get(
-                kind, " (source unavailable note)"
-            )
+        if delivery.content:
+            line += QUIET_WORDS.get(Content.from_json(delivery.content).kind, "")
     if delivery.last_error and delivery.state != "sent":
         line += f": {shown(delivery.last_error, 120)}"
     return line
-
-
-def _content_kind(content: str | None) -> str | None:
-    if not content:
-        return None
-    try:
-        kind = json.loads(content).get("kind")
-    except (ValueError, AttributeError):
-        return None
-    return str(kind) if kind else None
 
 
 class ScheduleCommands:
