@@ -16,10 +16,10 @@ from rich.console import Console
 from rich.style import Style
 from rich.text import Text
 
-from bot.caller import Caller
-from bot.courier import SendResult, SendStatus
-from bot.replies import Card, Reply
-from bot.service import PapersBot
+from bot.delivery.courier import SendResult, SendStatus
+from bot.model.caller import Caller
+from bot.model.replies import Card, Reply
+from bot.service.papersbot import PapersBot
 from bot.store.ledger import Target
 
 PROMPT = "papers> "

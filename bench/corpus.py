@@ -28,7 +28,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from bot.models import Paper
+from bot.model.papers import Paper
 from bot.sources.snapshot import SnapshotSource
 from bot.store.rows import rowid_for
 

@@ -25,9 +25,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.matching import load, make_queries, rss_mb
-from bot.courier import SendResult, SendStatus
-from bot.dispatch import Dispatcher, TickReport
-from bot.replies import Reply
+from bot.delivery.courier import SendResult, SendStatus
+from bot.delivery.dispatcher import Dispatcher, TickReport
+from bot.model.replies import Reply
 from bot.store import Store
 from bot.store.ledger import Target
 

@@ -43,10 +43,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(1, str(ROOT))  # tests.fakes is not an installed package
 
 import adapters.discord  # noqa: E402, F401  (first: it imports discord.py without a warning)
-from bot.caller import Caller  # noqa: E402
-from bot.commands import Search  # noqa: E402
-from bot.limits import CommandBudget  # noqa: E402
-from bot.service import PapersBot  # noqa: E402
+from bot.grammar.commands import Search  # noqa: E402
+from bot.model.caller import Caller  # noqa: E402
+from bot.service.limits import CommandBudget  # noqa: E402
+from bot.service.papersbot import PapersBot  # noqa: E402
 from bot.store import Store  # noqa: E402
 from tests.fakes.discord import FakeDiscord, Interaction, connected  # noqa: E402
 

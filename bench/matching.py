@@ -1,4 +1,4 @@
-"""Matching benchmark: 100,000 subscriptions x 200 new papers through bot.matcher.
+"""Matching benchmark: 100,000 subscriptions x 200 new papers through bot.search.matcher.
 
     .venv/bin/python bench/matching.py [--subscriptions 100000] [--papers 200] [--runs 5]
 
@@ -24,9 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.errors import QueryError
-from bot.matcher import Matcher, token_frequencies
-from bot.models import Paper
-from bot.query import Query, parse_query
+from bot.grammar.query import Query, parse_query
+from bot.model.papers import Paper
+from bot.search.matcher import Matcher, token_frequencies
 from bot.sources.snapshot import SnapshotSource
 from bot.store.migrations import MIGRATIONS
 from bot.store.rows import COLUMNS, paper_params, rowid_for

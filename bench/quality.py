@@ -17,8 +17,8 @@ from pathlib import Path
 from statistics import fmean
 from typing import Any
 
-from bot.query import parse_query
-from bot.search import search
+from bot.grammar.query import parse_query
+from bot.search.engine import search
 from bot.store import Store
 
 Ranker = Callable[[str], Awaitable[list[str]]]

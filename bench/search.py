@@ -31,8 +31,8 @@ import corpus
 import quality
 import report
 
-from bot.query import parse_query
-from bot.search import search
+from bot.grammar.query import parse_query
+from bot.search.engine import search
 from bot.sources.snapshot import SnapshotSource
 from bot.store import Store
 from bot.store.migrations import MIGRATIONS
@@ -187,7 +187,7 @@ async def child_quality(db: Path, dev: dict[str, Any]) -> dict[str, Any]:
         for day, batch in corpus.archive_days(DATA / "hf_daily_archive.jsonl.gz"):
             await store.upsert_papers(corpus.without_keywords(batch), seen_at=corpus.seen_at(day))
         rankers = {
-            "tiered search (bot.search)": quality.tiered(store, NOW),
+            "tiered search (bot.search.engine)": quality.tiered(store, NOW),
             "BM25 over all words, plain": quality.bm25(store, NOW),
             "BM25 over all words, title weighted 2/1/1/2": quality.bm25(
                 store, NOW, (2.0, 1.0, 1.0, 2.0)

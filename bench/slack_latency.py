@@ -41,7 +41,7 @@ import search as search_bench  # noqa: E402  (bench/search.py: the corpus cache 
 
 from adapters.slack import EVENTS_PATH, open_slack  # noqa: E402
 from bot.config import load_settings  # noqa: E402
-from bot.service import PapersBot  # noqa: E402
+from bot.service.papersbot import PapersBot  # noqa: E402
 from bot.store import Store  # noqa: E402
 from tests.fakes.slack import (  # noqa: E402
     BOT_TOKEN,

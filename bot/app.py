@@ -15,13 +15,13 @@ from pathlib import Path
 
 import httpx
 
-from bot.clockwork import Clockwork
 from bot.config import Settings
-from bot.dispatch import Dispatcher
-from bot.ingest import Ingestor, refresh_recent
-from bot.service import PapersBot
+from bot.delivery.clockwork import Clockwork
+from bot.delivery.dispatcher import Dispatcher
+from bot.service.papersbot import PapersBot
 from bot.sources.hf import HuggingFaceSource
 from bot.sources.http import Fetcher, build_client
+from bot.sources.ingest import Ingestor, refresh_recent
 from bot.store import Store
 
 

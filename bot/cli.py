@@ -34,13 +34,13 @@ from adapters.console import (
     render_lines,
 )
 from bot.app import App, bundled_snapshot, configure_logging, open_app, utc_now
-from bot.commands import DEFAULT_COUNT, Search
 from bot.config import Settings, load_settings
+from bot.delivery.simulate import DEFAULT_SCRIPT, SimClock, parse_span, simulate, span_words
 from bot.errors import ConfigError, PapersbotError
-from bot.ingest import REFRESH_DAYS, IngestSummary, refresh_recent, weekdays
-from bot.replies import Reply
-from bot.service import PAGE_SIZE, PapersBot
-from bot.simulate import DEFAULT_SCRIPT, SimClock, parse_span, simulate, span_words
+from bot.grammar.commands import DEFAULT_COUNT, Search
+from bot.model.replies import Reply
+from bot.service.papersbot import PAGE_SIZE, PapersBot
+from bot.sources.ingest import REFRESH_DAYS, IngestSummary, refresh_recent, weekdays
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -202,8 +202,9 @@ async def simulate_demo(
 async def run(settings: Settings, console: Console) -> int:
     """Start every configured adapter; with no platform token, say so and use the console.
 
-    Scheduled delivery and the Daily Papers refresh run on :class:`~bot.clockwork.Clockwork`
-    beside the adapters; each adapter hands its courier to the dispatcher as it connects.
+    Scheduled delivery and the Daily Papers refresh run on
+    :class:`~bot.delivery.clockwork.Clockwork` beside the adapters; each adapter hands its
+    courier to the dispatcher as it connects.
     """
     if not (settings.slack_configured or settings.discord_configured):
         console.print(

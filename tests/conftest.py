@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.app import bundled_snapshot
-from bot.ingest import Ingestor
-from bot.service import PapersBot
+from bot.service.papersbot import PapersBot
+from bot.sources.ingest import Ingestor
 from bot.store import Store
 
 # The bundled snapshot's latest day is 2026-08-19; "now" is that afternoon.

@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.app import bundled_snapshot
-from bot.caller import Caller
-from bot.service import PapersBot
+from bot.model.caller import Caller
+from bot.service.papersbot import PapersBot
 from bot.sources.snapshot import SnapshotSource
 from bot.store import Store
 from bot.store.db import IngestRun

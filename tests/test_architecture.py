@@ -86,5 +86,7 @@ print(json.dumps({"imported": names, "platform": loaded}))
     )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert {"bot.ids", "bot.query", "bot.search", "bot.store.db"} <= set(report["imported"])
+    assert {"bot.model.ids", "bot.grammar.query", "bot.search.engine", "bot.store.db"} <= set(
+        report["imported"]
+    )
     assert report["platform"] == []

@@ -103,7 +103,7 @@ async def _start(cwd: Path, env: dict[str, str], log: Path) -> asyncio.subproces
 
 def _caught_up(log: Path) -> bool:
     """The process finished its start-up catch-up (it logs the report; SIGTERM is handled)."""
-    return "bot.clockwork: catch-up:" in log.read_text(errors="replace")
+    return "bot.delivery.clockwork: catch-up:" in log.read_text(errors="replace")
 
 
 def _conversation(row: Row) -> str:

@@ -34,7 +34,7 @@ from adapters.discord.views import (
 )
 from bot.config import Settings
 from bot.errors import ConfigError
-from bot.service import PapersBot
+from bot.service.papersbot import PapersBot
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,8 @@ from adapters.discord.views import (
     answer,
     caller_for,
 )
-from bot.commands import (
+from bot.errors import UserInputError
+from bot.grammar.commands import (
     DEFAULT_COUNT,
     MAX_COUNT,
     Command,
@@ -37,13 +38,19 @@ from bot.commands import (
     Today,
     parse_unsubscribe,
 )
-from bot.errors import UserInputError
-from bot.ids import require_id
-from bot.options import DEFAULT_TOP, MAX_MIN_UPVOTES, MAX_TOP, DigestOptions, EmptyDays, When
-from bot.query import MAX_QUERY_CHARS
-from bot.replies import Reply
-from bot.schedule import Cadence, parse_cadence, parse_time, parse_timezone
-from bot.service import PapersBot
+from bot.grammar.options import (
+    DEFAULT_TOP,
+    MAX_MIN_UPVOTES,
+    MAX_TOP,
+    DigestOptions,
+    EmptyDays,
+    When,
+)
+from bot.grammar.query import MAX_QUERY_CHARS
+from bot.model.ids import require_id
+from bot.model.replies import Reply
+from bot.model.schedule import Cadence, parse_cadence, parse_time, parse_timezone
+from bot.service.papersbot import PapersBot
 
 log = logging.getLogger(__name__)
 

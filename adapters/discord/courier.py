@@ -1,4 +1,4 @@
-"""The Discord :class:`bot.courier.Courier`: scheduled posts to channels and users' DMs.
+"""The Discord :class:`bot.delivery.courier.Courier`: scheduled posts to channels and users' DMs.
 
 Built on :class:`~adapters.discord.delivery.Deliverer`, so every request is paced under
 Discord's global limit, 429s are slept and retried, each part carries a nonce derived from
@@ -27,8 +27,8 @@ from typing import assert_never
 import discord
 
 from adapters.discord.delivery import ERRORS, Deliverer, Delivery, Outcome, Pacer, marker
-from bot.courier import LookupFailed, SendResult, SendStatus
-from bot.replies import Reply
+from bot.delivery.courier import LookupFailed, SendResult, SendStatus
+from bot.model.replies import Reply
 from bot.store.ledger import Target
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ class DiscordCourier:
     async def find_sent(self, target: Target, key: str, since: datetime) -> str | None:
         """The id of the first message of delivery *key* posted to *target* since *since*:
         ``None`` when it is not there (or only some of its parts are); raises
-        :class:`~bot.courier.LookupFailed` when Discord cannot be asked (logged)."""
+        :class:`~bot.delivery.courier.LookupFailed` when Discord cannot be asked (logged)."""
         _check(target)
         me = self.deliverer.client.user
         if me is None or not target.address.isdigit():

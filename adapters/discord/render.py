@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 
 import discord
 
-from bot.cards import shorten
-from bot.replies import Action, Card, Link, Reply
+from bot.model.replies import Action, Card, Link, Reply
+from bot.search.cards import shorten
 
 MAX_CONTENT = 2000
 MAX_TITLE = 256

@@ -10,7 +10,7 @@ otherwise. A reply the core marks public (a shared card, a digest turned on or o
 posted to the channel with ``chat.postMessage``; a shared card is attributed to the user who
 shared it.
 
-Buttons carry the core's opaque values (:mod:`bot.actions`): ``papers_more``,
+Buttons carry the core's opaque values (:mod:`bot.grammar.actions`): ``papers_more``,
 ``papers_show``, ``papers_share`` and ``papers_subscribe`` go to :meth:`PapersBot.press`,
 which answers a stale or forged value politely. Link buttons (``papers_link_*``) open a URL
 in the browser; Slack still reports the click, so it is acknowledged and ignored.
@@ -47,11 +47,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.errors import DeliveryError, Outcome, classify, payload_size
 from adapters.slack.render import ACTION_IDS, LINK_ACTION_PREFIX, render_reply
-from bot.caller import Caller
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.identity import bot_version
-from bot.replies import Reply
+from bot.model.caller import Caller
+from bot.model.replies import Reply
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ _SLACK_LINK = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 
 
 class Responder(Protocol):
-    """The part of :class:`bot.service.PapersBot` this adapter uses."""
+    """The part of :class:`bot.service.papersbot.PapersBot` this adapter uses."""
 
     async def respond(self, text: str, caller: Caller | None = None) -> Reply: ...
 

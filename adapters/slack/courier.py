@@ -1,4 +1,4 @@
-"""The Slack :class:`bot.courier.Courier`: scheduled posts to channels and DMs.
+"""The Slack :class:`bot.delivery.courier.Courier`: scheduled posts to channels and DMs.
 
 Built on :class:`SlackDelivery`, so every post is paced per channel, retried by the Web API
 client on 429 (honouring ``Retry-After``) and 5xx, and tagged with message metadata carrying
@@ -27,8 +27,8 @@ from typing import assert_never
 
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.errors import DeliveryError, Outcome
-from bot.courier import LookupFailed, SendResult, SendStatus
-from bot.replies import Reply
+from bot.delivery.courier import LookupFailed, SendResult, SendStatus
+from bot.model.replies import Reply
 from bot.store.ledger import Target
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ class SlackCourier:
 
     async def find_sent(self, target: Target, key: str, since: datetime) -> str | None:
         """The ``ts`` of the first message tagged *key* in *target* since *since*, if any;
-        raises :class:`~bot.courier.LookupFailed` when Slack cannot be asked."""
+        raises :class:`~bot.delivery.courier.LookupFailed` when Slack cannot be asked."""
         _check(target)
         try:
             channel = target.address

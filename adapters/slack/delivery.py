@@ -37,8 +37,8 @@ from adapters.slack.errors import (
 )
 from adapters.slack.render import SlackMessage, render_reply
 from bot.errors import ConfigError, UserInputError
-from bot.replies import Reply
-from bot.schedule import parse_timezone
+from bot.model.replies import Reply
+from bot.model.schedule import parse_timezone
 
 log = logging.getLogger(__name__)
 

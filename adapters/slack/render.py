@@ -20,8 +20,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.cards import shorten
-from bot.replies import Action, ActionKind, Card, Link, Reply
+from bot.model.replies import Action, ActionKind, Card, Link, Reply
+from bot.search.cards import shorten
 
 Block = dict[str, Any]
 

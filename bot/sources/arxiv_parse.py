@@ -11,8 +11,8 @@ import logging
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from bot.ids import canonical_id
-from bot.models import Paper
+from bot.model.ids import canonical_id
+from bot.model.papers import Paper
 from bot.sources.hf_parse import MalformedItem, parse_timestamp, squash
 
 log = logging.getLogger(__name__)

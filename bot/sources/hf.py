@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 
 from bot.errors import NotFound, SourceResponseError
-from bot.ids import require_id
-from bot.models import Paper
+from bot.model.ids import require_id
+from bot.model.papers import Paper
 from bot.sources.hf_parse import MalformedItem, parse_item, parse_items
 from bot.sources.http import Fetcher, Params
 

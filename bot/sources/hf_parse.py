@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from bot.ids import canonical_id
-from bot.models import HF_BASE, Paper
+from bot.model.ids import canonical_id
+from bot.model.papers import HF_BASE, Paper
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO
 
 from bot.errors import SourceResponseError, SourceUnavailable
-from bot.models import Paper
+from bot.model.papers import Paper
 from bot.sources.hf_parse import parse_items
 
 log = logging.getLogger(__name__)

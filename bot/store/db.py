@@ -20,7 +20,7 @@ from types import TracebackType
 import aiosqlite
 
 from bot.errors import StoreError
-from bot.models import Paper, Snapshot, StoredPaper
+from bot.model.papers import Paper, Snapshot, StoredPaper
 from bot.store.ledger import Ledger
 from bot.store.migrations import MIGRATIONS
 from bot.store.rows import COLUMNS, paper_params, row_to_paper, rowid_for, ts
@@ -82,7 +82,7 @@ class Candidate:
     upvotes: int
     comments: int
     stars: int | None
-    featured: float  # Unix time, as bot.ranking.featured_at
+    featured: float  # Unix time, as bot.search.ranking.featured_at
 
 
 _CANDIDATE_COLUMNS = "r.upvotes, r.comments, r.stars, r.featured"
@@ -283,7 +283,7 @@ class Store:
         """The newest *limit* papers matching an FTS5 expression (all papers when ``None``).
 
         The work is bounded: rows are visited in descending rowid order (newest papers
-        first, see :func:`bot.ids.chronological_key`) and the scan stops after *limit*.
+        first, see :func:`bot.model.ids.chronological_key`) and the scan stops after *limit*.
         FTS5's ``bm25()`` is deliberately not used: it counts every document containing
         each query term to weigh it, which costs ~50-80 ms for common words at 1M papers
         whatever the LIMIT (measured in bench/search.py).

@@ -6,7 +6,7 @@ with the platform message id; the claim carries a random token so a sender whose
 stale (it crashed, or hung) can no longer mark the row. ``sent_papers`` records every paper
 a target has received, so a paper reaches a target at most once across days, digests and DMs.
 
-:mod:`bot.dispatch` drives it: planning fires, the catch-up pass, claim → send → mark.
+:mod:`bot.delivery.dispatcher` drives it: planning fires, the catch-up pass, claim → send → mark.
 """
 
 from __future__ import annotations

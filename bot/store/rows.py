@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from bot.ids import chronological_key as rowid_for
-from bot.models import Paper
+from bot.model.ids import chronological_key as rowid_for
+from bot.model.papers import Paper
 
 __all__ = ["COLUMNS", "paper_params", "row_to_paper", "rowid_for", "ts"]
 

@@ -1,6 +1,6 @@
 """What is scheduled: users' DM subscriptions and channels' daily digests.
 
-Each row carries its :class:`~bot.schedule.Schedule` and ``next_fire``, the UTC instant it
+Each row carries its :class:`~bot.model.schedule.Schedule` and ``next_fire``, the UTC instant it
 is next due, so "what is due now" is one indexed range scan whatever the number of rows.
 Whoever plans a fire moves ``next_fire`` on (:meth:`Schedules.advance`) in the same breath
 as it writes the ledger row; the ledger stays the only record of what was sent.
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Literal, TypeVar
 
-from bot.schedule import Schedule
+from bot.model.schedule import Schedule
 from bot.store.rows import ts
 from bot.store.section import Section
 

@@ -21,12 +21,12 @@ from adapters.slack import SlackRuntime, open_slack
 from adapters.slack.app import build_client
 from adapters.slack.delivery import ChannelPacer, SlackDelivery
 from adapters.slack.render import MAX_BLOCKS, MAX_TEXT, MESSAGE_BUDGET, SlackMessage
-from bot.cards import card_for
 from bot.config import Settings, load_settings
-from bot.models import Paper, StoredPaper
-from bot.ranking import trend
-from bot.replies import Reply
-from bot.service import PapersBot
+from bot.model.papers import Paper, StoredPaper
+from bot.model.replies import Reply
+from bot.search.cards import card_for
+from bot.search.ranking import trend
+from bot.service.papersbot import PapersBot
 from bot.sources.snapshot import SnapshotSource
 from bot.store import Store
 from tests.conftest import NOW

@@ -12,10 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from bot import ranking
-from bot.caller import Caller
-from bot.cards import card_for
-from bot.commands import (
+from bot.grammar.commands import (
     Command,
     DigestOff,
     DigestOn,
@@ -25,9 +22,12 @@ from bot.commands import (
     Subscriptions,
     Unsubscribe,
 )
-from bot.models import Paper, StoredPaper
-from bot.replies import Reply
-from bot.service import PapersBot
+from bot.model.caller import Caller
+from bot.model.papers import Paper, StoredPaper
+from bot.model.replies import Reply
+from bot.search import ranking
+from bot.search.cards import card_for
+from bot.service.papersbot import PapersBot
 from bot.sources.snapshot import SnapshotSource
 from bot.store import Store
 from tests.conftest import NOW, fixed_clock
@@ -126,8 +126,8 @@ class Recorder(PapersBot):
     """The real core, except that the subscription and digest commands are only recorded.
 
     It answers them with ``ok <Command>`` so adapter tests see exactly which core command
-    and :class:`~bot.service.Caller` a slash command or button produced; every other command
-    (search, today, ...) runs for real. Calls still go through :meth:`PapersBot._guarded`.
+    and :class:`~bot.model.caller.Caller` a slash command or button produced; every other
+    command (search, today, ...) runs for real. Calls still go through :meth:`PapersBot._guarded`.
     """
 
     def __init__(self, store: Store) -> None:

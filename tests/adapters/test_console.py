@@ -9,8 +9,8 @@ import pytest
 from rich.console import Console
 
 from adapters.console import ConsoleSession, render, render_lines
-from bot.models import Paper
-from bot.service import PapersBot
+from bot.model.papers import Paper
+from bot.service.papersbot import PapersBot
 from bot.store import Store
 from tests.conftest import NOW, fixed_clock
 

@@ -17,8 +17,8 @@ from adapters.discord.client import create_client, run_discord
 from adapters.discord.permissions import can_manage_channels, manager_group
 from bot.config import Settings
 from bot.errors import ConfigError
-from bot.models import Paper
-from bot.service import PapersBot
+from bot.model.papers import Paper
+from bot.service.papersbot import PapersBot
 from bot.store import Store
 from tests.adapters.conftest_discord import EVIL_ID, assert_inert, discord_env, evil_paper
 from tests.conftest import NOW, fixed_clock

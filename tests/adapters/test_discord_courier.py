@@ -22,9 +22,9 @@ from adapters.discord.courier import DiscordCourier
 from adapters.discord.delivery import Pacer, marker, tagged
 from adapters.discord.render import MAX_EMBED_TOTAL
 from bench.fanout import fan_out
-from bot.courier import LookupFailed, SendStatus
-from bot.replies import Reply
-from bot.service import PapersBot
+from bot.delivery.courier import LookupFailed, SendStatus
+from bot.model.replies import Reply
+from bot.service.papersbot import PapersBot
 from bot.store.ledger import Target
 from tests.adapters.conftest_discord import digest, discord_env
 from tests.fakes.discord import FakeDiscord

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from adapters.discord.delivery import Deliverer, Outcome, part_nonce
-from bot.service import PapersBot
+from bot.service.papersbot import PapersBot
 from tests.adapters.conftest_discord import digest, discord_env
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord_payloads import CHANNEL_ID, USER_ID

@@ -28,9 +28,9 @@ from adapters.discord.render import (
     render_reply,
 )
 from adapters.discord.views import message_kwargs
-from bot.models import StoredPaper
-from bot.replies import Action, Card, Link, Reply
-from bot.service import PapersBot
+from bot.model.papers import StoredPaper
+from bot.model.replies import Action, Card, Link, Reply
+from bot.service.papersbot import PapersBot
 from tests.adapters.conftest_discord import assert_inert, digest, evil_paper
 from tests.conftest import NOW
 from tests.fakes.discord_payloads import embed_chars, validator

@@ -18,8 +18,7 @@ import pytest
 
 from adapters.discord.commands import Weekday, when_from, zone_choices
 from adapters.discord.render import render_reply
-from bot.caller import Caller
-from bot.commands import (
+from bot.grammar.commands import (
     Command,
     DigestOff,
     DigestOn,
@@ -28,9 +27,10 @@ from bot.commands import (
     Subscriptions,
     Unsubscribe,
 )
-from bot.options import DigestOptions, When, split_subscribe
-from bot.replies import Reply
-from bot.schedule import DAYS, parse_timezone
+from bot.grammar.options import DigestOptions, When, split_subscribe
+from bot.model.caller import Caller
+from bot.model.replies import Reply
+from bot.model.schedule import DAYS, parse_timezone
 from bot.store import Store
 from tests.adapters.conftest_discord import Recorder, discord_env
 from tests.fakes.discord import FakeDiscord, Interaction

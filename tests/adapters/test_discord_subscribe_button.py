@@ -14,9 +14,9 @@ import pytest
 
 from adapters.discord.render import Button, render_reply
 from adapters.discord.views import PaperButton, build_view
-from bot.actions import encode_action
-from bot.commands import SubscribeSaved
-from bot.replies import Action
+from bot.grammar.actions import encode_action
+from bot.grammar.commands import SubscribeSaved
+from bot.model.replies import Action
 from bot.store import Store
 from tests.adapters.conftest_discord import Recorder, digest, discord_env
 from tests.fakes.discord import FakeDiscord, Interaction

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.service import PapersBot
+from bot.service.papersbot import PapersBot
 from tests.adapters.conftest_discord import discord_env
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord_payloads import MEMBER_PERMISSIONS, Json

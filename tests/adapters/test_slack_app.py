@@ -16,10 +16,10 @@ import pytest
 
 from adapters.slack import EVENTS_PATH, HEALTH_PATH, SlackRuntime, open_slack, run_slack
 from adapters.slack.app import command_text
-from bot.caller import Caller
 from bot.errors import ConfigError
-from bot.replies import Reply
-from bot.service import PapersBot
+from bot.model.caller import Caller
+from bot.model.replies import Reply
+from bot.service.papersbot import PapersBot
 from tests.adapters.conftest import CHANNEL, USER, assert_valid, mentions, slack_settings
 from tests.fakes.slack import (
     APP_TOKEN,

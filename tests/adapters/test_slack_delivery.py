@@ -22,7 +22,7 @@ from adapters.slack.delivery import (
 )
 from adapters.slack.errors import parse_retry_after
 from bot.errors import ConfigError
-from bot.replies import Reply
+from bot.model.replies import Reply
 from tests.adapters.conftest import CHANNEL, USER, assert_valid, digest, slack_settings
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
 

@@ -21,12 +21,12 @@ from adapters.slack.render import (
     safe_url,
     user_mention,
 )
-from bot.caller import Caller
-from bot.cards import card_for
-from bot.models import StoredPaper
-from bot.ranking import trend
-from bot.replies import Action, ActionKind, Card, Link, Reply
-from bot.service import PapersBot
+from bot.model.caller import Caller
+from bot.model.papers import StoredPaper
+from bot.model.replies import Action, ActionKind, Card, Link, Reply
+from bot.search.cards import card_for
+from bot.search.ranking import trend
+from bot.service.papersbot import PapersBot
 from bot.sources.snapshot import SnapshotSource
 from bot.store import Store
 from tests.adapters.conftest import EVIL_ID, assert_valid, mentions, strings

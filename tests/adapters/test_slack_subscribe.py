@@ -13,8 +13,8 @@ import pytest
 
 from adapters.slack import EVENTS_PATH, SlackRuntime, open_slack
 from adapters.slack.app import command_verb
-from bot.caller import Caller
-from bot.replies import Reply
+from bot.model.caller import Caller
+from bot.model.replies import Reply
 from tests.adapters.conftest import CHANNEL, USER, assert_valid, slack_settings
 from tests.fakes.slack import APP_TOKEN, FakeSlack, action_form, command_form, signed_post
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.dispatch import Dispatcher
-from bot.service import PapersBot
+from bot.delivery.dispatcher import Dispatcher
+from bot.service.papersbot import PapersBot
 from bot.store import Store
-from tests.bot.delivery_kit import Clock, Recorder
+from tests.kit import Clock, Recorder
 from tests.shared_data import SHARED_DATA
 
 # tests/bot/conftest.py -> tests -> project root -> its parent, which holds shared/

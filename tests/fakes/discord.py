@@ -49,7 +49,7 @@ from aiohttp import WSMsgType, web
 from discord.gateway import DiscordWebSocket
 
 from adapters.discord.client import PapersClient, point_at
-from bot.service import PapersBot
+from bot.service.papersbot import PapersBot
 from tests.fakes.discord_payloads import (
     APP_ID,
     BOT_ID,

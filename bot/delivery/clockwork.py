@@ -1,0 +1,185 @@
+"""APScheduler 3.x as the alarm clock; the store is the truth of what is due.
+
+Nothing about schedules lives in APScheduler: its jobs are rebuilt from the store at every
+start and only ever wake :meth:`bot.delivery.dispatcher.Dispatcher.tick`, which asks the store what
+fell due. Four jobs:
+
+- ``alarm``: a ``DateTrigger`` at the earliest ``next_fire`` of any digest or subscription
+  (or the end of a delivery's backoff), re-armed after each ring and whenever a command
+  changes a schedule, so posts go out on the minute;
+- ``sweep``: every minute, the same tick, in case an alarm was missed (suspend, clock
+  jumps) — an early, late or doubled wake-up neither loses nor repeats a delivery;
+- ``housekeeping``: daily, old finished ledger rows are pruned and removed subscriptions
+  leave the matcher;
+- ``refresh``: the Daily Papers ingest, every ``PAPERSBOT_REFRESH_MINUTES`` (and once at
+  start, before the catch-up pass).
+
+Every job coalesces and runs one instance at a time; misfires always run (late is better
+than never, and the dispatcher's grace window decides what is too late).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+from apscheduler.triggers.date import DateTrigger  # type: ignore[import-untyped]
+from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
+
+from bot.delivery.dispatcher import Dispatcher
+from bot.errors import PapersbotError
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+SWEEP_EVERY = timedelta(minutes=1)
+FIRST_REFRESH_WAIT = timedelta(seconds=90)
+_JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+
+
+class Clockwork:
+    """Owns the APScheduler instance; :meth:`start` inside the running event loop."""
+
+    def __init__(
+        self,
+        store: Store,
+        dispatcher: Dispatcher,
+        *,
+        clock: Callable[[], datetime],
+        refresh: Callable[[], Awaitable[object]] | None = None,
+        refresh_every: timedelta = timedelta(hours=1),
+        sweep_every: timedelta = SWEEP_EVERY,
+    ) -> None:
+        self._store = store
+        self._dispatcher = dispatcher
+        self._clock = clock
+        self._refresh = refresh
+        self._refresh_every = refresh_every
+        self._sweep_every = sweep_every
+        self._scheduler: AsyncIOScheduler | None = None
+        self._rearming: set[asyncio.Task[None]] = set()  # and the start-up refresh
+
+    @property
+    def running(self) -> bool:
+        return self._scheduler is not None
+
+    async def start(self) -> None:
+        """Refresh Daily Papers, catch up on what fell due while stopped, then arm the jobs.
+
+        The refresh comes first so that a digest that fell due during the outage is built
+        from today's papers, not from what was stored before (it would say "nothing new"
+        and that day would never be posted). It gets :data:`FIRST_REFRESH_WAIT`; a slower
+        one goes on in the background while the catch-up runs with what is stored.
+        """
+        refreshing: asyncio.Task[None] | None = None
+        if self._refresh is not None:
+            refreshing = asyncio.create_task(self._refresh_now())
+            done, _ = await asyncio.wait({refreshing}, timeout=FIRST_REFRESH_WAIT.total_seconds())
+            if not done:
+                log.warning("the start-up refresh is slow; catching up with what is stored")
+                self._rearming.add(refreshing)
+                refreshing.add_done_callback(self._rearming.discard)
+        report = await self._dispatcher.catch_up()
+        log.info("catch-up: %s", report)
+        scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=_JOB_DEFAULTS)
+        scheduler.add_job(
+            self._tick, IntervalTrigger(seconds=self._sweep_every.total_seconds()), id="sweep"
+        )
+        scheduler.add_job(
+            self._housekeeping,
+            IntervalTrigger(hours=24),
+            id="housekeeping",
+            next_run_time=datetime.now(UTC) + timedelta(hours=1),
+        )
+        if self._refresh is not None:
+            scheduler.add_job(
+                self._refresh_now,
+                IntervalTrigger(seconds=self._refresh_every.total_seconds()),
+                id="refresh",
+            )
+        scheduler.start()
+        self._scheduler = scheduler
+        await self._arm()
+
+    async def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        for task in list(self._rearming):
+            task.cancel()
+        await asyncio.gather(*self._rearming, return_exceptions=True)
+
+    def rearm(self) -> None:
+        """A schedule changed: move the alarm (called from commands; never blocks them)."""
+        if self._scheduler is None:
+            return
+        task = asyncio.get_running_loop().create_task(self._arm())
+        self._rearming.add(task)
+        task.add_done_callback(self._rearming.discard)
+
+    async def _arm(self) -> None:
+        if self._scheduler is None:
+            return
+        times = [
+            t
+            for t in (
+                await self._store.schedules.earliest_fire(),
+                await self._dispatcher.next_retry(),
+            )
+            if t is not None
+        ]
+        if not times:
+            self._remove("alarm")
+            return
+        # The dispatcher's clock may be injected; the alarm runs on the real one.
+        wait = max(timedelta(0), min(times) - self._clock())
+        run_at = datetime.now(UTC) + wait + timedelta(milliseconds=50)
+        self._scheduler.add_job(
+            self._ring, DateTrigger(run_date=run_at), id="alarm", replace_existing=True
+        )
+
+    def _remove(self, job_id: str) -> None:
+        if self._scheduler is not None and self._scheduler.get_job(job_id) is not None:
+            self._scheduler.remove_job(job_id)
+
+    async def _ring(self) -> None:
+        await self._tick()
+        await self._arm()
+
+    async def _tick(self) -> None:
+        try:
+            report = await self._dispatcher.tick()
+        except PapersbotError as exc:
+            log.error("delivery tick failed: %s", exc)
+        except Exception:
+            log.exception("delivery tick failed unexpectedly")
+        else:
+            if report.planned or report.sent or report.failed or report.retrying:
+                log.info("delivery tick: %s", report)
+
+    async def _housekeeping(self) -> None:
+        try:
+            pruned, forgotten = await self._dispatcher.housekeeping()
+        except PapersbotError as exc:
+            log.error("housekeeping failed: %s", exc)
+        else:
+            log.info(
+                "housekeeping: %d old deliveries pruned, %d queries forgotten", pruned, forgotten
+            )
+
+    async def _refresh_now(self) -> None:
+        assert self._refresh is not None
+        try:
+            await self._refresh()
+        except PapersbotError as exc:
+            log.warning("refresh failed: %s", exc)
+        except Exception:
+            log.exception("refresh failed unexpectedly")
+
+    def jobs(self) -> list[Any]:
+        """The scheduled jobs (for tests and ``status``-like introspection)."""
+        return list(self._scheduler.get_jobs()) if self._scheduler is not None else []

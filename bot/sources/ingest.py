@@ -1,0 +1,126 @@
+"""Ingest: bring papers from a source into the store and record every attempt.
+
+Every fetch, good or bad, becomes an ``ingest_runs`` row, so ``status`` can tell a quiet
+day from a source that is down.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Protocol
+
+from bot.errors import SourceError, SourceUnavailable
+from bot.model.papers import Paper
+from bot.sources.snapshot import SnapshotSource
+from bot.store import Store
+from bot.store.db import IngestRun
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]  # (days done, days in all)
+# Recorded Daily Papers responses were fetched at about 07:45 UTC on their day.
+RECORDED_AT = time(8, 0)
+
+
+class DailySource(Protocol):
+    async def daily(self, day: date) -> list[Paper]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class IngestSummary:
+    days: int
+    papers: int
+    new: int
+    failed_days: tuple[tuple[date, str], ...] = ()
+
+
+def weekdays(start: date, end: date) -> list[date]:
+    """Monday-to-Friday days from *start* to *end* inclusive (Daily Papers skips weekends)."""
+    count = (end - start).days + 1
+    days = (start + timedelta(days=i) for i in range(max(0, count)))
+    return [d for d in days if d.weekday() < 5]
+
+
+class Ingestor:
+    """Writes papers from sources into the store, recording each run."""
+
+    def __init__(self, *, store: Store, clock: Callable[[], datetime]) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def fetch_days(
+        self,
+        source: DailySource,
+        days: Iterable[date],
+        *,
+        name: str = "hf",
+        progress: Progress | None = None,
+    ) -> IngestSummary:
+        """Fetch each day from *source*; a failed day is recorded and the rest go on."""
+        todo = list(days)
+        papers = new = 0
+        failed: list[tuple[date, str]] = []
+        for done, day in enumerate(todo, start=1):
+            started = self._clock()
+            try:
+                batch = await source.daily(day)
+            except SourceError as exc:
+                log.warning("fetching %s failed: %s", day, exc)
+                failed.append((day, str(exc)))
+                await self._record(name, day, started, ok=False, papers=0, error=str(exc))
+                if isinstance(exc, SourceUnavailable):
+                    # Down after every retry: the other days would only wait out the same.
+                    failed += [(d, "skipped: source unavailable") for d in todo[done:]]
+                    break
+            else:
+                result = await self._store.upsert_papers(batch, seen_at=self._clock())
+                papers += len(batch)
+                new += result.new
+                await self._record(name, day, started, ok=True, papers=len(batch))
+            if progress is not None:
+                progress(done, len(todo))
+        return IngestSummary(len(todo), papers, new, tuple(failed))
+
+    async def from_file(
+        self, path: str | Path, *, progress: Progress | None = None, source_name: str = "snapshot"
+    ) -> IngestSummary:
+        """Load a recorded ``daily_papers`` array or JSON-lines archive (gzipped or not)."""
+        started = self._clock()
+        days = papers = new = 0
+        for day, batch in SnapshotSource(path).days():
+            seen_at = datetime.combine(day, RECORDED_AT, UTC) if day else self._clock()
+            result = await self._store.upsert_papers(batch, seen_at=seen_at)
+            days, papers, new = days + 1, papers + len(batch), new + result.new
+            if progress is not None:
+                progress(days, 0)
+        await self._record(source_name, None, started, ok=True, papers=papers)
+        return IngestSummary(days, papers, new)
+
+    async def _record(
+        self,
+        source: str,
+        day: date | None,
+        started: datetime,
+        *,
+        ok: bool,
+        papers: int,
+        error: str | None = None,
+    ) -> None:
+        await self._store.record_run(
+            IngestRun(source, day, started, self._clock(), ok, papers, error)
+        )
+
+
+REFRESH_DAYS = 3  # upvotes keep moving for days: refresh the previous few weekdays too
+
+
+async def refresh_recent(
+    ingestor: Ingestor, source: DailySource, now: datetime, *, days: int = REFRESH_DAYS
+) -> IngestSummary:
+    """Fetch today's Daily Papers and the previous *days* weekdays' (the scheduled ingest)."""
+    today = now.date()
+    return await ingestor.fetch_days(source, weekdays(today - timedelta(days=days + 2), today))
