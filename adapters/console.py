@@ -18,9 +18,9 @@ from rich.text import Text
 
 from bot.delivery.courier import SendResult, SendStatus
 from bot.model.caller import Caller
+from bot.model.delivery import DeliveryKey, Target
 from bot.model.replies import Card, Reply
 from bot.service.papersbot import PapersBot
-from bot.store.ledger import Target
 
 PROMPT = "papers> "
 Reader = Callable[[str], Awaitable[str]]
@@ -103,7 +103,7 @@ class ConsoleCourier:
         self._clock = clock
         self._sent: dict[str, str] = {}
 
-    async def send(self, target: Target, reply: Reply, key: str) -> SendResult:
+    async def send(self, target: Target, reply: Reply, key: DeliveryKey) -> SendResult:
         where = "this channel" if target.kind == "channel" else "your DMs"
         stamp = f" · {self._clock():%a %d %b %H:%M} UTC" if self._clock else ""
         self._console.print(Text(f"── scheduled post to {where}{stamp} ──", style="bold cyan"))
@@ -111,7 +111,7 @@ class ConsoleCourier:
         message_id = self._sent.setdefault(f"{target.id}:{key}", str(len(self._sent) + 1))
         return SendResult(SendStatus.SENT, message_id)
 
-    async def find_sent(self, target: Target, key: str, since: datetime) -> str | None:
+    async def find_sent(self, target: Target, key: DeliveryKey, since: datetime) -> str | None:
         del since
         return self._sent.get(f"{target.id}:{key}")
 

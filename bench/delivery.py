@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.matching import load, make_queries, rss_mb
 from bot.delivery.courier import SendResult, SendStatus
 from bot.delivery.dispatcher import Dispatcher, TickReport
+from bot.model.delivery import Target
 from bot.model.replies import Reply
 from bot.store import Store
-from bot.store.ledger import Target
 
 RESULTS = Path(__file__).resolve().parent / "delivery_results.md"
 NOW = datetime(2026, 7, 1, 8, 0, 30, tzinfo=UTC)
@@ -57,10 +57,10 @@ async def build(path: Path, subscriptions: int, papers: int) -> None:
     store = await Store.open(path)
     try:
         for start in range(0, len(history), 2000):
-            await store.upsert_papers(
+            await store.papers.upsert(
                 history[start : start + 2000], seen_at=NOW - timedelta(days=3)
             )
-        await store.upsert_papers(fresh, seen_at=NOW - timedelta(hours=1))
+        await store.papers.upsert(fresh, seen_at=NOW - timedelta(hours=1))
         queries = make_queries(history, subscriptions)
         conn = store._conn
         await conn.executemany(

@@ -85,7 +85,7 @@ async def timed(fake: FakeDiscord, sub: str, **options: Any) -> Interaction:
 async def measure(db: Path, texts: list[str], passes: int) -> dict[str, Any]:
     """One untimed pass over every query, then *passes* × (end-to-end pass, core-only pass)."""
     store = await Store.open(db)
-    papers = await store.count_papers()
+    papers = await store.papers.count()
     # One fake user sends every command: lift the core's per-user flood limit.
     unlimited = CommandBudget(burst=10**9, per_minute=10**9)
     bot = PapersBot(store=store, clock=lambda: NOW, budget=unlimited)

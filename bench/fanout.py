@@ -42,6 +42,7 @@ from adapters.discord import DiscordCourier  # noqa: E402  (first: no audioop wa
 from adapters.discord.render import render_reply  # noqa: E402
 from bot.app import bundled_snapshot  # noqa: E402
 from bot.delivery.courier import SendStatus  # noqa: E402
+from bot.model.delivery import Target  # noqa: E402
 from bot.model.papers import StoredPaper  # noqa: E402
 from bot.model.replies import Reply  # noqa: E402
 from bot.search import ranking  # noqa: E402
@@ -49,7 +50,6 @@ from bot.search.cards import card_for  # noqa: E402
 from bot.service.papersbot import PapersBot  # noqa: E402
 from bot.sources.snapshot import SnapshotSource  # noqa: E402
 from bot.store import Store  # noqa: E402
-from bot.store.ledger import Target  # noqa: E402
 from tests.fakes.discord import FakeDiscord, connected  # noqa: E402
 
 RESULTS = ROOT / "bench" / "fanout_results.md"

@@ -110,11 +110,11 @@ async def child_ingest(db: Path) -> dict[str, Any]:
         if day is None:
             continue
         t0 = time.perf_counter()
-        await store.upsert_papers(batch, seen_at=corpus.seen_at(day))
+        await store.papers.upsert(batch, seen_at=corpus.seen_at(day))
         upsert += time.perf_counter() - t0
         papers, days = papers + len(batch), days + 1
     total = time.perf_counter() - start
-    stored = await store.count_papers()
+    stored = await store.papers.count()
     await store.close()
     return {
         "papers": papers,
@@ -137,11 +137,11 @@ async def child_build(size: int, db: Path) -> dict[str, Any]:
     done = 0
     for batch in corpus.synthetic_batches(days, size):
         last = max(p.daily_day or NOW.date() for p in batch)
-        await store.upsert_papers(batch, seen_at=corpus.seen_at(last))
+        await store.papers.upsert(batch, seen_at=corpus.seen_at(last))
         done += len(batch)
         if done // 100_000 != (done - len(batch)) // 100_000:
             log.info("  built %d / %d papers (%.0f s)", done, size, time.perf_counter() - start)
-    stored = await store.count_papers()
+    stored = await store.papers.count()
     await store.close()
     seconds = time.perf_counter() - start
     tmp.rename(db)
@@ -159,7 +159,7 @@ async def child_build(size: int, db: Path) -> dict[str, Any]:
 async def child_search(db: Path, runs: int, kinds: dict[str, str]) -> dict[str, Any]:
     """Time parse + search (first page of 5) for every query: one warm-up pass, then *runs*."""
     store = await Store.open(db)
-    papers = await store.count_papers()
+    papers = await store.papers.count()
     times: dict[str, list[float]] = {q: [] for q in kinds}
     totals: dict[str, int] = {}
     for attempt in range(runs + 1):
@@ -185,7 +185,7 @@ async def child_quality(db: Path, dev: dict[str, Any]) -> dict[str, Any]:
     store = await Store.open(db)
     try:
         for day, batch in corpus.archive_days(DATA / "hf_daily_archive.jsonl.gz"):
-            await store.upsert_papers(corpus.without_keywords(batch), seen_at=corpus.seen_at(day))
+            await store.papers.upsert(corpus.without_keywords(batch), seen_at=corpus.seen_at(day))
         rankers = {
             "tiered search (bot.search.engine)": quality.tiered(store, NOW),
             "BM25 over all words, plain": quality.bm25(store, NOW),

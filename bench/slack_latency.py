@@ -120,8 +120,8 @@ def more_value(body: dict[str, object]) -> str | None:
 
 async def measure(db: Path, runs: int) -> tuple[dict[str, tuple[list[float], list[float]]], int]:
     store = await Store.open(db)
-    papers = await store.count_papers()
-    ids = [sp.paper.id for sp in await store.papers_for_day(await store.latest_day())]  # type: ignore[arg-type]
+    papers = await store.papers.count()
+    ids = [sp.paper.id for sp in await store.papers.for_day(await store.papers.latest_day())]  # type: ignore[arg-type]
     COMMANDS["show"] = [f"show {pid}" for pid in ids[:20]]
     bot = PapersBot(store=store, clock=lambda: NOW)
     try:

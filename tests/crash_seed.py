@@ -19,7 +19,7 @@ from bot.model.caller import Caller
 from bot.service.papersbot import PapersBot
 from bot.sources.snapshot import SnapshotSource
 from bot.store import Store
-from bot.store.db import IngestRun
+from bot.store.runs import IngestRun
 
 RELABELLED_DAYS = 3
 
@@ -62,8 +62,8 @@ async def seed(db: Path, *, channels: int, users: int, team: str, now: datetime)
             if age < RELABELLED_DAYS:
                 day = (now - timedelta(days=age)).date()
                 batch = [replace(paper, daily_day=day) for paper in batch]
-            await store.upsert_papers(batch, seen_at=now - timedelta(hours=1))
-        await store.record_run(
+            await store.papers.upsert(batch, seen_at=now - timedelta(hours=1))
+        await store.runs.record(
             IngestRun("snapshot", None, now - timedelta(hours=1), now, True, 1, None)
         )
         bot = PapersBot(store=store, clock=lambda: created)

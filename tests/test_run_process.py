@@ -25,7 +25,7 @@ from bot.model.caller import Caller
 from bot.service.papersbot import PapersBot
 from bot.sources.snapshot import SnapshotSource
 from bot.store import Store
-from bot.store.db import IngestRun
+from bot.store.runs import IngestRun
 from tests.fakes.discord import CHANNEL_ID, GUILD_ID, USER_ID, FakeDiscord
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, command_form, signed_post
 
@@ -126,8 +126,8 @@ async def _seed_discord_schedules(db: Path, now: datetime) -> None:
     try:
         *_, (_, newest) = SnapshotSource(bundled_snapshot()).days()
         fresh = [replace(paper, daily_day=fire.date()) for paper in newest]
-        await store.upsert_papers(fresh, seen_at=now - timedelta(hours=1))
-        await store.record_run(IngestRun("hf", fire.date(), now, now, True, len(fresh), None))
+        await store.papers.upsert(fresh, seen_at=now - timedelta(hours=1))
+        await store.runs.record(IngestRun("hf", fire.date(), now, now, True, len(fresh), None))
         bot = PapersBot(store=store, clock=lambda: fire - timedelta(minutes=5))
         where = Caller(
             "discord",

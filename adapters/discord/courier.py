@@ -28,8 +28,8 @@ import discord
 
 from adapters.discord.delivery import ERRORS, Deliverer, Delivery, Outcome, Pacer, marker
 from bot.delivery.courier import LookupFailed, SendResult, SendStatus
+from bot.model.delivery import DeliveryKey, Target
 from bot.model.replies import Reply
-from bot.store.ledger import Target
 
 log = logging.getLogger(__name__)
 
@@ -84,19 +84,19 @@ class DiscordCourier:
         self.deliverer = Deliverer(client, pacer=pacer or Pacer())
         self.max_pages = max_pages
 
-    async def send(self, target: Target, reply: Reply, key: str) -> SendResult:
+    async def send(self, target: Target, reply: Reply, key: DeliveryKey) -> SendResult:
         """Post *reply* to *target* with *key* as its nonce and marker."""
         _check(target)
         if not target.address.isdigit():
             return SendResult(SendStatus.PERMANENT, detail=f"{target.address!r} is not an id")
         address = int(target.address)
         if target.kind == "channel":
-            delivery = await self.deliverer.post_to_channel(address, reply, nonce=key)
+            delivery = await self.deliverer.post_to_channel(address, reply, nonce=str(key))
         else:
-            delivery = await self.deliverer.dm_user(address, reply, nonce=key)
+            delivery = await self.deliverer.dm_user(address, reply, nonce=str(key))
         return result_of(delivery)
 
-    async def find_sent(self, target: Target, key: str, since: datetime) -> str | None:
+    async def find_sent(self, target: Target, key: DeliveryKey, since: datetime) -> str | None:
         """The id of the first message of delivery *key* posted to *target* since *since*:
         ``None`` when it is not there (or only some of its parts are); raises
         :class:`~bot.delivery.courier.LookupFailed` when Discord cannot be asked (logged)."""
@@ -113,7 +113,7 @@ class DiscordCourier:
                 channel = self.deliverer.client.get_partial_messageable(int(target.address))
             else:
                 channel = await self.deliverer.dm_channel(int(target.address))
-            return await self._look_up(channel, me.id, key, since)
+            return await self._look_up(channel, me.id, str(key), since)
         except ERRORS as exc:
             log.warning("discord look-up of %s in target %s failed: %r", key, target.id, exc)
             raise LookupFailed(f"Discord could not list the channel's messages ({exc})") from None

@@ -28,8 +28,8 @@ from typing import assert_never
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.errors import DeliveryError, Outcome
 from bot.delivery.courier import LookupFailed, SendResult, SendStatus
+from bot.model.delivery import DeliveryKey, Target
 from bot.model.replies import Reply
-from bot.store.ledger import Target
 
 log = logging.getLogger(__name__)
 
@@ -82,24 +82,25 @@ class SlackCourier:
         self.delivery = delivery
         self._partial: dict[tuple[int, str], tuple[str, ...]] = {}  # parts already out
 
-    async def send(self, target: Target, reply: Reply, key: str) -> SendResult:
+    async def send(self, target: Target, reply: Reply, key: DeliveryKey) -> SendResult:
         """Post *reply* to *target*, every message tagged with *key*; the first ``ts`` is
         the message id."""
         _check(target)
-        already = self._partial.pop((target.id, key), ())
+        name = str(key)
+        already = self._partial.pop((target.id, name), ())
         try:
             if target.kind == "channel":
                 ts = await self.delivery.post_to_channel(
-                    target.address, reply, digest_key=key, already=already
+                    target.address, reply, digest_key=name, already=already
                 )
             else:
                 ts = await self.delivery.send_dm(
-                    target.address, reply, digest_key=key, already=already
+                    target.address, reply, digest_key=name, already=already
                 )
         except DeliveryError as exc:
             result = failure(exc)
             if exc.posted and result.status is SendStatus.RETRY:
-                self._partial[(target.id, key)] = exc.posted
+                self._partial[(target.id, name)] = exc.posted
             level = logging.ERROR if exc.outcome in (Outcome.BUG, Outcome.AUTH) else logging.WARNING
             log.log(
                 level,
@@ -112,7 +113,7 @@ class SlackCourier:
             return result
         return SendResult(SendStatus.SENT, message_id=ts or None)
 
-    async def find_sent(self, target: Target, key: str, since: datetime) -> str | None:
+    async def find_sent(self, target: Target, key: DeliveryKey, since: datetime) -> str | None:
         """The ``ts`` of the first message tagged *key* in *target* since *since*, if any;
         raises :class:`~bot.delivery.courier.LookupFailed` when Slack cannot be asked."""
         _check(target)
@@ -120,7 +121,7 @@ class SlackCourier:
             channel = target.address
             if target.kind == "user":
                 channel = await self.delivery.open_dm(target.address)
-            return await self.delivery.find_posted(channel, key, since.timestamp())
+            return await self.delivery.find_posted(channel, str(key), since.timestamp())
         except DeliveryError as exc:
             log.warning("slack look-up of %s in target %s failed: %s", key, target.id, exc.code)
             raise LookupFailed(

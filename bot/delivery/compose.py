@@ -1,13 +1,14 @@
 """What a scheduled delivery says: decided once, stored in the ledger, rendered on each try.
 
-:class:`Content` is what a delivery carries (its kind and paper ids). The dispatcher
-composes it right after the first claim and stores it on the ledger row, so a retry after
-a crash or a rate limit sends the same papers, and ``mark_sent`` records exactly those.
+:class:`~bot.model.delivery.Content` is what a delivery carries (its kind and paper ids).
+The sender composes it right after the first claim and stores it on the ledger row, so a
+retry after a crash or a rate limit sends the same papers, and ``mark_sent`` records
+exactly those.
 
 - A **channel digest** holds the top N papers of the latest Daily Papers day not yet sent
   to the channel, after its filter and minimum upvotes, ranked by trending score. With no
   new day it is a short note or silence (the channel's choice), unless the feed itself is
-  stale: then it says the source is unavailable (:func:`bot.service.status.feed_problem`).
+  stale: then it says the source is unavailable (:func:`bot.delivery.freshness.feed_problem`).
 - A **DM** holds the papers matching a subscription that were first stored since its last
   delivery and that the user has not been sent before (any subscription), ranked by
   trending score, at most :data:`MAX_DM_PAPERS`. Nothing new: silence, recorded.
@@ -15,60 +16,22 @@ a crash or a rate limit sends the same papers, and ``mark_sent`` records exactly
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from typing import Literal
 
+from bot.delivery.freshness import feed_problem
 from bot.errors import shown
 from bot.grammar.query import parse_query
+from bot.model.delivery import Content, ContentKind
 from bot.model.papers import StoredPaper
 from bot.model.replies import Card, Reply
 from bot.search import ranking
 from bot.search.cards import card_for
 from bot.search.matcher import Matcher
-from bot.service.status import feed_problem
 from bot.store import Store
 from bot.store.schedules import ChannelDigest, Subscription
 
 MAX_DM_PAPERS = 10
-ContentKind = Literal["papers", "empty", "silent", "unavailable"]
-
-
-@dataclass(frozen=True, slots=True)
-class Content:
-    kind: ContentKind
-    papers: tuple[str, ...] = ()
-    day: str | None = None  # the Daily Papers day a digest covered
-    more: int = 0  # matching papers left out of a DM
-    detail: str = ""
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "kind": self.kind,
-                "papers": list(self.papers),
-                "day": self.day,
-                "more": self.more,
-                "detail": self.detail,
-            }
-        )
-
-    @classmethod
-    def from_json(cls, text: str) -> Content:
-        data = json.loads(text)
-        return cls(
-            kind=data["kind"],
-            papers=tuple(data.get("papers") or ()),
-            day=data.get("day"),
-            more=int(data.get("more") or 0),
-            detail=str(data.get("detail") or ""),
-        )
-
-    @property
-    def speaks(self) -> bool:
-        """Whether anything is posted (``silent`` is recorded, never sent)."""
-        return self.kind != "silent"
 
 
 def _matching(filter_text: str, papers: list[StoredPaper], now: datetime) -> list[StoredPaper]:
@@ -85,13 +48,13 @@ async def compose_digest(
 ) -> Content:
     """The content of a channel digest due now; *last_day*: the day its last post covered."""
     quiet: ContentKind = "empty" if digest.empty_days == "note" else "silent"
-    day = await store.latest_day()
+    day = await store.papers.latest_day()
     if day is None or (last_day is not None and day.isoformat() <= last_day):
         problem = await feed_problem(store, now=now)
         if problem is not None:
             return Content("unavailable", day=last_day, detail=problem)
         return Content(quiet, day=last_day, detail="no new Daily Papers day")
-    papers = _matching(digest.filter, await store.papers_for_day(day), now)
+    papers = _matching(digest.filter, await store.papers.for_day(day), now)
     papers = [sp for sp in papers if sp.paper.upvotes >= digest.min_upvotes]
     sent = await store.ledger.already_sent(digest.target_id, [sp.paper.id for sp in papers])
     ranked = ranking.rank([sp for sp in papers if sp.paper.id not in sent], now)
@@ -109,7 +72,7 @@ async def compose_dm(
     composed but not yet sent (it is retrying) will carry."""
     taken = await store.ledger.already_sent(target_id, [sp.paper.id for sp in matched])
     for other in await store.ledger.promised(target_id, besides=delivery_id):
-        taken.update(Content.from_json(other).papers)
+        taken.update(other.papers)
     fresh = [sp for sp in matched if sp.paper.id not in taken]
     if not fresh:
         return Content("silent", detail="no new matching papers")
@@ -119,7 +82,7 @@ async def compose_dm(
 
 
 async def _cards(store: Store, content: Content, now: datetime) -> tuple[Card, ...]:
-    stored = await store.papers_by_id(list(content.papers))
+    stored = await store.papers.by_id(list(content.papers))
     cards = []
     for sp in stored:
         card = card_for(sp, ranking.trend(sp, now))

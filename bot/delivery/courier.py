@@ -2,7 +2,7 @@
 
 Each adapter implements it over its own delivery primitives (Slack ``chat.postMessage``
 with message metadata, Discord messages with ``nonce`` + ``enforce_nonce``, the console's
-printer). The dispatcher (:mod:`bot.delivery.dispatcher`) owns claim → send → mark; a courier only
+printer). The dispatcher (:mod:`bot.delivery.sender`) owns claim → send → mark; a courier only
 sends, classifies what happened, and answers "did this key already go out?" after a crash.
 """
 
@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.errors import PapersbotError
+from bot.model.delivery import DeliveryKey, Target
 from bot.model.replies import Reply
-from bot.store.ledger import Target
 
 
 class SendStatus(enum.StrEnum):
@@ -43,16 +43,16 @@ class Courier(Protocol):
 
     platform: str
 
-    async def send(self, target: Target, reply: Reply, key: str) -> SendResult:
+    async def send(self, target: Target, reply: Reply, key: DeliveryKey) -> SendResult:
         """Send *reply* to *target* (a channel, or a user's DMs) as delivery *key*.
 
-        *key* is stable across retries: a courier makes a repeated send of one key
-        idempotent where the platform allows (Discord's nonce) and tags the message with it
-        where it can be found again (Slack message metadata).
+        *key* is stable across retries (``str(key)`` is its text form): a courier makes a
+        repeated send of one key idempotent where the platform allows (Discord's nonce) and
+        tags the message with it where it can be found again (Slack message metadata).
         """
         ...
 
-    async def find_sent(self, target: Target, key: str, since: datetime) -> str | None:
+    async def find_sent(self, target: Target, key: DeliveryKey, since: datetime) -> str | None:
         """The id of a message for *key* already posted to *target* since *since*, if any.
 
         Called before re-sending a delivery whose earlier attempt may have gone out (the

@@ -25,7 +25,7 @@ from bot.errors import UserInputError
 from bot.model.replies import Reply
 from bot.sources.snapshot import SnapshotSource
 from bot.store import Store
-from bot.store.db import IngestRun
+from bot.store.runs import IngestRun
 
 STEP = timedelta(minutes=15)
 PUBLISH_AT = time(6, 0)  # UTC: Daily Papers for day D appear early on D
@@ -94,7 +94,7 @@ async def simulate(
     start_day, held = split_snapshot(snapshot, span)
     for day, batch in source.days():
         if day is not None and day <= start_day:
-            await store.upsert_papers(batch, seen_at=datetime.combine(day, PUBLISH_AT, UTC))
+            await store.papers.upsert(batch, seen_at=datetime.combine(day, PUBLISH_AT, UTC))
     clock = SimClock(datetime.combine(start_day, time(12, 0), UTC))
     await _fresh(store, clock.now, 0)
     announce(
@@ -116,7 +116,7 @@ async def simulate(
         ):
             batch = await source.daily(today) if today in held else []
             if batch:
-                await store.upsert_papers(batch, seen_at=clock.now)
+                await store.papers.upsert(batch, seen_at=clock.now)
                 announce(
                     f"{clock.now:%a %d %b %H:%M} UTC · Daily Papers {today}: "
                     f"{len(batch)} papers published"
@@ -129,4 +129,4 @@ async def simulate(
 
 
 async def _fresh(store: Store, now: datetime, papers: int) -> None:
-    await store.record_run(IngestRun("snapshot", now.date(), now, now, True, papers, None))
+    await store.runs.record(IngestRun("snapshot", now.date(), now, now, True, papers, None))

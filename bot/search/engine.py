@@ -29,7 +29,7 @@ from bot.grammar.query import Query, Tier
 from bot.model.papers import StoredPaper
 from bot.search import ranking
 from bot.store import Store
-from bot.store.db import Candidate
+from bot.store.papers import Candidate
 
 CANDIDATES_PER_TIER = 2000
 CANDIDATES_ANY_WORD = 500
@@ -102,19 +102,19 @@ async def search(
         if len(keys) > offset + limit:
             stopped_early = True
             break
-        cands = await store.fts_candidates(
+        cands = await store.papers.fts_candidates(
             tier.match if tier else None, limit=cap, since=query.since
         )
         titled: set[int] = set()
         if tier is not None and tier.title is not None and cands and query.sort == "relevance":
             # Title matches among this tier's candidates: same condition, same rowid window.
-            titled = await store.fts_rowids(tier.title, min_rowid=cands[-1].rowid, limit=cap)
+            titled = await store.papers.fts_rowids(tier.title, min_rowid=cands[-1].rowid, limit=cap)
         for cand in cands:
             if cand.rowid not in keys:
                 in_title = cand.rowid in titled
                 keys[cand.rowid] = (tier_number, _sort_key(query, cand, in_title, now_ts))
     order = sorted(keys, key=lambda rowid: (keys[rowid], -rowid))
     page = order[offset : offset + limit]
-    stored = await store.papers_by_rowid(page)
+    stored = await store.papers.by_rowid(page)
     hits = tuple(Hit(stored[r], keys[r][0]) for r in page if r in stored)
     return SearchPage(hits=hits, offset=offset, total=len(order), more_unknown=stopped_early)

@@ -149,7 +149,7 @@ class PapersBot:
         caller = caller or Caller()
         match command:
             case SubscribeSaved(token):
-                saved = await self._store.load_search(token)
+                saved = await self._store.pages.load(token)
                 if saved is None:
                     raise UserInputError("That search has expired; run it again.")
                 return await self._scheduling.run(Subscribe(saved), caller)
@@ -169,7 +169,7 @@ class PapersBot:
             case Search(query, offset):
                 return await self.search(query, offset)
             case More(token, offset):
-                saved = await self._store.load_search(token)
+                saved = await self._store.pages.load(token)
                 if saved is None:
                     raise UserInputError("That search has expired; run it again.")
                 return await self.search(saved, offset)
@@ -183,14 +183,14 @@ class PapersBot:
 
     async def today(self, count: int) -> Reply:
         """Top *count* papers of the latest Daily Papers day, by trending score."""
-        day = await self._store.latest_day()
+        day = await self._store.papers.latest_day()
         if day is None:
             return Reply(
                 text="No papers yet: the store is empty. An operator can run "
                 "`papersbot ingest` (or try `papersbot demo`)."
             )
         now = self._clock()
-        ranked = ranking.rank(await self._store.papers_for_day(day), now)[:count]
+        ranked = ranking.rank(await self._store.papers.for_day(day), now)[:count]
         cards = tuple(card_for(sp, trend) for sp, trend in ranked)
         noun = "paper" if len(cards) == 1 else "papers"
         return Reply(text=f"Top {len(cards)} {noun} · Daily Papers {day.isoformat()}", cards=cards)
@@ -209,7 +209,7 @@ class PapersBot:
         cards = tuple(card_for(hit.stored, ranking.trend(hit.stored, now)) for hit in page.hits)
         first, last = offset + 1, offset + len(cards)
         total = f"{page.total}+" if page.more_unknown else str(page.total)
-        token = await self._store.save_search(text, now=now)
+        token = await self._store.pages.save(text, now=now)
         actions: tuple[Action, ...] = ()
         if page.has_more and last <= MAX_OFFSET:
             actions = (Action("more", "More", encode_action("more", token, last)),)
@@ -222,11 +222,11 @@ class PapersBot:
 
     async def show(self, paper_id: str) -> Reply:
         """One paper in full: abstract, authors, links and why it ranks."""
-        stored = await self._store.get_paper(paper_id)
+        stored = await self._store.papers.get(paper_id)
         if stored is None and self._lookup is not None:
             paper = await self._lookup.paper(paper_id)
-            await self._store.upsert_papers([paper], seen_at=self._clock())
-            stored = await self._store.get_paper(paper_id)
+            await self._store.papers.upsert([paper], seen_at=self._clock())
+            stored = await self._store.papers.get(paper_id)
         if stored is None:
             raise NotFound(f"Paper {paper_id} is not in the store yet.")
         card = card_for(stored, ranking.trend(stored, self._clock()), full=True)
@@ -234,7 +234,7 @@ class PapersBot:
 
     async def share(self, paper_id: str, caller: Caller) -> Reply:
         """A public post of one paper's card, attributed to whoever shared it."""
-        stored = await self._store.get_paper(paper_id)
+        stored = await self._store.papers.get(paper_id)
         if stored is None:
             raise NotFound(f"Paper {paper_id} is not in the store any more.")
         card = card_for(stored, ranking.trend(stored, self._clock()))

@@ -16,10 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-from bot.delivery.compose import Content
-from bot.delivery.dispatcher import digest_key
 from bot.errors import UserInputError, shown
 from bot.grammar.commands import (
     Command,
@@ -33,11 +30,12 @@ from bot.grammar.commands import (
 from bot.grammar.options import When
 from bot.grammar.query import parse_query
 from bot.model.caller import Caller
+from bot.model.delivery import DeliveryKey, Target
 from bot.model.replies import Reply
 from bot.model.schedule import Schedule, describe, next_fire
-from bot.service.status import ago
+from bot.model.text import when_text
+from bot.service.status import delivery_line
 from bot.store import Store
-from bot.store.ledger import Delivery, Target
 from bot.store.schedules import ChannelDigest, Subscription
 
 MAX_SUBSCRIPTIONS = 20
@@ -45,49 +43,9 @@ DEFAULT_SUB_TIME = time(8, 0)
 DEFAULT_DIGEST_TIME = time(9, 0)
 CONSOLE_USER = "console"
 
-QUIET_WORDS = {
-    "empty": " (quiet day note)",
-    "silent": " (quiet day, stayed silent)",
-    "unavailable": " (source unavailable note)",
-}
-STATE_WORDS = {
-    "pending": "due",
-    "claimed": "sending",
-    "sent": "sent",
-    "failed": "failed",
-    "missed": "missed",
-}
-
-
-def when_text(instant: datetime, tz: str, now: datetime) -> str:
-    """``Mon 24 Aug 08:00 Europe/Berlin (in 17 h)``."""
-    local = instant.astimezone(ZoneInfo(tz))
-    seconds = int((instant - now).total_seconds())
-    if seconds < 3600:
-        soon = f"in {max(1, seconds // 60)} min"
-    elif seconds < 2 * 86400:
-        soon = f"in {seconds // 3600} h"
-    else:
-        soon = f"in {seconds // 86400} days"
-    return f"{local:%a %d %b %H:%M} {tz} ({soon})"
-
 
 def _schedule(when: When, *, at: time, tz: str) -> Schedule:
     return Schedule(when.at or at, when.tz or tz, when.cadence or "weekdays", when.weekday)
-
-
-def delivery_line(delivery: Delivery, now: datetime) -> str:
-    """One ledger row for people: ``2026-08-19 digest: sent 3 h ago``."""
-    day = delivery.digest_key.rsplit(":", 1)[-1]
-    word = STATE_WORDS[delivery.state]
-    line = f"{day}: {word}"
-    if delivery.state == "sent" and delivery.sent_at is not None:
-        line += f" {ago(delivery.sent_at, now)}"
-        if delivery.content:
-            line += QUIET_WORDS.get(Content.from_json(delivery.content).kind, "")
-    if delivery.last_error and delivery.state != "sent":
-        line += f": {shown(delivery.last_error, 120)}"
-    return line
 
 
 class ScheduleCommands:
@@ -253,7 +211,7 @@ class ScheduleCommands:
         target = await self._channel_target(caller)
         old = await self._store.schedules.digest(target.id)
         first = next_fire(schedule, now)
-        if await self._store.ledger.has_delivery(target.id, digest_key(schedule, first)):
+        if await self._store.ledger.has_delivery(target.id, DeliveryKey.fired(schedule.tz, first)):
             first = next_fire(schedule, first)  # today's post went out (or is on its way)
         digest = await self._store.schedules.set_digest(
             ChannelDigest(

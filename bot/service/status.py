@@ -1,79 +1,58 @@
 """``/papers status``: what the bot knows, how fresh it is, and what is scheduled here.
 
-A source is *stale* when its last successful fetch is older than :data:`STALE_AFTER`, or
-it has never succeeded; the reply then says so rather than implying a quiet day.
-:func:`feed_problem` is the same judgement for scheduled digests, which then say
-"source unavailable" instead of pretending the day was quiet.
+A source is *stale* when its last successful fetch is older than
+:data:`~bot.delivery.freshness.STALE_AFTER`, or it has never succeeded; the reply then says so
+rather than implying a quiet day (:func:`~bot.delivery.freshness.feed_problem`, the same
+judgement scheduled digests make). :func:`delivery_line` tells people what became of one
+ledger row.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
+from bot.delivery.freshness import STALE_AFTER, feed_problem
 from bot.errors import shown
 from bot.model.caller import Caller
+from bot.model.delivery import Delivery
 from bot.model.replies import Reply
+from bot.model.text import ago, when_text
 from bot.store import Store
 
-STALE_AFTER = timedelta(hours=36)
-# Daily Papers publishes every weekday; more weekdays than this without a new day is an
-# outage (or an empty source), not a quiet spell.
-MAX_WEEKDAYS_BEHIND = 2
+QUIET_WORDS = {
+    "empty": " (quiet day note)",
+    "silent": " (quiet day, stayed silent)",
+    "unavailable": " (source unavailable note)",
+}
+STATE_WORDS = {
+    "pending": "due",
+    "claimed": "sending",
+    "sent": "sent",
+    "failed": "failed",
+    "missed": "missed",
+}
 SOURCE_NAMES = {"hf": "Hugging Face", "arxiv": "arXiv", "snapshot": "Recorded snapshot"}
-FEED_SOURCES = ("hf", "snapshot")  # what fills Daily Papers days
 
 
-def ago(then: datetime, now: datetime) -> str:
-    """``just now``, ``5 min ago``, ``3 h ago``, ``2 days ago``."""
-    seconds = max(0, int((now - then).total_seconds()))
-    if seconds < 60:
-        return "just now"
-    if seconds < 3600:
-        return f"{seconds // 60} min ago"
-    if seconds < 2 * 86400:
-        return f"{seconds // 3600} h ago"
-    return f"{seconds // 86400} days ago"
-
-
-def weekdays_between(older: date, newer: date) -> int:
-    """How many weekdays lie in ``(older, newer]``."""
-    count, day = 0, older
-    while day < newer and count < 60:
-        day += timedelta(days=1)
-        count += day.weekday() < 5
-    return count
-
-
-async def feed_problem(store: Store, *, now: datetime) -> str | None:
-    """Why the Daily Papers feed cannot be trusted right now, or ``None`` if it can.
-
-    Problems: no feed source has ever succeeded, or none succeeded within
-    :data:`STALE_AFTER`, or the newest stored day is more than
-    :data:`MAX_WEEKDAYS_BEHIND` weekdays behind today (UTC).
-    """
-    runs = await store.last_runs()
-    oks = [ok for source in FEED_SOURCES if (ok := runs.get(source, (None, None))[1])]
-    if not oks:
-        return "no paper source has been fetched successfully yet"
-    newest = max(run.finished_at for run in oks)
-    if now - newest > STALE_AFTER:
-        failed = runs.get("hf", (None, None))[0]
-        why = f": {failed.error}" if failed is not None and not failed.ok and failed.error else ""
-        return f"Hugging Face has not answered since {ago(newest, now)}{why}"
-    day = await store.latest_day()
-    if day is None:
-        return "no Daily Papers day has been fetched yet"
-    behind = weekdays_between(day, now.date())
-    if behind > MAX_WEEKDAYS_BEHIND:
-        return f"Daily Papers has had nothing new since {day} ({behind} weekdays)"
-    return None
+def delivery_line(delivery: Delivery, now: datetime) -> str:
+    """One ledger row for people: ``2026-08-19 digest: sent 3 h ago``."""
+    day = delivery.key.day.isoformat()
+    word = STATE_WORDS[delivery.state]
+    line = f"{day}: {word}"
+    if delivery.state == "sent" and delivery.sent_at is not None:
+        line += f" {ago(delivery.sent_at, now)}"
+        if delivery.content:
+            line += QUIET_WORDS.get(delivery.content.kind, "")
+    if delivery.last_error and delivery.state != "sent":
+        line += f": {shown(delivery.last_error, 120)}"
+    return line
 
 
 async def _source_lines(store: Store, now: datetime) -> list[str]:
-    count = await store.count_papers()
-    day = await store.latest_day()
+    count = await store.papers.count()
+    day = await store.papers.latest_day()
     notes = [f"Papers stored: {count:,}; latest Daily Papers day: {day or 'none'}"]
-    runs = await store.last_runs()
+    runs = await store.runs.last()
     if not runs:
         notes.append("No source has been fetched yet.")
     for source, (last, last_ok) in sorted(runs.items()):
@@ -93,9 +72,6 @@ async def _source_lines(store: Store, now: datetime) -> list[str]:
 
 
 async def _schedule_lines(store: Store, now: datetime, caller: Caller) -> list[str]:
-    # Imported here: bot.service.scheduling formats with helpers from this module.
-    from bot.service.scheduling import delivery_line, when_text
-
     notes: list[str] = []
     targets = []
     platform, user_id = caller.platform, caller.user_id

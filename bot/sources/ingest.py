@@ -17,7 +17,7 @@ from bot.errors import SourceError, SourceUnavailable
 from bot.model.papers import Paper
 from bot.sources.snapshot import SnapshotSource
 from bot.store import Store
-from bot.store.db import IngestRun
+from bot.store.runs import IngestRun
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class Ingestor:
                     failed += [(d, "skipped: source unavailable") for d in todo[done:]]
                     break
             else:
-                result = await self._store.upsert_papers(batch, seen_at=self._clock())
+                result = await self._store.papers.upsert(batch, seen_at=self._clock())
                 papers += len(batch)
                 new += result.new
                 await self._record(name, day, started, ok=True, papers=len(batch))
@@ -93,7 +93,7 @@ class Ingestor:
         days = papers = new = 0
         for day, batch in SnapshotSource(path).days():
             seen_at = datetime.combine(day, RECORDED_AT, UTC) if day else self._clock()
-            result = await self._store.upsert_papers(batch, seen_at=seen_at)
+            result = await self._store.papers.upsert(batch, seen_at=seen_at)
             days, papers, new = days + 1, papers + len(batch), new + result.new
             if progress is not None:
                 progress(days, 0)
@@ -110,7 +110,7 @@ class Ingestor:
         papers: int,
         error: str | None = None,
     ) -> None:
-        await self._store.record_run(
+        await self._store.runs.record(
             IngestRun(source, day, started, self._clock(), ok, papers, error)
         )
 

@@ -12,74 +12,63 @@ a target has received, so a paper reaches a target at most once across days, dig
 from __future__ import annotations
 
 import secrets
+import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
 
+from bot.model.delivery import (
+    STATES,
+    Content,
+    Delivery,
+    DeliveryKey,
+    KeyKind,
+    Kind,
+    State,
+    Target,
+)
 from bot.store.rows import ts
 from bot.store.section import Section
-
-Kind = Literal["channel", "user"]
-State = Literal["pending", "claimed", "sent", "failed", "missed"]
 
 _DELIVERY_COLUMNS = (
     "id, target_id, digest_key, due_at, state, attempts, claimed_at, claim_token, next_try_at, "
     "sent_at, message_id, last_error, content"
 )
+_TARGET_COLUMNS = "id, platform, workspace, kind, address, disabled_at, disabled_reason"
+_STATES: dict[str, State] = {state: state for state in STATES}
+_KINDS: dict[str, Kind] = {"channel": "channel", "user": "user"}
 
 
 def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Where deliveries go: a channel, or a user's DM, on one platform and workspace."""
-
-    id: int
-    platform: str
-    workspace: str
-    kind: Kind
-    address: str
-    disabled_at: datetime | None = None
-    disabled_reason: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One ledger row."""
-
-    id: int
-    target_id: int
-    digest_key: str
-    due_at: datetime
-    state: State
-    attempts: int
-    claimed_at: datetime | None
-    claim_token: str | None
-    next_try_at: datetime | None
-    sent_at: datetime | None
-    message_id: str | None
-    last_error: str | None
-    content: str | None = None  # JSON, once composed: {"kind": ..., "papers": [...]}
+def _target(row: sqlite3.Row) -> Target:
+    return Target(
+        id=row["id"],
+        platform=row["platform"],
+        workspace=row["workspace"],
+        kind=_KINDS[row["kind"]],
+        address=row["address"],
+        disabled_at=_dt(row["disabled_at"]),
+        disabled_reason=row["disabled_reason"],
+    )
 
 
-def _delivery(row: Sequence[object]) -> Delivery:
+def _delivery(row: sqlite3.Row) -> Delivery:
     return Delivery(
-        id=int(str(row[0])),
-        target_id=int(str(row[1])),
-        digest_key=str(row[2]),
-        due_at=datetime.fromisoformat(str(row[3])),
-        state=str(row[4]),  # type: ignore[arg-type]
-        attempts=int(str(row[5])),
-        claimed_at=_dt(row[6]),  # type: ignore[arg-type]
-        claim_token=row[7],  # type: ignore[arg-type]
-        next_try_at=_dt(row[8]),  # type: ignore[arg-type]
-        sent_at=_dt(row[9]),  # type: ignore[arg-type]
-        message_id=row[10],  # type: ignore[arg-type]
-        last_error=row[11],  # type: ignore[arg-type]
-        content=row[12],  # type: ignore[arg-type]
+        id=row["id"],
+        target_id=row["target_id"],
+        key=DeliveryKey.parse(row["digest_key"]),
+        due_at=datetime.fromisoformat(row["due_at"]),
+        state=_STATES[row["state"]],
+        attempts=row["attempts"],
+        claimed_at=_dt(row["claimed_at"]),
+        claim_token=row["claim_token"],
+        next_try_at=_dt(row["next_try_at"]),
+        sent_at=_dt(row["sent_at"]),
+        message_id=row["message_id"],
+        last_error=row["last_error"],
+        content=Content.from_json(row["content"]) if row["content"] else None,
     )
 
 
@@ -106,19 +95,15 @@ class Ledger(Section):
     ) -> Target | None:
         """The target with these coordinates, if it exists (never creates one)."""
         row = await self._one(
-            "SELECT id, platform, workspace, kind, address, disabled_at, disabled_reason "
+            f"SELECT {_TARGET_COLUMNS} "
             "FROM targets WHERE platform = ? AND workspace = ? AND kind = ? AND address = ?",
             (platform, workspace, kind, address),
         )
-        return Target(row[0], row[1], row[2], row[3], row[4], _dt(row[5]), row[6]) if row else None
+        return _target(row) if row is not None else None
 
     async def target_by_id(self, target_id: int) -> Target | None:
-        row = await self._one(
-            "SELECT id, platform, workspace, kind, address, disabled_at, disabled_reason "
-            "FROM targets WHERE id = ?",
-            (target_id,),
-        )
-        return Target(row[0], row[1], row[2], row[3], row[4], _dt(row[5]), row[6]) if row else None
+        row = await self._one(f"SELECT {_TARGET_COLUMNS} FROM targets WHERE id = ?", (target_id,))
+        return _target(row) if row is not None else None
 
     async def enable(self, target_id: int, *, owner: str | None = None) -> None:
         """Deliver to a target again (its owner set it up anew) and record who owns it."""
@@ -133,10 +118,10 @@ class Ledger(Section):
         rows = await self._write(
             "UPDATE targets SET owner_told = 1 WHERE platform = ? AND disabled_at IS NOT NULL "
             "AND owner_told = 0 AND (owner = ? OR (kind = 'user' AND address = ?)) "
-            "RETURNING id, platform, workspace, kind, address, disabled_at, disabled_reason",
+            f"RETURNING {_TARGET_COLUMNS}",
             (platform, user_id, user_id),
         )
-        return [Target(r[0], r[1], r[2], r[3], r[4], _dt(r[5]), r[6]) for r in rows]
+        return [_target(row) for row in rows]
 
     async def disable(self, target_id: int, *, now: datetime, reason: str) -> None:
         """Stop delivering to a target after a permanent failure (deleted channel, blocked DMs)."""
@@ -148,16 +133,16 @@ class Ledger(Section):
 
     # -- deliveries ------------------------------------------------------------------------
 
-    async def plan(self, target_id: int, digest_key: str, *, due_at: datetime) -> Delivery:
+    async def plan(self, target_id: int, key: DeliveryKey, *, due_at: datetime) -> Delivery:
         """The delivery for (target, key), created ``pending`` if new; never duplicated."""
         await self._write_one(
             "INSERT INTO deliveries (target_id, digest_key, due_at) VALUES (?, ?, ?) "
             "ON CONFLICT (target_id, digest_key) DO NOTHING",
-            (target_id, digest_key, ts(due_at)),
+            (target_id, str(key), ts(due_at)),
         )
         row = await self._one(
             f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE target_id = ? AND digest_key = ?",
-            (target_id, digest_key),
+            (target_id, str(key)),
         )
         assert row is not None
         return _delivery(row)
@@ -183,16 +168,16 @@ class Ledger(Section):
                 "now": ts(now),
                 "stale": ts(now - stale_after),
                 "token": secrets.token_hex(8),
-            },  # type: ignore[arg-type]
+            },
         )
         return _delivery(row) if row is not None else None
 
-    async def set_content(self, claimed: Delivery, content: str) -> bool:
+    async def set_content(self, claimed: Delivery, content: Content) -> bool:
         """Record what a claimed delivery carries, before it is sent (see module docstring)."""
         row = await self._write_one(
             "UPDATE deliveries SET content = ? WHERE id = ? AND state = 'claimed' "
             "AND claim_token = ? RETURNING id",
-            (content, claimed.id, claimed.claim_token),
+            (content.to_json(), claimed.id, claimed.claim_token),
         )
         return row is not None
 
@@ -201,20 +186,20 @@ class Ledger(Section):
         if not target_ids:
             return []
         marks = ", ".join("?" * len(target_ids))
-        async with self._conn.execute(
+        rows = await self._rows(
             f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE target_id IN ({marks}) "
             "AND due_at >= ? ORDER BY due_at DESC, id DESC LIMIT 50",
             (*target_ids, ts(since)),
-        ) as cur:
-            return [_delivery(row) async for row in cur]
+        )
+        return [_delivery(row) for row in rows]
 
-    async def last_sent(self, target_id: int, key_prefix: str) -> Delivery | None:
-        """The target's latest ``sent`` delivery whose key starts with *key_prefix*
-        (a range on the (target, key) index; prefixes end with ``:``)."""
+    async def last_sent(self, target_id: int, kind: KeyKind) -> Delivery | None:
+        """The target's latest ``sent`` delivery of *kind* (a range on the (target, key)
+        index)."""
         row = await self._one(
             f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE target_id = ? AND state = 'sent' "
             "AND digest_key >= ? AND digest_key < ? ORDER BY due_at DESC, id DESC LIMIT 1",
-            (target_id, key_prefix, key_prefix[:-1] + chr(ord(key_prefix[-1]) + 1)),
+            (target_id, *DeliveryKey.text_range(kind)),
         )
         return _delivery(row) if row is not None else None
 
@@ -224,24 +209,21 @@ class Ledger(Section):
         """Subscription id → due time of its latest ``sent`` DM (keys ``sub:<id>:<day>``)
         among these targets' deliveries due since *since*: one query per 500 targets."""
         found: dict[int, datetime] = {}
-        unique = sorted(set(target_ids))
-        for start in range(0, len(unique), 500):
-            chunk = unique[start : start + 500]
-            marks = ", ".join("?" * len(chunk))
-            async with self._conn.execute(
-                f"SELECT digest_key, due_at FROM deliveries WHERE target_id IN ({marks}) "
-                "AND state = 'sent' AND due_at >= ? AND digest_key >= 'sub:' "
-                "AND digest_key < 'sub;'",
-                (*chunk, ts(since)),
-            ) as cur:
-                async for key, due in cur:
-                    sub_id, when = int(str(key).split(":")[1]), datetime.fromisoformat(due)
-                    if when > found.get(sub_id, when - timedelta(seconds=1)):
-                        found[sub_id] = when
+        rows = await self._rows_in(
+            "SELECT digest_key, due_at FROM deliveries WHERE target_id IN ({ids}) "
+            "AND state = 'sent' AND due_at >= ? AND digest_key >= ? AND digest_key < ?",
+            sorted(set(target_ids)),
+            after=(ts(since), *DeliveryKey.text_range("sub")),
+        )
+        for row in rows:
+            sub_id = DeliveryKey.parse(row["digest_key"]).subscription
+            when = datetime.fromisoformat(row["due_at"])
+            if sub_id is not None and (sub_id not in found or when > found[sub_id]):
+                found[sub_id] = when
         return found
 
     async def plan_many(
-        self, rows: Sequence[tuple[int, str, datetime, bool]], *, missed_reason: str
+        self, rows: Sequence[tuple[int, DeliveryKey, datetime, bool]], *, missed_reason: str
     ) -> None:
         """Plan (target id, key, due at, missed?) rows in one transaction; existing rows are
         left alone, so planning twice is harmless. Missed ones are recorded, never sent."""
@@ -254,7 +236,7 @@ class Ledger(Section):
                 [
                     (
                         tid,
-                        key,
+                        str(key),
                         ts(due),
                         "missed" if late else "pending",
                         missed_reason if late else None,
@@ -264,15 +246,15 @@ class Ledger(Section):
             )
 
     async def disabled_targets(self) -> set[int]:
-        async with self._conn.execute(
-            "SELECT id FROM targets WHERE disabled_at IS NOT NULL"
-        ) as cur:
-            return {int(row[0]) async for row in cur}
+        rows = await self._rows("SELECT id FROM targets WHERE disabled_at IS NOT NULL")
+        return {int(row["id"]) for row in rows}
 
     async def next_retry(self) -> datetime | None:
         """The earliest ``next_try_at`` of a pending delivery (when a backoff ends)."""
-        row = await self._one("SELECT MIN(next_try_at) FROM deliveries WHERE state = 'pending'", ())
-        return _dt(row[0]) if row is not None else None
+        row = await self._one(
+            "SELECT MIN(next_try_at) AS next_try_at FROM deliveries WHERE state = 'pending'"
+        )
+        return _dt(row["next_try_at"]) if row is not None else None
 
     async def mark_sent(
         self,
@@ -321,14 +303,14 @@ class Ledger(Section):
     async def open_deliveries(self, *, now: datetime, stale_after: timedelta) -> list[Delivery]:
         """Deliveries to work on now: due and pending (past any backoff), or claimed but
         stale."""
-        async with self._conn.execute(
+        rows = await self._rows(
             f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE due_at <= :now AND ("
             "  (state = 'pending' AND (next_try_at IS NULL OR next_try_at <= :now))"
             "  OR (state = 'claimed' AND claimed_at <= :stale)"
             ") ORDER BY due_at, id",
             {"now": ts(now), "stale": ts(now - stale_after)},
-        ) as cur:
-            return [_delivery(row) async for row in cur]
+        )
+        return [_delivery(row) for row in rows]
 
     async def prune(self, *, before: datetime) -> int:
         """Forget finished deliveries due before *before*, with the papers they recorded
@@ -340,33 +322,29 @@ class Ledger(Section):
         )
         return len(rows)
 
-    async def has_delivery(self, target_id: int, digest_key: str) -> bool:
-        """Whether the target already has a ledger row for *digest_key* (in any state)."""
+    async def has_delivery(self, target_id: int, key: DeliveryKey) -> bool:
+        """Whether the target already has a ledger row for *key* (in any state)."""
         row = await self._one(
             "SELECT 1 FROM deliveries WHERE target_id = ? AND digest_key = ?",
-            (target_id, digest_key),
+            (target_id, str(key)),
         )
         return row is not None
 
-    async def promised(self, target_id: int, *, besides: int) -> list[str]:
-        """The stored contents (JSON) of the target's other deliveries that are composed but
-        not yet sent: papers those will carry must not go out in another one meanwhile."""
-        async with self._conn.execute(
+    async def promised(self, target_id: int, *, besides: int) -> list[Content]:
+        """The contents of the target's other deliveries that are composed but not yet
+        sent: papers those will carry must not go out in another one meanwhile."""
+        rows = await self._rows(
             "SELECT content FROM deliveries WHERE target_id = ? AND id != ? "
             "AND state IN ('pending', 'claimed') AND content IS NOT NULL",
             (target_id, besides),
-        ) as cur:
-            return [str(row[0]) async for row in cur]
+        )
+        return [Content.from_json(row["content"]) for row in rows]
 
     async def already_sent(self, target_id: int, paper_ids: Sequence[str]) -> set[str]:
         """Which of *paper_ids* this target has already received."""
-        found: set[str] = set()
-        for start in range(0, len(paper_ids), 500):
-            chunk = list(paper_ids[start : start + 500])
-            marks = ", ".join("?" * len(chunk))
-            async with self._conn.execute(
-                f"SELECT paper_id FROM sent_papers WHERE target_id = ? AND paper_id IN ({marks})",
-                (target_id, *chunk),
-            ) as cur:
-                found.update([str(row[0]) async for row in cur])
-        return found
+        rows = await self._rows_in(
+            "SELECT paper_id FROM sent_papers WHERE target_id = ? AND paper_id IN ({ids})",
+            paper_ids,
+            before=(target_id,),
+        )
+        return {str(row["paper_id"]) for row in rows}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sqlite3
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -55,23 +55,23 @@ def _lines(text: str) -> tuple[str, ...]:
     return tuple(line for line in text.split("\n") if line)
 
 
-def row_to_paper(row: Sequence[Any]) -> Paper:
-    """Inverse of :func:`paper_params` for a row selected as ``COLUMNS``."""
+def row_to_paper(row: sqlite3.Row) -> Paper:
+    """Inverse of :func:`paper_params` for a row that selected ``COLUMNS``."""
     return Paper(
-        id=row[0],
-        title=row[1],
-        abstract=row[2],
-        authors=_lines(row[3]),
-        ai_keywords=_lines(row[4]),
-        published=datetime.fromisoformat(row[5]) if row[5] else None,
-        daily_day=date.fromisoformat(row[6]) if row[6] else None,
-        upvotes=row[7],
-        comments=row[8],
-        ai_summary=row[9],
-        github_repo=row[10],
-        github_stars=row[11],
-        project_page=row[12],
-        organization=row[13],
-        thumbnail=row[14],
-        source=row[15],
+        id=row["id"],
+        title=row["title"],
+        abstract=row["abstract"],
+        authors=_lines(row["authors"]),
+        ai_keywords=_lines(row["keywords"]),
+        published=datetime.fromisoformat(row["published"]) if row["published"] else None,
+        daily_day=date.fromisoformat(row["daily_day"]) if row["daily_day"] else None,
+        upvotes=row["upvotes"],
+        comments=row["comments"],
+        ai_summary=row["ai_summary"],
+        github_repo=row["github_repo"],
+        github_stars=row["github_stars"],
+        project_page=row["project_page"],
+        organization=row["organization"],
+        thumbnail=row["thumbnail"],
+        source=row["source"],
     )

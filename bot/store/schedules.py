@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Literal, TypeVar
 
-from bot.model.schedule import Schedule
+from bot.model.schedule import CADENCES, Cadence, Schedule
 from bot.store.rows import ts
 from bot.store.section import Section
 
@@ -32,8 +32,14 @@ _DIGEST_COLUMNS = (
 )
 
 
-def _schedule(at: str, tz: str, cadence: str, weekday: int) -> Schedule:
-    return Schedule(time.fromisoformat(at), tz, cadence, weekday)  # type: ignore[arg-type]
+_CADENCES: dict[str, Cadence] = {cadence: cadence for cadence in CADENCES}
+_EMPTY_DAYS: dict[str, EmptyDays] = {"note": "note", "silent": "silent"}
+
+
+def _schedule(row: sqlite3.Row) -> Schedule:
+    """The schedule of a row (``KeyError``/``ValueError`` if it no longer parses)."""
+    cadence = _CADENCES[row["cadence"]]
+    return Schedule(time.fromisoformat(row["at"]), row["tz"], cadence, int(row["weekday"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,28 +69,28 @@ class ChannelDigest:
     next_fire: datetime
 
 
-def _subscription(row: Sequence[object]) -> Subscription:
+def _subscription(row: sqlite3.Row) -> Subscription:
     return Subscription(
-        id=int(str(row[0])),
-        target_id=int(str(row[1])),
-        query=str(row[2]),
-        schedule=_schedule(str(row[3]), str(row[4]), str(row[5]), int(str(row[6]))),
-        created_at=datetime.fromisoformat(str(row[7])),
-        next_fire=datetime.fromisoformat(str(row[8])),
+        id=int(row["id"]),
+        target_id=int(row["target_id"]),
+        query=str(row["query"]),
+        schedule=_schedule(row),
+        created_at=datetime.fromisoformat(row["created_at"]),
+        next_fire=datetime.fromisoformat(row["next_fire"]),
     )
 
 
-def _digest(row: Sequence[object]) -> ChannelDigest:
+def _digest(row: sqlite3.Row) -> ChannelDigest:
     return ChannelDigest(
-        target_id=int(str(row[0])),
-        schedule=_schedule(str(row[1]), str(row[2]), str(row[3]), int(str(row[4]))),
-        top_n=int(str(row[5])),
-        filter=str(row[6]),
-        min_upvotes=int(str(row[7])),
-        empty_days=str(row[8]),  # type: ignore[arg-type]
-        owner=str(row[9]),
-        created_at=datetime.fromisoformat(str(row[10])),
-        next_fire=datetime.fromisoformat(str(row[11])),
+        target_id=int(row["target_id"]),
+        schedule=_schedule(row),
+        top_n=int(row["top_n"]),
+        filter=str(row["filter"]),
+        min_upvotes=int(row["min_upvotes"]),
+        empty_days=_EMPTY_DAYS[row["empty_days"]],
+        owner=str(row["owner"]),
+        created_at=datetime.fromisoformat(row["created_at"]),
+        next_fire=datetime.fromisoformat(row["next_fire"]),
     )
 
 
@@ -143,19 +149,12 @@ class Schedules(Section):
         return _subscription(rows[0]) if rows else None
 
     async def subscriptions_by_id(self, sub_ids: Sequence[int]) -> list[Subscription]:
-        found: list[Subscription] = []
-        for start in range(0, len(sub_ids), 500):
-            chunk = list(sub_ids[start : start + 500])
-            marks = ", ".join("?" * len(chunk))
-            rows = await self._rows(
-                f"SELECT {_SUB_COLUMNS} FROM subscriptions WHERE id IN ({marks})", chunk
-            )
-            found.extend(_subscription(row) for row in rows)
-        return found
+        sql = f"SELECT {_SUB_COLUMNS} FROM subscriptions WHERE id IN ({{ids}})"
+        return [_subscription(row) for row in await self._rows_in(sql, sub_ids)]
 
     async def subscription_ids(self) -> set[int]:
         rows = await self._rows("SELECT id FROM subscriptions")
-        return {int(row[0]) for row in rows}
+        return {int(row["id"]) for row in rows}
 
     async def all_subscriptions(self) -> list[Subscription]:
         rows = await self._rows(f"SELECT {_SUB_COLUMNS} FROM subscriptions ORDER BY id")
@@ -163,12 +162,11 @@ class Schedules(Section):
 
     async def remove_subscriptions(self, target_id: int, sub_id: int | None) -> list[int]:
         """Delete one of the target's subscriptions (or all with ``None``); the ids removed."""
-        if sub_id is None:
-            sql, params = "DELETE FROM subscriptions WHERE target_id = ?", (target_id,)
-        else:
-            sql = "DELETE FROM subscriptions WHERE target_id = ? AND id = ?"
-            params = (target_id, sub_id)  # type: ignore[assignment]
-        return [int(row[0]) for row in await self._write(f"{sql} RETURNING id", params)]
+        sql = "DELETE FROM subscriptions WHERE target_id = ?"
+        params: tuple[int, ...] = (target_id,)
+        if sub_id is not None:
+            sql, params = f"{sql} AND id = ?", (target_id, sub_id)
+        return [int(row["id"]) for row in await self._write(f"{sql} RETURNING id", params)]
 
     # -- channel digests -------------------------------------------------------------------
 
@@ -217,7 +215,7 @@ class Schedules(Section):
             "ORDER BY next_fire, id LIMIT ?",
             (ts(now), limit),
         )
-        return await self._due(rows, _subscription, "subscriptions", "id", 0, 8)
+        return await self._due(rows, _subscription, "subscriptions", "id")
 
     async def due_digests(self, now: datetime, *, limit: int = 5000) -> list[ChannelDigest]:
         """Channel digests whose ``next_fire`` has passed, earliest first."""
@@ -226,16 +224,14 @@ class Schedules(Section):
             "ORDER BY next_fire, target_id LIMIT ?",
             (ts(now), limit),
         )
-        return await self._due(rows, _digest, "channel_digests", "target_id", 0, 11)
+        return await self._due(rows, _digest, "channel_digests", "target_id")
 
     async def _due(
         self,
         rows: Sequence[sqlite3.Row],
-        parse: Callable[[Sequence[object]], _T],
+        parse: Callable[[sqlite3.Row], _T],
         table: str,
         column: str,
-        key_at: int,
-        fire_at: int,
     ) -> list[_T]:
         """Parse due rows. One that no longer parses (say its zone is missing from this
         host's tzdata) is logged and moved a day on, so it never blocks the others."""
@@ -245,9 +241,9 @@ class Schedules(Section):
             try:
                 good.append(parse(row))
             except (ValueError, TypeError, KeyError) as exc:
-                log.error("%s row %s cannot be scheduled: %s", table, row[key_at], exc)
-                later = datetime.fromisoformat(str(row[fire_at])) + timedelta(days=1)
-                broken.append((ts(later), row[key_at]))
+                log.error("%s row %s cannot be scheduled: %s", table, row[column], exc)
+                later = datetime.fromisoformat(row["next_fire"]) + timedelta(days=1)
+                broken.append((ts(later), row[column]))
         if broken:
             async with self._transaction() as conn:
                 await conn.executemany(

@@ -1,4 +1,7 @@
-"""Plumbing shared by the store's parts that live on its one connection (ledger, schedules)."""
+"""Plumbing shared by the store's parts, which all live on its one connection.
+
+Rows come back as :class:`sqlite3.Row` (the connection's row factory), read by column name.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,13 @@ import aiosqlite
 
 from bot.errors import StoreError
 
+CHUNK = 500  # ids per ``IN (...)`` list, well under SQLite's bound-parameter limit
+
+
+def chunks(values: Sequence[object], size: int = CHUNK) -> list[list[object]]:
+    """*values* in lists of at most *size*."""
+    return [list(values[start : start + size]) for start in range(0, len(values), size)]
+
 
 class Section:
     """Reads on the shared connection; writes in transactions under the store's write lock,
@@ -22,13 +32,31 @@ class Section:
         self._conn = conn
         self._writing = writing
 
-    async def _rows(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+    async def _rows(
+        self, sql: str, params: Sequence[object] | dict[str, object] = ()
+    ) -> list[sqlite3.Row]:
         async with self._conn.execute(sql, params) as cur:
             return list(await cur.fetchall())
 
     async def _one(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Row | None:
         async with self._conn.execute(sql, params) as cur:
             return await cur.fetchone()
+
+    async def _rows_in(
+        self,
+        sql: str,
+        ids: Sequence[object],
+        *,
+        before: Sequence[object] = (),
+        after: Sequence[object] = (),
+    ) -> list[sqlite3.Row]:
+        """Rows of *sql*, whose ``{ids}`` is an ``IN`` list, for every id in *ids*: one
+        query per :data:`CHUNK` ids, with *before* and *after* bound around each list."""
+        rows: list[sqlite3.Row] = []
+        for chunk in chunks(ids):
+            marks = ", ".join("?" * len(chunk))
+            rows += await self._rows(sql.format(ids=marks), [*before, *chunk, *after])
+        return rows
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -42,11 +70,15 @@ class Section:
                 await self._conn.rollback()
                 raise StoreError(f"{self._what} write failed: {exc}") from exc
 
-    async def _write(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+    async def _write(
+        self, sql: str, params: Sequence[object] | dict[str, object] = ()
+    ) -> list[sqlite3.Row]:
         """One statement in its own transaction; the rows it returns (``RETURNING``)."""
         async with self._transaction() as conn, conn.execute(sql, params) as cur:
             return list(await cur.fetchall())
 
-    async def _write_one(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Row | None:
+    async def _write_one(
+        self, sql: str, params: Sequence[object] | dict[str, object] = ()
+    ) -> sqlite3.Row | None:
         rows = await self._write(sql, params)
         return rows[0] if rows else None

@@ -129,7 +129,7 @@ async def evil_store(store: Store) -> Store:
         daily_day=date(2026, 8, 19),
         upvotes=999,
     )
-    await store.upsert_papers([paper], seen_at=NOW)
+    await store.papers.upsert([paper], seen_at=NOW)
     return store
 
 

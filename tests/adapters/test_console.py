@@ -64,7 +64,7 @@ async def test_paper_text_is_never_parsed_as_markup(store: Store) -> None:
         upvotes=1000,
         daily_day=NOW.date(),
     )
-    await store.upsert_papers([evil], seen_at=NOW)
+    await store.papers.upsert([evil], seen_at=NOW)
     console, out = _console()
     bot = PapersBot(store=store, clock=fixed_clock)
     render(await bot.respond("today 1"), console)

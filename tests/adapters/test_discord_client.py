@@ -210,7 +210,7 @@ async def test_a_long_reply_is_split_across_response_and_follow_ups(store: Store
         )
         for i in range(10)
     ]
-    await store.upsert_papers(wordy, seen_at=NOW)
+    await store.papers.upsert(wordy, seen_at=NOW)
     async with discord_env(PapersBot(store=store, clock=fixed_clock)) as (fake, _):
         ix = await run(fake, "today", count=10)
         assert len(ix.messages) >= 2
@@ -222,7 +222,7 @@ async def test_a_long_reply_is_split_across_response_and_follow_ups(store: Store
 
 
 async def test_hostile_paper_text_pings_nobody(store: Store) -> None:
-    await store.upsert_papers([evil_paper()], seen_at=NOW)
+    await store.papers.upsert([evil_paper()], seen_at=NOW)
     async with discord_env(PapersBot(store=store, clock=fixed_clock)) as (fake, _):
         [today] = (await run(fake, "today", count=1)).messages
         await run(fake, "search", query="pwned")

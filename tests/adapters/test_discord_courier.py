@@ -23,9 +23,9 @@ from adapters.discord.delivery import Pacer, marker, tagged
 from adapters.discord.render import MAX_EMBED_TOTAL
 from bench.fanout import fan_out
 from bot.delivery.courier import LookupFailed, SendStatus
+from bot.model.delivery import Target
 from bot.model.replies import Reply
 from bot.service.papersbot import PapersBot
-from bot.store.ledger import Target
 from tests.adapters.conftest_discord import digest, discord_env
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord_payloads import CHANNEL_ID, USER_ID

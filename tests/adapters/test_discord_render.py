@@ -154,8 +154,8 @@ async def test_long_content_is_split_into_messages_at_line_or_word_boundaries() 
 
 
 async def test_hostile_paper_text_is_inert(store: Any) -> None:
-    await store.upsert_papers([evil_paper()], seen_at=NOW)
-    stored = await store.get_paper("2608.99999")
+    await store.papers.upsert([evil_paper()], seen_at=NOW)
+    stored = await store.papers.get("2608.99999")
     assert isinstance(stored, StoredPaper)
     bot = PapersBot(store=store, clock=lambda: NOW)
     for text in ("today 1", "search pwned", "show 2608.99999", "search @everyone"):

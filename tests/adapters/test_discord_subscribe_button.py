@@ -83,7 +83,7 @@ async def test_the_subscribe_button_round_trips_to_the_core(
     [button] = [b for b in buttons(msg) if b["label"] == "Subscribe"]
     assert button["style"] == SUCCESS
     token = button["custom_id"].removeprefix("pb:subscribe:")
-    assert await store.load_search(token) == "diffusion"
+    assert await store.pages.load(token) == "diffusion"
     ix = await pressed(fake, msg, "Subscribe", permissions=permissions)
     [(command, caller)] = bot.calls
     assert command == SubscribeSaved(token)

@@ -14,8 +14,8 @@ from adapters.slack import SlackRuntime
 from adapters.slack.courier import SlackCourier, send_status
 from adapters.slack.delivery import EVENT_TYPE, Outcome, SlackDelivery
 from bot.delivery.courier import Courier, LookupFailed, SendStatus
+from bot.model.delivery import Kind, Target
 from bot.model.replies import Reply
-from bot.store.ledger import Kind, Target
 from tests.adapters.conftest import CHANNEL, USER, assert_valid, connect, digest
 from tests.fakes.slack import FakeSlack
 

@@ -10,10 +10,10 @@ from bot.delivery.courier import SendResult, SendStatus
 from bot.delivery.dispatcher import Dispatcher
 from bot.grammar.commands import parse_command
 from bot.model.caller import Caller
+from bot.model.delivery import Target
 from bot.model.replies import Reply
 from bot.service.papersbot import PapersBot
 from bot.store import Store
-from bot.store.ledger import Target
 
 MANAGER = Caller(
     platform="slack", user_id="U1", channel_id="C1", workspace_id="T1", can_manage=True
@@ -28,7 +28,7 @@ class Courier:
         self.sent = asyncio.Event()
 
     async def send(self, target: Target, reply: Reply, key: str) -> SendResult:
-        self.posts.append(key)
+        self.posts.append(str(key))
         self.sent.set()
         return SendResult(SendStatus.SENT, str(len(self.posts)))
 

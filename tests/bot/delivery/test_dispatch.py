@@ -208,7 +208,7 @@ async def test_a_crash_found_after_the_grace_window_is_recorded_as_sent_not_miss
     assert report.missed == 1
     assert len(courier.posts) == 1
     states = {
-        d.digest_key + d.state
+        str(d.key) + d.state
         for d in await store.ledger.recent([1, 2, 3], since=clock.now - timedelta(days=1))
     }
     assert states == {"digest:2026-08-19sent", "digest:2026-08-19missed"}

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -116,7 +119,7 @@ async def test_an_old_paper_stored_today_is_not_new(
     bot: PapersBot, dispatcher: Dispatcher, courier: Recorder, clock: Clock, store: Store
 ) -> None:
     await say(bot, "subscribe zebrafish at 16:00 tz UTC daily")
-    stored = await store.get_paper("2608.17271")
+    stored = await store.papers.get("2608.17271")
     assert stored is not None
     old = replace(
         stored.paper,
@@ -125,7 +128,7 @@ async def test_an_old_paper_stored_today_is_not_new(
         published=datetime(2017, 6, 12, tzinfo=UTC),
         daily_day=None,
     )
-    await store.upsert_papers([old], seen_at=clock.now)  # e.g. someone ran `show 1706.03762`
+    await store.papers.upsert([old], seen_at=clock.now)  # e.g. someone ran `show 1706.03762`
     await new_paper(store, "2608.99990", "Zebrafish today", START.date(), clock.now)
     clock.advance(hours=1)
     await dispatcher.tick()
@@ -147,3 +150,25 @@ async def test_housekeeping_prunes_old_rows_and_forgets_removed_queries(
     assert (
         await store.ledger.already_sent(1, [c.paper_id for c in courier.posts[0][2].cards]) == set()
     )
+
+
+async def test_a_stored_query_that_no_longer_parses_skips_only_its_own_dm(
+    bot: PapersBot,
+    dispatcher: Dispatcher,
+    courier: Recorder,
+    clock: Clock,
+    store: Store,
+    tmp_path: Path,
+) -> None:
+    """A query saved by an older release that today's grammar rejects (QueryError, not
+    ValueError) must not stop the tick: the other subscriptions are still delivered."""
+    await say(bot, "subscribe model at 16:00 tz UTC daily")
+    await say(bot, "subscribe language at 16:00 tz UTC daily")
+    with closing(sqlite3.connect(tmp_path / "papers.db")) as other:  # the store's file
+        other.execute("""UPDATE subscriptions SET query = '"unclosed quote' WHERE id = 1""")
+        other.commit()
+    clock.advance(hours=1, minutes=1)
+    report = await dispatcher.tick()
+    assert courier.sent_keys() == ["sub:2:2026-08-19"]
+    assert report.sent == 1
+    assert report.silent == 1  # #1 matched nothing; recorded, not retried forever

@@ -12,10 +12,10 @@ from bot.delivery.courier import SendResult, SendStatus
 from bot.delivery.simulate import SimClock, parse_span, simulate, split_snapshot
 from bot.errors import UserInputError
 from bot.model.caller import Caller
+from bot.model.delivery import Target
 from bot.model.replies import Reply
 from bot.service.papersbot import PapersBot
 from bot.store import Store
-from bot.store.ledger import Target
 
 CONSOLE = Caller(platform="console", user_id="me", channel_id="here", can_manage=True)
 
@@ -27,7 +27,7 @@ class Printer:
         self.posts: list[tuple[str, str, Reply]] = []
 
     async def send(self, target: Target, reply: Reply, key: str) -> SendResult:
-        self.posts.append((target.kind, key, reply))
+        self.posts.append((target.kind, str(key), reply))
         return SendResult(SendStatus.SENT, str(len(self.posts)))
 
     async def find_sent(self, target: Target, key: str, since: datetime) -> str | None:

@@ -213,7 +213,7 @@ async def test_same_papers_as_the_store_fts5_index(
 ) -> None:
     store = await Store.open(tmp_path / "papers.db")
     try:
-        await store.upsert_papers(real_papers, seen_at=NOW)
+        await store.papers.upsert(real_papers, seen_at=NOW)
         queries = [parse_query(text, now=NOW) for text in EQUIVALENCE_QUERIES]
         matcher = Matcher(_frequencies(tuple(real_papers)))
         for sub_id, query in enumerate(queries):

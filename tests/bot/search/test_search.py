@@ -47,7 +47,7 @@ def archive_db(
         try:
             for day, papers in recorded_days:
                 seen = datetime.combine(day, time(8), UTC)
-                await store.upsert_papers(papers, seen_at=seen)
+                await store.papers.upsert(papers, seen_at=seen)
         finally:
             await store.close()
 

@@ -103,7 +103,7 @@ async def test_show_fetches_a_missing_paper_and_keeps_it(store: Store) -> None:
     bot = PapersBot(store=store, clock=fixed_clock, lookup=lookup)
     reply = await bot.respond("show 2101.00001")
     assert reply.cards[0].title == "Fetched on demand"
-    assert await store.get_paper("2101.00001") is not None
+    assert await store.papers.get("2101.00001") is not None
     assert lookup.asked == ["2101.00001"]
 
 

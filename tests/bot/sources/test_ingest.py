@@ -43,7 +43,7 @@ async def test_a_bad_day_is_recorded_and_the_rest_go_on(store: Store) -> None:
     assert source.asked == [mon, tue, wed]
     assert (summary.days, summary.papers, summary.new) == (3, 2, 2)
     assert [day for day, _ in summary.failed_days] == [tue]
-    last, last_ok = (await store.last_runs())["hf"]
+    last, last_ok = (await store.runs.last())["hf"]
     assert last is not None
     assert last.ok
     assert last_ok is not None
@@ -58,7 +58,7 @@ async def test_a_source_that_is_down_stops_the_run(store: Store) -> None:
     assert source.asked == days[:1]
     assert summary.failed_days[0] == (days[0], str(down))
     assert summary.failed_days[1:] == tuple((d, "skipped: source unavailable") for d in days[1:])
-    last, last_ok = (await store.last_runs())["hf"]
+    last, last_ok = (await store.runs.last())["hf"]
     assert last is not None
     assert not last.ok
     assert last_ok is None

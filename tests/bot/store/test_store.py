@@ -18,9 +18,9 @@ from bot.errors import StoreError
 from bot.model.papers import Paper
 from bot.sources.hf_parse import parse_items
 from bot.store import Store
-from bot.store.db import IngestRun
 from bot.store.migrations import MIGRATIONS
 from bot.store.rows import rowid_for
+from bot.store.runs import IngestRun
 
 T0 = datetime(2026, 8, 19, 8, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -71,8 +71,8 @@ def pragma(path: Path, name: str) -> object:
 
 
 async def ids_matching(store: Store, expr: str) -> set[str]:
-    cands = await store.fts_candidates(expr, limit=100)
-    found = await store.papers_by_rowid([c.rowid for c in cands])
+    cands = await store.papers.fts_candidates(expr, limit=100)
+    found = await store.papers.by_rowid([c.rowid for c in cands])
     return {sp.paper.id for sp in found.values()}
 
 
@@ -93,11 +93,11 @@ async def test_wal_mode_is_on(db: Store, db_path: Path) -> None:
 
 async def test_reopening_is_a_no_op(db_path: Path) -> None:
     async with await Store.open(db_path) as store:
-        await store.upsert_papers([paper()], seen_at=T0)
+        await store.papers.upsert([paper()], seen_at=T0)
     async with await Store.open(db_path) as store:
         assert await store.migrate() == len(MIGRATIONS)
-        assert await store.count_papers() == 1
-        found = await store.get_paper("2608.00001")
+        assert await store.papers.count() == 1
+        found = await store.papers.get("2608.00001")
         assert found is not None
         assert found.paper == paper()
     assert pragma(db_path, "user_version") == len(MIGRATIONS)
@@ -132,45 +132,45 @@ async def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) ->
 
 
 async def test_upsert_is_idempotent(db: Store, real_day: list[Paper]) -> None:
-    first = await db.upsert_papers(real_day, seen_at=T0)
+    first = await db.papers.upsert(real_day, seen_at=T0)
     assert (first.new, first.updated) == (26, 0)
-    second = await db.upsert_papers(real_day, seen_at=T0 + HOUR)
+    second = await db.papers.upsert(real_day, seen_at=T0 + HOUR)
     assert (second.new, second.updated) == (0, 26)
-    assert await db.count_papers() == 26
+    assert await db.papers.count() == 26
 
 
 async def test_duplicates_in_one_batch_count_once(db: Store) -> None:
-    result = await db.upsert_papers([paper(upvotes=3), paper(upvotes=7)], seen_at=T0)
+    result = await db.papers.upsert([paper(upvotes=3), paper(upvotes=7)], seen_at=T0)
     assert (result.new, result.updated) == (1, 0)
-    stored = await db.get_paper("2608.00001")
+    stored = await db.papers.get("2608.00001")
     assert stored is not None
     assert stored.paper.upvotes == 7
 
 
 async def test_empty_batch_is_nothing(db: Store) -> None:
-    result = await db.upsert_papers([], seen_at=T0)
+    result = await db.papers.upsert([], seen_at=T0)
     assert (result.new, result.updated) == (0, 0)
 
 
 async def test_real_papers_round_trip(db: Store, real_day: list[Paper]) -> None:
-    await db.upsert_papers(real_day, seen_at=T0)
+    await db.papers.upsert(real_day, seen_at=T0)
     for original in real_day:
-        stored = await db.get_paper(original.id)
+        stored = await db.papers.get(original.id)
         assert stored is not None
         assert stored.paper == original
         assert stored.first_seen == T0
 
 
 async def test_unknown_paper_is_none(db: Store) -> None:
-    assert await db.get_paper("2608.99999") is None
+    assert await db.papers.get("2608.99999") is None
 
 
 async def test_counts_only_grow(db: Store) -> None:
-    await db.upsert_papers([paper(upvotes=10, comments=3, github_stars=None)], seen_at=T0)
-    await db.upsert_papers([paper(upvotes=5, comments=1, github_stars=40)], seen_at=T0 + HOUR)
-    await db.upsert_papers([paper(upvotes=12, comments=0, github_stars=30)], seen_at=T0 + 2 * HOUR)
-    await db.upsert_papers([paper(upvotes=0, github_stars=None)], seen_at=T0 + 3 * HOUR)
-    stored = await db.get_paper("2608.00001")
+    await db.papers.upsert([paper(upvotes=10, comments=3, github_stars=None)], seen_at=T0)
+    await db.papers.upsert([paper(upvotes=5, comments=1, github_stars=40)], seen_at=T0 + HOUR)
+    await db.papers.upsert([paper(upvotes=12, comments=0, github_stars=30)], seen_at=T0 + 2 * HOUR)
+    await db.papers.upsert([paper(upvotes=0, github_stars=None)], seen_at=T0 + 3 * HOUR)
+    stored = await db.papers.get("2608.00001")
     assert stored is not None
     assert (stored.paper.upvotes, stored.paper.comments, stored.paper.github_stars) == (12, 3, 40)
 
@@ -185,17 +185,17 @@ async def test_an_emptier_source_does_not_blank_text(db: Store) -> None:
         thumbnail="https://cdn.example/x.png",
         published=datetime(2026, 8, 18, tzinfo=UTC),
     )
-    await db.upsert_papers([full], seen_at=T0)
+    await db.papers.upsert([full], seen_at=T0)
     bare = Paper(id=full.id, title=full.title, daily_day=date(2026, 8, 20))
-    await db.upsert_papers([bare], seen_at=T0 + HOUR)
-    stored = await db.get_paper(full.id)
+    await db.papers.upsert([bare], seen_at=T0 + HOUR)
+    stored = await db.papers.get(full.id)
     assert stored is not None
     assert stored.paper == full  # daily_day keeps the first day it was featured
     assert stored.first_seen == T0
 
 
 async def test_richer_text_replaces_and_hf_stays_the_source(db: Store) -> None:
-    await db.upsert_papers([paper(abstract="")], seen_at=T0)
+    await db.papers.upsert([paper(abstract="")], seen_at=T0)
     arxiv = Paper(
         id="2608.00001",
         title="Sparse Autoencoders Find Features (v2)",
@@ -203,8 +203,8 @@ async def test_richer_text_replaces_and_hf_stays_the_source(db: Store) -> None:
         authors=("Ada Lovelace",),
         source="arxiv",
     )
-    await db.upsert_papers([arxiv], seen_at=T0 + HOUR)
-    stored = await db.get_paper("2608.00001")
+    await db.papers.upsert([arxiv], seen_at=T0 + HOUR)
+    stored = await db.papers.get("2608.00001")
     assert stored is not None
     assert stored.paper.title == arxiv.title
     assert stored.paper.abstract == "Revised abstract."
@@ -215,20 +215,20 @@ async def test_richer_text_replaces_and_hf_stays_the_source(db: Store) -> None:
 
 async def test_naive_timestamps_are_refused(db: Store) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        await db.upsert_papers([paper()], seen_at=datetime(2026, 8, 19, 8, 0))
+        await db.papers.upsert([paper()], seen_at=datetime(2026, 8, 19, 8, 0))
 
 
 # -- popularity history -------------------------------------------------------------------
 
 
 async def test_history_grows_only_when_numbers_change(db: Store) -> None:
-    await db.upsert_papers([paper(upvotes=5)], seen_at=T0)
-    await db.upsert_papers([paper(upvotes=5)], seen_at=T0 + HOUR)
-    await db.upsert_papers([paper(upvotes=8)], seen_at=T0 + 2 * HOUR)
-    await db.upsert_papers([paper(upvotes=8, comments=2)], seen_at=T0 + 3 * HOUR)
-    await db.upsert_papers([paper(upvotes=8, comments=2, github_stars=4)], seen_at=T0 + 4 * HOUR)
-    await db.upsert_papers([paper(upvotes=8, comments=2, github_stars=4)], seen_at=T0 + 5 * HOUR)
-    stored = await db.get_paper("2608.00001")
+    await db.papers.upsert([paper(upvotes=5)], seen_at=T0)
+    await db.papers.upsert([paper(upvotes=5)], seen_at=T0 + HOUR)
+    await db.papers.upsert([paper(upvotes=8)], seen_at=T0 + 2 * HOUR)
+    await db.papers.upsert([paper(upvotes=8, comments=2)], seen_at=T0 + 3 * HOUR)
+    await db.papers.upsert([paper(upvotes=8, comments=2, github_stars=4)], seen_at=T0 + 4 * HOUR)
+    await db.papers.upsert([paper(upvotes=8, comments=2, github_stars=4)], seen_at=T0 + 5 * HOUR)
+    stored = await db.papers.get("2608.00001")
     assert stored is not None
     assert [(s.seen_at, s.upvotes, s.comments, s.stars) for s in stored.history] == [
         (T0, 5, 0, None),
@@ -239,16 +239,16 @@ async def test_history_grows_only_when_numbers_change(db: Store) -> None:
 
 
 async def test_arxiv_papers_have_no_popularity_history(db: Store) -> None:
-    await db.upsert_papers([paper(source="arxiv", upvotes=0)], seen_at=T0)
-    stored = await db.get_paper("2608.00001")
+    await db.papers.upsert([paper(source="arxiv", upvotes=0)], seen_at=T0)
+    stored = await db.papers.get("2608.00001")
     assert stored is not None
     assert stored.history == ()
 
 
 async def test_replaying_a_lower_count_does_not_rewrite_history(db: Store) -> None:
-    await db.upsert_papers([paper(upvotes=10)], seen_at=T0)
-    await db.upsert_papers([paper(upvotes=5)], seen_at=T0 + HOUR)
-    stored = await db.get_paper("2608.00001")
+    await db.papers.upsert([paper(upvotes=10)], seen_at=T0)
+    await db.papers.upsert([paper(upvotes=5)], seen_at=T0 + HOUR)
+    stored = await db.papers.get("2608.00001")
     assert stored is not None
     assert [s.upvotes for s in stored.history] == sorted(s.upvotes for s in stored.history)
 
@@ -257,18 +257,18 @@ async def test_replaying_a_lower_count_does_not_rewrite_history(db: Store) -> No
 
 
 async def test_fts_follows_updates(db: Store) -> None:
-    await db.upsert_papers([paper(title="Quantum Widgets")], seen_at=T0)
+    await db.papers.upsert([paper(title="Quantum Widgets")], seen_at=T0)
     assert await ids_matching(db, '"widgets"') == {"2608.00001"}
-    await db.upsert_papers([paper(title="Neural Gadgets")], seen_at=T0 + HOUR)
+    await db.papers.upsert([paper(title="Neural Gadgets")], seen_at=T0 + HOUR)
     assert await ids_matching(db, '"gadgets"') == {"2608.00001"}
     assert await ids_matching(db, '"widgets"') == set()
-    await db.upsert_papers([paper(title="Neural Gadgets", abstract="About gizmos.")], seen_at=T0)
+    await db.papers.upsert([paper(title="Neural Gadgets", abstract="About gizmos.")], seen_at=T0)
     assert await ids_matching(db, '"gizmos"') == {"2608.00001"}
     assert await ids_matching(db, '"activations"') == set()  # the old abstract's word
 
 
 async def test_fts_columns_and_diacritics(db: Store) -> None:
-    await db.upsert_papers(
+    await db.papers.upsert(
         [paper(authors=("Bérénice Müller",), ai_keywords=("world models",))], seen_at=T0
     )
     assert await ids_matching(db, 'authors : "berenice muller"') == {"2608.00001"}
@@ -282,76 +282,76 @@ async def test_fts_candidates_newest_first_with_limit_and_since(db: Store) -> No
         paper("2608.00002", daily_day=date(2026, 8, 10)),
         paper("2608.00003", daily_day=date(2026, 8, 19), upvotes=3),
     ]
-    await db.upsert_papers(papers, seen_at=T0)
-    cands = await db.fts_candidates('"sparse"', limit=2)
+    await db.papers.upsert(papers, seen_at=T0)
+    cands = await db.papers.fts_candidates('"sparse"', limit=2)
     assert [c.rowid for c in cands] == [rid("2608.00003"), rid("2608.00002")]
     assert cands[0].upvotes == 3
     assert cands[0].featured == datetime(2026, 8, 19, tzinfo=UTC).timestamp()
-    recent = await db.fts_candidates(None, limit=10, since=datetime(2026, 8, 5, tzinfo=UTC))
+    recent = await db.papers.fts_candidates(None, limit=10, since=datetime(2026, 8, 5, tzinfo=UTC))
     assert {c.rowid for c in recent} == {rid("2608.00002"), rid("2608.00003")}
     # Only rows at or above min_rowid, and only title matches.
-    titled = await db.fts_rowids('title : "sparse"', min_rowid=rid("2608.00002"), limit=10)
+    titled = await db.papers.fts_rowids('title : "sparse"', min_rowid=rid("2608.00002"), limit=10)
     assert titled == {rid("2608.00002"), rid("2608.00003")}
-    assert await db.fts_rowids('title : "activations"', min_rowid=0, limit=10) == set()
+    assert await db.papers.fts_rowids('title : "activations"', min_rowid=0, limit=10) == set()
 
 
 async def test_bad_fts_expression_is_a_store_error(db: Store) -> None:
     with pytest.raises(StoreError, match="full-text query failed"):
-        await db.fts_candidates('"unclosed', limit=5)
+        await db.papers.fts_candidates('"unclosed', limit=5)
 
 
 # -- reads --------------------------------------------------------------------------------
 
 
 async def test_days_and_lookups(db: Store, real_day: list[Paper]) -> None:
-    assert await db.latest_day() is None
+    assert await db.papers.latest_day() is None
     older = [paper("2608.00001", daily_day=date(2026, 8, 18))]
-    await db.upsert_papers(real_day + older, seen_at=T0)
-    assert await db.latest_day() == date(2026, 8, 19)
-    day = await db.papers_for_day(date(2026, 8, 19))
+    await db.papers.upsert(real_day + older, seen_at=T0)
+    assert await db.papers.latest_day() == date(2026, 8, 19)
+    day = await db.papers.for_day(date(2026, 8, 19))
     assert {sp.paper.id for sp in day} == {p.id for p in real_day}
     votes = [sp.paper.upvotes for sp in day]
     assert votes == sorted(votes, reverse=True)
-    assert [sp.paper.id for sp in await db.papers_for_day(date(2026, 8, 18))] == ["2608.00001"]
-    assert await db.papers_for_day(date(2026, 8, 17)) == []
+    assert [sp.paper.id for sp in await db.papers.for_day(date(2026, 8, 18))] == ["2608.00001"]
+    assert await db.papers.for_day(date(2026, 8, 17)) == []
 
 
 async def test_papers_by_rowid(db: Store, real_day: list[Paper]) -> None:
-    await db.upsert_papers(real_day, seen_at=T0)
+    await db.papers.upsert(real_day, seen_at=T0)
     wanted = [rid(p.id) for p in real_day[:3]]
-    found = await db.papers_by_rowid([*wanted, 1, 2])
+    found = await db.papers.by_rowid([*wanted, 1, 2])
     assert sorted(found) == sorted(wanted)
     assert {found[r].paper.id for r in found} == {p.id for p in real_day[:3]}
     assert all(len(sp.history) == 1 for sp in found.values())
-    assert await db.papers_by_rowid([]) == {}
+    assert await db.papers.by_rowid([]) == {}
 
 
 async def test_record_run_and_last_runs(db: Store) -> None:
-    assert await db.last_runs() == {}
+    assert await db.runs.last() == {}
     ok = IngestRun("hf", date(2026, 8, 19), T0, T0 + HOUR, True, 26, None)
     failed = IngestRun("hf", date(2026, 8, 19), T0 + 2 * HOUR, T0 + 3 * HOUR, False, 0, "503")
     arxiv = IngestRun("arxiv", None, T0, T0 + HOUR, True, 3, None)
     for run in (ok, arxiv, failed):
-        await db.record_run(run)
-    runs = await db.last_runs()
+        await db.runs.record(run)
+    runs = await db.runs.last()
     assert runs["hf"] == (failed, ok)
     assert runs["arxiv"] == (arxiv, arxiv)
     never_ok = IngestRun("snapshot", None, T0, T0, False, 0, "file not found")
-    await db.record_run(never_ok)
-    assert (await db.last_runs())["snapshot"] == (never_ok, None)
+    await db.runs.record(never_ok)
+    assert (await db.runs.last())["snapshot"] == (never_ok, None)
 
 
 async def test_saved_search_token(db: Store, db_path: Path) -> None:
     query = 'sparse autoencoders author:"Neel Nanda" since:30d'
-    token = await db.save_search(query, now=T0)
+    token = await db.pages.save(query, now=T0)
     assert 0 < len(token) <= 16
-    assert await db.save_search(query, now=T0 + HOUR) == token
-    assert await db.load_search(token) == query
-    other = await db.save_search("diffusion", now=T0)
+    assert await db.pages.save(query, now=T0 + HOUR) == token
+    assert await db.pages.load(token) == query
+    other = await db.pages.save("diffusion", now=T0)
     assert other != token
-    assert await db.load_search("0" * 16) is None
+    assert await db.pages.load("0" * 16) is None
     async with await Store.open(db_path) as again:
-        assert await again.save_search(query, now=T0) == token
+        assert await again.pages.save(query, now=T0) == token
 
 
 # -- derived rowids -----------------------------------------------------------------------
@@ -382,9 +382,9 @@ def test_rowid_for_anything_else_is_none(paper_id: str) -> None:
 
 
 async def test_papers_are_stored_under_their_derived_rowid(db: Store) -> None:
-    await db.upsert_papers([paper("2608.17271")], seen_at=T0)
+    await db.papers.upsert([paper("2608.17271")], seen_at=T0)
     rowid = rid("2608.17271")
-    found = await db.papers_by_rowid([rowid])
+    found = await db.papers.by_rowid([rowid])
     assert found[rowid].paper.id == "2608.17271"
 
 
@@ -393,17 +393,17 @@ async def test_old_style_rowid_collision_falls_back(db: Store) -> None:
     assert rowid_for("cs/0701001") == rowid_for("nlin/0701001")
     first = paper("cs/0701001", title="Computing")
     second = paper("nlin/0701001", title="Nonlinear")
-    result = await db.upsert_papers([first, second, paper("2608.00001")], seen_at=T0)
+    result = await db.papers.upsert([first, second, paper("2608.00001")], seen_at=T0)
     assert result.new == 3
-    again = await db.upsert_papers([second, first], seen_at=T0 + HOUR)
+    again = await db.papers.upsert([second, first], seen_at=T0 + HOUR)
     assert (again.new, again.updated) == (0, 2)
     third = paper("plasm-ph/0701001", title="Plasma")  # the same bucket again, its own batch
-    assert (await db.upsert_papers([third], seen_at=T0)).new == 1
+    assert (await db.papers.upsert([third], seen_at=T0)).new == 1
     for original in (first, second, third):
-        stored = await db.get_paper(original.id)
+        stored = await db.papers.get(original.id)
         assert stored is not None
         assert stored.paper == original
-    assert await db.count_papers() == 4
+    assert await db.papers.count() == 4
     assert await ids_matching(db, '"nonlinear"') == {"nlin/0701001"}
 
 
@@ -418,17 +418,17 @@ async def test_concurrent_writers_do_not_break_each_others_transactions(
 
     async def ingest() -> None:
         for batch in days:
-            await db.upsert_papers(batch, seen_at=T0)
+            await db.papers.upsert(batch, seen_at=T0)
 
     async def chatter() -> None:
         for i in range(30):
-            await db.save_search(f"query {i}", now=T0)
+            await db.pages.save(f"query {i}", now=T0)
             await asyncio.sleep(0)
 
-    await asyncio.gather(ingest(), db.upsert_papers([one], seen_at=T0), chatter())
+    await asyncio.gather(ingest(), db.papers.upsert([one], seen_at=T0), chatter())
     expected = len({p.id for batch in days for p in batch} | {one.id})
-    assert await db.count_papers() == expected
+    assert await db.papers.count() == expected
     for batch in days[:3]:
-        stored = await db.get_paper(batch[0].id)
+        stored = await db.papers.get(batch[0].id)
         assert stored is not None
         assert stored.history  # the snapshot rows committed with their papers

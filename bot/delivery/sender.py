@@ -1,0 +1,241 @@
+"""Sending: claim → compose once → send → mark, for every ledger row due now.
+
+Every due row is claimed (atomically, with a token), its content composed once and stored
+on the row (:mod:`bot.delivery.compose`), sent through the platform's
+:class:`~bot.delivery.courier.Courier`, and marked. Rows of one target go one after another
+(so two subscriptions of one user never send the same paper); targets run concurrently,
+bounded, each courier pacing itself to its platform's limits.
+
+Crash safety: a row whose earlier attempt may have reached the platform (a stale claim, or
+a retry) is first looked up there (:meth:`Courier.find_sent`) and marked sent if found; if
+the platform cannot say, the row waits and retries rather than risk a second post.
+Transient failures back off and retry until the grace window closes (then the row is
+``failed``, shown by ``status``); permanent ones disable the target, and its owner is told
+on their next command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+
+from bot.delivery.compose import compose_digest, compose_dm, render_digest, render_dm
+from bot.delivery.courier import Courier, LookupFailed, SendResult, SendStatus
+from bot.delivery.matches import SubscriptionMatches
+from bot.delivery.policy import TickReport, backoff
+from bot.model.delivery import Content, Delivery, Target
+from bot.model.papers import StoredPaper
+from bot.model.replies import Reply
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+LOOKUP_MARGIN = timedelta(minutes=5)  # a found post may predate its due time by this much
+Matches = Mapping[int, list[StoredPaper]]
+
+
+class Sender:
+    """Delivers the due ledger rows through the couriers it is given (by platform)."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], datetime],
+        couriers: Mapping[str, Courier],
+        *,
+        grace: timedelta,
+        concurrency: int,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._couriers = couriers  # the dispatcher's live table: couriers join as they connect
+        self._grace = grace
+        self._concurrency = concurrency
+        self.matches = SubscriptionMatches(store)
+
+    async def deliver(self, report: TickReport, *, stale: timedelta) -> None:
+        """Send every row due now (and every claim older than *stale*)."""
+        now = self._clock()
+        due = await self._store.ledger.open_deliveries(now=now, stale_after=stale)
+        if not due:
+            return
+        by_target: dict[int, list[Delivery]] = defaultdict(list)
+        for delivery in due:
+            by_target[delivery.target_id].append(delivery)
+        matches = await self.matches.for_due(due, now)
+        gate = asyncio.Semaphore(self._concurrency)
+
+        async def run(rows: list[Delivery]) -> None:
+            async with gate:
+                for row in rows:
+                    await self._one(row, report, stale=stale, matches=matches)
+
+        async with asyncio.TaskGroup() as group:
+            for rows in by_target.values():
+                group.create_task(run(rows))
+
+    async def _one(
+        self, row: Delivery, report: TickReport, *, stale: timedelta, matches: Matches
+    ) -> None:
+        ledger = self._store.ledger
+        now = self._clock()
+        claimed = await ledger.claim(row.id, now=now, stale_after=stale)
+        if claimed is None:
+            return
+        target = await ledger.target_by_id(claimed.target_id)
+        assert target is not None  # rows cascade with their target
+        if now - claimed.due_at > self._grace:
+            await self._too_late(claimed, target, report)
+            return
+        try:
+            await self._claimed(claimed, target, report, matches)
+        except Exception as exc:  # a bug must not stall the queue: retry, bounded by grace
+            log.exception("delivery %d (%s) failed unexpectedly", claimed.id, claimed.key)
+            await self._retry(claimed, report, f"internal error: {exc!r}", None)
+
+    async def _too_late(self, claimed: Delivery, target: Target, report: TickReport) -> None:
+        """Past the grace window: never sent late. But an earlier attempt may have gone out
+        before a crash, so ask the platform first; the ledger must say what happened."""
+        courier = self._couriers.get(target.platform)
+        reason = claimed.last_error or "the bot was down"
+        if claimed.attempts > 1 and courier is not None:
+            try:
+                found = await courier.find_sent(target, claimed.key, claimed.due_at - LOOKUP_MARGIN)
+            except LookupFailed as exc:
+                found, reason = None, f"could not check whether it went out: {exc}"
+            if found is not None:
+                papers = claimed.content.papers if claimed.content else ()
+                await self._store.ledger.mark_sent(
+                    claimed, now=self._clock(), message_id=found, paper_ids=papers
+                )
+                report.found_already_sent += 1
+                return
+        await self._store.ledger.mark_missed(
+            claimed.id, reason=f"not delivered within the grace window ({reason})"
+        )
+        report.missed += 1
+
+    async def _claimed(
+        self, claimed: Delivery, target: Target, report: TickReport, matches: Matches
+    ) -> None:
+        ledger = self._store.ledger
+        if target.disabled_at is not None:
+            error = f"stopped: {target.disabled_reason}"
+            await ledger.mark_failed(claimed, now=self._clock(), error=error, retry_at=None)
+            report.failed += 1
+            return
+        courier = self._couriers.get(target.platform)
+        if courier is None:
+            await self._retry(claimed, report, f"{target.platform} is not connected", None)
+            return
+        built = await self._build(claimed, matches)
+        if built is None:  # its subscription or digest was removed
+            await ledger.mark_missed(claimed.id, reason="cancelled before it was sent")
+            return
+        content, reply = built
+        if claimed.content is None:
+            await ledger.set_content(claimed, content)
+        if not content.speaks:
+            await ledger.mark_sent(claimed, now=self._clock(), message_id=None)
+            report.silent += 1
+            return
+        if claimed.attempts > 1 and await self._already_posted(
+            claimed, target, courier, content, report
+        ):
+            return
+        result = await courier.send(target, reply, claimed.key)
+        await self._record(claimed, target, content, result, report)
+
+    async def _already_posted(
+        self,
+        claimed: Delivery,
+        target: Target,
+        courier: Courier,
+        content: Content,
+        report: TickReport,
+    ) -> bool:
+        """Before a retry: whether an earlier attempt did go out (then it is marked sent).
+        When the platform cannot tell, the row waits (``True``): never risk a second post."""
+        try:
+            found = await courier.find_sent(target, claimed.key, claimed.due_at - LOOKUP_MARGIN)
+        except LookupFailed as exc:
+            await self._retry(claimed, report, f"could not check whether it went out: {exc}", None)
+            return True
+        if found is None:
+            return False
+        log.info("delivery %s was already posted (%s)", claimed.key, found)
+        await self._store.ledger.mark_sent(
+            claimed, now=self._clock(), message_id=found, paper_ids=content.papers
+        )
+        report.found_already_sent += 1
+        return True
+
+    async def _build(self, claimed: Delivery, matches: Matches) -> tuple[Content, Reply] | None:
+        """The delivery's content (composed now, or as stored) and its reply; ``None`` when
+        its digest or subscription is gone."""
+        now = self._clock()
+        store = self._store
+        sub_id = claimed.key.subscription
+        if sub_id is None:
+            digest = await store.schedules.digest(claimed.target_id)
+            if digest is None:
+                return None
+            content = claimed.content
+            if content is None:
+                last = await store.ledger.last_sent(digest.target_id, "digest")
+                last_day = last.content.day if last is not None and last.content else None
+                content = await compose_digest(store, digest, now=now, last_day=last_day)
+            return content, await render_digest(store, digest, content, now=now)
+        sub = await store.schedules.subscription(sub_id)
+        if sub is None:
+            return None
+        content = claimed.content or await compose_dm(
+            store, claimed.id, claimed.target_id, matches.get(sub.id, []), now=now
+        )
+        return content, await render_dm(store, sub, content, now=now)
+
+    async def _record(
+        self,
+        claimed: Delivery,
+        target: Target,
+        content: Content,
+        result: SendResult,
+        report: TickReport,
+    ) -> None:
+        ledger = self._store.ledger
+        now = self._clock()
+        if result.status is SendStatus.SENT:
+            await ledger.mark_sent(
+                claimed, now=now, message_id=result.message_id, paper_ids=content.papers
+            )
+            report.sent += 1
+        elif result.status is SendStatus.PERMANENT:
+            await ledger.mark_failed(claimed, now=now, error=result.detail, retry_at=None)
+            await ledger.disable(target.id, now=now, reason=result.detail or "delivery refused")
+            log.warning("disabled %s %s: %s", target.kind, target.address, result.detail)
+            report.failed += 1
+        else:
+            await self._retry(claimed, report, result.detail, result.retry_after)
+
+    async def _retry(
+        self, claimed: Delivery, report: TickReport, error: str, retry_after: float | None
+    ) -> None:
+        now = self._clock()
+        wait = backoff(claimed.attempts)
+        if retry_after is not None:
+            wait = max(wait, timedelta(seconds=retry_after))
+        retry_at = now + wait
+        if retry_at - claimed.due_at > self._grace:
+            await self._store.ledger.mark_failed(
+                claimed,
+                now=now,
+                error=f"gave up after {claimed.attempts} attempts: {error}",
+                retry_at=None,
+            )
+            report.failed += 1
+            return
+        await self._store.ledger.mark_failed(claimed, now=now, error=error, retry_at=retry_at)
+        report.retrying += 1

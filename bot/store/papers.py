@@ -1,0 +1,256 @@
+"""Papers: upserts with popularity snapshots, look-ups, and the bounded full-text scans that
+search and matching build on.
+
+The interface is deliberately narrow (papers in, papers and candidate rowids out) so that a
+PostgreSQL implementation can follow for multi-process deployments.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from bot.errors import StoreError
+from bot.model.papers import Paper, Snapshot, StoredPaper
+from bot.store.rows import COLUMNS, paper_params, row_to_paper, rowid_for, ts
+from bot.store.section import Section
+
+_UPSERT = f"""
+INSERT INTO papers (rowid, {COLUMNS}, first_seen, updated_at)
+VALUES (?, {", ".join("?" * 16)}, ?, ?)
+ON CONFLICT (id) DO UPDATE SET
+    title = excluded.title,
+    abstract = CASE WHEN excluded.abstract != '' THEN excluded.abstract ELSE abstract END,
+    authors = CASE WHEN excluded.authors != '' THEN excluded.authors ELSE authors END,
+    keywords = CASE WHEN excluded.keywords != '' THEN excluded.keywords ELSE keywords END,
+    published = COALESCE(excluded.published, published),
+    daily_day = COALESCE(daily_day, excluded.daily_day),
+    upvotes = MAX(upvotes, excluded.upvotes),
+    comments = MAX(comments, excluded.comments),
+    ai_summary = COALESCE(excluded.ai_summary, ai_summary),
+    github_repo = COALESCE(excluded.github_repo, github_repo),
+    github_stars = COALESCE(MAX(github_stars, excluded.github_stars), excluded.github_stars,
+                            github_stars),
+    project_page = COALESCE(excluded.project_page, project_page),
+    organization = COALESCE(excluded.organization, organization),
+    thumbnail = COALESCE(excluded.thumbnail, thumbnail),
+    source = CASE WHEN source = 'hf' THEN source ELSE excluded.source END,
+    updated_at = excluded.updated_at
+"""
+
+# A popularity snapshot of the paper's stored (never decreasing) counts, written only when
+# they differ from its latest snapshot and only going forward in time, so replaying older
+# recorded data can neither add a dip to the history nor fake velocity.
+_SNAPSHOT = """
+INSERT OR IGNORE INTO paper_stats (paper_rowid, seen_at, upvotes, comments, stars)
+SELECT p.rowid, :seen_at, p.upvotes, p.comments, p.github_stars FROM papers p
+WHERE p.id = :id AND NOT EXISTS (
+    SELECT 1 FROM paper_stats s
+    WHERE s.paper_rowid = p.rowid AND (
+        s.seen_at >= :seen_at
+        OR (s.upvotes = p.upvotes AND s.comments = p.comments AND s.stars IS p.github_stars
+            AND s.seen_at = (SELECT MAX(seen_at) FROM paper_stats WHERE paper_rowid = p.rowid))
+    )
+)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertResult:
+    new: int
+    updated: int
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A search candidate: just what ranking needs, before the full paper is loaded."""
+
+    rowid: int
+    upvotes: int
+    comments: int
+    stars: int | None
+    featured: float  # Unix time, as bot.search.ranking.featured_at
+
+
+_CANDIDATE_COLUMNS = "r.upvotes, r.comments, r.stars, r.featured"
+
+
+class Papers(Section):
+    """The ``papers`` table, its popularity history (``paper_stats``) and FTS5 index."""
+
+    _what = "papers"
+
+    async def upsert(self, papers: Iterable[Paper], *, seen_at: datetime) -> UpsertResult:
+        """Insert or refresh papers (idempotent) and record a popularity snapshot for each.
+
+        Counts only grow (``MAX``) so replaying older recorded data never lowers them; text
+        fields are replaced only by non-empty values.
+        """
+        unique = {p.id: p for p in papers}
+        if not unique:
+            return UpsertResult(0, 0)
+        seen = ts(seen_at)
+        async with self._writing:
+            existing = await self._existing_ids(list(unique))
+            try:
+                await self._conn.execute("BEGIN")
+                await self._upsert_many(list(unique.values()), seen)
+                await self._conn.executemany(
+                    _SNAPSHOT,
+                    [{"id": p.id, "seen_at": seen} for p in unique.values() if p.source == "hf"],
+                )
+                await self._conn.commit()
+            except sqlite3.Error as exc:
+                await self._conn.rollback()
+                raise StoreError(f"could not store {len(unique)} papers: {exc}") from exc
+        new = len(unique) - len(existing)
+        return UpsertResult(new=new, updated=len(existing))
+
+    async def _upsert_many(self, papers: Sequence[Paper], seen: str) -> None:
+        rows = [(rowid_for(p.id), *paper_params(p), seen, seen) for p in papers]
+        await self._conn.execute("SAVEPOINT batch")
+        try:
+            await self._conn.executemany(_UPSERT, rows)
+        except sqlite3.IntegrityError:
+            # A derived rowid collided (possible for old-style ids only): redo the batch
+            # row by row and let SQLite pick the rowid of the colliding ones.
+            await self._conn.execute("ROLLBACK TO batch")
+            for row in rows:
+                try:
+                    await self._conn.execute(_UPSERT, row)
+                except sqlite3.IntegrityError:
+                    await self._conn.execute(_UPSERT, (None, *row[1:]))
+        await self._conn.execute("RELEASE batch")
+
+    async def _existing_ids(self, ids: Sequence[str]) -> set[str]:
+        rows = await self._rows_in("SELECT id FROM papers WHERE id IN ({ids})", ids)
+        return {str(row["id"]) for row in rows}
+
+    async def get(self, paper_id: str) -> StoredPaper | None:
+        """One paper with its popularity history, or ``None``."""
+        found = await self._stored(
+            f"SELECT rowid, {COLUMNS}, first_seen FROM papers WHERE id = ?", (paper_id,)
+        )
+        return found[0] if found else None
+
+    async def by_rowid(self, rowids: Sequence[int]) -> dict[int, StoredPaper]:
+        """Papers for the given rowids (missing ones are absent), with history."""
+        sql = f"SELECT rowid, {COLUMNS}, first_seen FROM papers WHERE rowid IN ({{ids}})"
+        rows = await self._rows_in(sql, rowids)
+        stored = await self._with_history(rows)
+        return dict(zip((int(r["rowid"]) for r in rows), stored, strict=True))
+
+    async def latest_day(self) -> date | None:
+        """The most recent Daily Papers day in the store."""
+        row = await self._one("SELECT MAX(daily_day) AS day FROM papers")
+        return date.fromisoformat(row["day"]) if row is not None and row["day"] else None
+
+    async def for_day(self, day: date) -> list[StoredPaper]:
+        """Every paper featured on Daily Papers on *day*, most upvoted first."""
+        return await self._stored(
+            f"SELECT rowid, {COLUMNS}, first_seen FROM papers WHERE daily_day = ? "
+            "ORDER BY upvotes DESC, rowid DESC",
+            (day.isoformat(),),
+        )
+
+    async def seen_since(self, since: datetime, *, limit: int = 2000) -> list[StoredPaper]:
+        """Papers first stored after *since*, newest first (what DM subscriptions match)."""
+        return await self._stored(
+            f"SELECT rowid, {COLUMNS}, first_seen FROM papers WHERE first_seen > ? "
+            "ORDER BY first_seen DESC, rowid DESC LIMIT ?",
+            (ts(since), limit),
+        )
+
+    async def by_id(self, paper_ids: Sequence[str]) -> list[StoredPaper]:
+        """The stored papers among *paper_ids*, in the order given."""
+        sql = f"SELECT rowid, {COLUMNS}, first_seen FROM papers WHERE id IN ({{ids}})"
+        stored = await self._with_history(await self._rows_in(sql, paper_ids))
+        found = {sp.paper.id: sp for sp in stored}
+        return [found[pid] for pid in paper_ids if pid in found]
+
+    async def count(self) -> int:
+        row = await self._one("SELECT COUNT(*) AS n FROM papers")
+        return int(row["n"]) if row is not None else 0
+
+    async def fts_candidates(
+        self, match: str | None, *, limit: int, since: datetime | None = None
+    ) -> list[Candidate]:
+        """The newest *limit* papers matching an FTS5 expression (all papers when ``None``).
+
+        The work is bounded: rows are visited in descending rowid order (newest papers
+        first, see :func:`bot.model.ids.chronological_key`) and the scan stops after *limit*.
+        FTS5's ``bm25()`` is deliberately not used: it counts every document containing
+        each query term to weigh it, which costs ~50-80 ms for common words at 1M papers
+        whatever the LIMIT (measured in bench/search.py).
+        """
+        where: list[str] = []
+        params: list[object] = []
+        if match is not None:
+            where.append("papers_fts MATCH ?")
+            params.append(match)
+        if since is not None:
+            where.append("r.featured >= ?")
+            params.append(since.timestamp())
+        if match is not None:
+            sql = (
+                f"SELECT f.rowid, {_CANDIDATE_COLUMNS} FROM papers_fts f "
+                "JOIN paper_rank r ON r.rowid = f.rowid "
+                f"WHERE {' AND '.join(where)} ORDER BY f.rowid DESC LIMIT ?"
+            )
+        else:
+            sql = (
+                f"SELECT r.rowid, {_CANDIDATE_COLUMNS} FROM paper_rank r "
+                f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY r.rowid DESC LIMIT ?"
+            )
+        params.append(limit)
+        rows = await self._fts_rows(sql, params)
+        return [
+            Candidate(row["rowid"], row["upvotes"], row["comments"], row["stars"], row["featured"])
+            for row in rows
+        ]
+
+    async def fts_rowids(self, match: str, *, min_rowid: int, limit: int) -> set[int]:
+        """Rowids at or above *min_rowid* matching *match* (bounded like the candidates)."""
+        sql = (
+            "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? AND rowid >= ? "
+            "ORDER BY rowid DESC LIMIT ?"
+        )
+        return {int(r["rowid"]) for r in await self._fts_rows(sql, [match, min_rowid, limit])}
+
+    async def _fts_rows(self, sql: str, params: Sequence[object]) -> list[sqlite3.Row]:
+        try:
+            return await self._rows(sql, params)
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"full-text query failed: {exc}") from exc
+
+    async def _stored(self, sql: str, params: Sequence[object]) -> list[StoredPaper]:
+        return await self._with_history(await self._rows(sql, params))
+
+    async def _with_history(self, rows: Sequence[sqlite3.Row]) -> list[StoredPaper]:
+        """Rows selected as ``rowid, COLUMNS, first_seen``, with their popularity history."""
+        if not rows:
+            return []
+        history: dict[int, list[Snapshot]] = {}
+        sql = (
+            "SELECT paper_rowid, seen_at, upvotes, comments, stars FROM paper_stats "
+            "WHERE paper_rowid IN ({ids}) ORDER BY paper_rowid, seen_at"
+        )
+        for snap in await self._rows_in(sql, [r["rowid"] for r in rows]):
+            history.setdefault(int(snap["paper_rowid"]), []).append(
+                Snapshot(
+                    datetime.fromisoformat(snap["seen_at"]),
+                    snap["upvotes"],
+                    snap["comments"],
+                    snap["stars"],
+                )
+            )
+        return [
+            StoredPaper(
+                paper=row_to_paper(row),
+                first_seen=datetime.fromisoformat(str(row["first_seen"])),
+                history=tuple(history.get(int(row["rowid"]), ())),
+            )
+            for row in rows
+        ]

@@ -1,0 +1,64 @@
+"""Ingest runs: every fetch of a source, good or bad, for freshness and ``status``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from bot.store.rows import ts
+from bot.store.section import Section
+
+
+@dataclass(frozen=True, slots=True)
+class IngestRun:
+    source: str
+    day: date | None
+    started_at: datetime
+    finished_at: datetime
+    ok: bool
+    papers: int
+    error: str | None
+
+
+class Runs(Section):
+    """The ``ingest_runs`` table."""
+
+    _what = "ingest run"
+
+    async def record(self, run: IngestRun) -> None:
+        """Remember one fetch of a source (for freshness and staleness reports)."""
+        await self._write(
+            "INSERT INTO ingest_runs (source, day, started_at, finished_at, ok, papers, error) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                run.source,
+                run.day.isoformat() if run.day else None,
+                ts(run.started_at),
+                ts(run.finished_at),
+                int(run.ok),
+                run.papers,
+                run.error,
+            ),
+        )
+
+    async def last(self) -> dict[str, tuple[IngestRun | None, IngestRun | None]]:
+        """Per source: its latest run, and its latest successful run."""
+        sql = (
+            "SELECT source, day, started_at, finished_at, ok, papers, error FROM ingest_runs "
+            "WHERE id IN (SELECT MAX(id) FROM ingest_runs GROUP BY source "
+            "UNION SELECT MAX(id) FROM ingest_runs WHERE ok = 1 GROUP BY source) ORDER BY id"
+        )
+        result: dict[str, tuple[IngestRun | None, IngestRun | None]] = {}
+        for row in await self._rows(sql):
+            run = IngestRun(
+                source=row["source"],
+                day=date.fromisoformat(row["day"]) if row["day"] else None,
+                started_at=datetime.fromisoformat(row["started_at"]),
+                finished_at=datetime.fromisoformat(row["finished_at"]),
+                ok=bool(row["ok"]),
+                papers=row["papers"],
+                error=row["error"],
+            )
+            _, last_ok = result.get(run.source, (None, None))
+            result[run.source] = (run, run if run.ok else last_ok)
+        return result
