@@ -16,11 +16,7 @@ from rich.console import Console
 from rich.style import Style
 from rich.text import Text
 
-from bot.delivery.courier import SendResult, SendStatus
-from bot.model.caller import Caller
-from bot.model.delivery import DeliveryKey, Target
-from bot.model.replies import Card, Reply
-from bot.service.papersbot import PapersBot
+from bot import Caller, Card, DeliveryKey, PapersBot, Reply, SendResult, SendStatus, Target
 
 PROMPT = "papers> "
 Reader = Callable[[str], Awaitable[str]]

@@ -90,3 +90,128 @@ print(json.dumps({"imported": names, "platform": loaded}))
         report["imported"]
     )
     assert report["platform"] == []
+
+
+# -- the import graph of the core ---------------------------------------------------------
+
+# Layers, lowest first: a module imports only from its own layer or those below it (the
+# package docstrings say the same). Within a layer, the graph must have no cycle.
+LAYERS: tuple[frozenset[str], ...] = (
+    frozenset({"bot.errors", "bot.identity", "bot.config"}),
+    frozenset({"bot.model"}),
+    frozenset({"bot.grammar"}),
+    frozenset({"bot.store"}),
+    frozenset({"bot.search"}),
+    frozenset({"bot.sources"}),
+    frozenset({"bot.delivery"}),
+    frozenset({"bot.service"}),
+    frozenset({"bot.plugins", "bot.app", "bot.cli", "bot.__main__", "bot"}),
+)
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imported_modules(path: Path, known: set[str]) -> set[str]:
+    """The ``bot`` modules *path* imports anywhere (functions included): ``from bot.x import
+    y`` counts as ``bot.x.y`` when that is a module, else as ``bot.x``."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}"
+                found.add(full if full in known else node.module)
+    return {name for name in found if name in known}
+
+
+def core_graph() -> dict[str, set[str]]:
+    paths = {module_name(p): p for p in modules("bot")}
+    known = set(paths)
+    return {name: imported_modules(path, known) - {name} for name, path in paths.items()}
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of *graph* as a path ``[a, b, ..., a]``, or ``None``."""
+    state: dict[str, int] = {}  # 1: on the stack, 2: done
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt) :], nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def layer_of(module: str) -> int:
+    for rank, layer in enumerate(LAYERS):
+        if any(module == top or module.startswith(top + ".") for top in layer if top != "bot"):
+            return rank
+    assert module == "bot", f"{module} is in no layer of LAYERS"
+    return len(LAYERS) - 1
+
+
+def test_cycle_finder_finds_a_cycle_through_a_function_level_import() -> None:
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set(), "c": {"a"}}) is None
+
+
+def test_the_core_import_graph_has_no_cycle() -> None:
+    graph = core_graph()
+    assert {"bot.delivery.compose", "bot.service.status"} <= set(graph)
+    assert find_cycle(graph) is None
+
+
+def test_every_core_module_imports_only_its_own_layer_or_lower() -> None:
+    wrong = [
+        f"{module} (layer {layer_of(module)}) imports {dep} (layer {layer_of(dep)})"
+        for module, deps in core_graph().items()
+        for dep in deps
+        if module != "bot" and layer_of(dep) > layer_of(module)
+    ]
+    assert wrong == []
+
+
+def test_core_modules_do_not_import_the_public_surface() -> None:
+    """``bot/__init__`` re-exports the core for adapters; a core module importing it back
+    would import the whole core (and a cycle) through the package."""
+    offenders = [
+        module
+        for module, path in ((module_name(p), p) for p in modules("bot"))
+        if module != "bot"
+        and any(
+            isinstance(node, ast.ImportFrom) and node.level == 0 and node.module == "bot"
+            for node in ast.walk(ast.parse(path.read_text("utf-8")))
+        )
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("path", modules("adapters"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_adapters_use_only_the_cores_public_surface(path: Path) -> None:
+    """``from bot import X`` with X in ``bot.__all__``; never ``bot.store.ledger.Target``."""
+    import bot
+
+    public = set(bot.__all__)
+    for node in ast.walk(ast.parse(path.read_text("utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            assert not any(a.name.split(".")[0] == "bot" for a in node.names), ast.unparse(node)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "bot":
+            assert node.module == "bot", f"{path.name}: {ast.unparse(node)}"
+            assert {a.name for a in node.names} <= public, ast.unparse(node)

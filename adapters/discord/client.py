@@ -32,9 +32,7 @@ from adapters.discord.views import (
     PaperButton,
     press,
 )
-from bot.config import Settings
-from bot.errors import ConfigError
-from bot.service.papersbot import PapersBot
+from bot import ConfigError, PapersBot, Settings
 
 log = logging.getLogger(__name__)
 

@@ -21,36 +21,37 @@ from adapters.discord.views import (
     answer,
     caller_for,
 )
-from bot.errors import UserInputError
-from bot.grammar.commands import (
+from bot import (
     DEFAULT_COUNT,
+    DEFAULT_TOP,
     MAX_COUNT,
+    MAX_MIN_UPVOTES,
+    MAX_QUERY_CHARS,
+    MAX_TOP,
+    Cadence,
     Command,
     DigestOff,
     DigestOn,
+    DigestOptions,
     DigestStatus,
+    EmptyDays,
     Help,
+    PapersBot,
+    Reply,
     Search,
     Show,
     Status,
     Subscribe,
     Subscriptions,
     Today,
-    parse_unsubscribe,
-)
-from bot.grammar.options import (
-    DEFAULT_TOP,
-    MAX_MIN_UPVOTES,
-    MAX_TOP,
-    DigestOptions,
-    EmptyDays,
+    UserInputError,
     When,
+    parse_cadence,
+    parse_time,
+    parse_timezone,
+    parse_unsubscribe,
+    require_id,
 )
-from bot.grammar.query import MAX_QUERY_CHARS
-from bot.model.ids import require_id
-from bot.model.replies import Reply
-from bot.model.schedule import Cadence, parse_cadence, parse_time, parse_timezone
-from bot.service.papersbot import PapersBot
 
 log = logging.getLogger(__name__)
 

@@ -27,9 +27,7 @@ from typing import assert_never
 import discord
 
 from adapters.discord.delivery import ERRORS, Deliverer, Delivery, Outcome, Pacer, marker
-from bot.delivery.courier import LookupFailed, SendResult, SendStatus
-from bot.model.delivery import DeliveryKey, Target
-from bot.model.replies import Reply
+from bot import DeliveryKey, LookupFailed, Reply, SendResult, SendStatus, Target
 
 log = logging.getLogger(__name__)
 

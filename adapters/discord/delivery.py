@@ -46,7 +46,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from adapters.discord.permissions import missing, missing_permissions_text
 from adapters.discord.render import MAX_CONTENT, MAX_EMBED_TOTAL, render_reply
 from adapters.discord.views import message_kwargs
-from bot.model.replies import Reply
+from bot import Reply
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 
 import discord
 
-from bot.model.replies import Action, Card, Link, Reply
-from bot.search.cards import shorten
+from bot import Action, Card, Link, Reply, shorten
 
 MAX_CONTENT = 2000
 MAX_TITLE = 256

@@ -26,9 +26,7 @@ import discord
 
 from adapters.discord.permissions import can_manage_channels
 from adapters.discord.render import CUSTOM_ID_PREFIX, DiscordMessage, render_reply
-from bot.model.caller import Caller
-from bot.model.replies import Reply
-from bot.service.papersbot import PapersBot
+from bot import Caller, PapersBot, Reply
 
 log = logging.getLogger(__name__)
 

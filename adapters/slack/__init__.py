@@ -39,8 +39,7 @@ from adapters.slack.app import Responder, build_app, build_client
 from adapters.slack.courier import SlackCourier
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.errors import AUTH_ERRORS
-from bot.config import Settings
-from bot.errors import ConfigError
+from bot import ConfigError, Settings
 
 __all__ = [
     "EVENTS_PATH",

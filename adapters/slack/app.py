@@ -47,11 +47,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.errors import DeliveryError, Outcome, classify, payload_size
 from adapters.slack.render import ACTION_IDS, LINK_ACTION_PREFIX, render_reply
-from bot.config import Settings
-from bot.errors import ConfigError
-from bot.identity import bot_version
-from bot.model.caller import Caller
-from bot.model.replies import Reply
+from bot import Caller, ConfigError, Reply, Settings, bot_version
 
 log = logging.getLogger(__name__)
 

@@ -36,9 +36,7 @@ from adapters.slack.errors import (
     payload_size,
 )
 from adapters.slack.render import SlackMessage, render_reply
-from bot.errors import ConfigError, UserInputError
-from bot.model.replies import Reply
-from bot.model.schedule import parse_timezone
+from bot import ConfigError, Reply, UserInputError, parse_timezone
 
 log = logging.getLogger(__name__)
 

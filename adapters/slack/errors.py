@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-from bot.errors import PapersbotError
+from bot import PapersbotError
 
 AUTH_ERRORS = frozenset(
     {"invalid_auth", "token_revoked", "not_authed", "account_inactive", "token_expired"}

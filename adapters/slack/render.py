@@ -20,8 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.model.replies import Action, ActionKind, Card, Link, Reply
-from bot.search.cards import shorten
+from bot import Action, ActionKind, Card, Link, Reply, shorten
 
 Block = dict[str, Any]
 
