@@ -3,11 +3,16 @@
 Renders neutral replies with rich (colour, and clickable links where the terminal supports
 OSC 8) and runs a prompt that takes the same ``/papers ...`` commands as the chat
 platforms. Paper text is put into ``rich.text.Text`` objects, never parsed as markup.
+
+It is the registry's terminal (entry point ``console``, see :mod:`adapters.registry`):
+``papersbot demo``, ``search`` and a ``run`` without platform tokens print through it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sys
 import threading
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -16,7 +21,16 @@ from rich.console import Console
 from rich.style import Style
 from rich.text import Text
 
-from bot import Caller, Card, DeliveryKey, PapersBot, Reply, SendResult, SendStatus, Target
+from bot import (
+    Caller,
+    Card,
+    DeliveryKey,
+    PapersBot,
+    Reply,
+    SendResult,
+    SendStatus,
+    Target,
+)
 
 PROMPT = "papers> "
 Reader = Callable[[str], Awaitable[str]]
@@ -183,3 +197,58 @@ def _settle(future: asyncio.Future[str], line: str | None, exc: BaseException | 
         future.set_exception(exc)
     else:
         future.set_result(line or "")
+
+
+class ConsoleAdapter:
+    """The terminal as an adapter: a prompt session, a printing courier, reply printing."""
+
+    name = "Console"
+
+    def __init__(
+        self,
+        bot: PapersBot,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        console: Console | None = None,
+        read: Reader | None = None,
+    ) -> None:
+        # Wrap for a person at a terminal; keep one line per item for pipes and logs.
+        self.console = console or Console(soft_wrap=not sys.stdout.isatty())
+        self._courier = ConsoleCourier(self.console, clock=clock)
+        self._session = ConsoleSession(bot, self.console, read)
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def courier(self) -> ConsoleCourier:
+        return self._courier
+
+    @property
+    def ready(self) -> bool:
+        return True
+
+    async def start(self) -> None:
+        """Start the prompt (it reads stdin until ``quit`` or EOF)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._session.run(), name="console-session")
+
+    async def until_ready(self) -> None:
+        return None
+
+    async def closed(self) -> None:
+        """Return when the person leaves the prompt."""
+        if self._task is not None:
+            await asyncio.shield(self._task)
+
+    async def stop(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def show(self, reply: Reply, *, compact: bool = False) -> None:
+        """Print *reply*; *compact*: one line per result."""
+        (render_lines if compact else render)(reply, self.console)
+
+    async def handle(self, line: str) -> Reply | None:
+        """Answer one typed line as the console's user (``more`` pages the last search)."""
+        return await self._session.handle(line)

@@ -1,6 +1,9 @@
 """The composition root: every I/O object is built here, once, and passed in.
 
-Nothing else in the code base opens a client, a database or reads settings.
+Nothing else in the code base opens a client, a database or reads settings. The CLI
+(:mod:`bot.cli`) opens an :class:`App` and hands ``app.context`` to the adapters it loads
+from the registry (:mod:`bot.plugins`); ``run``, ``demo`` and ``demo --simulate`` all build
+the same App (the simulation only passes its own clock and a temporary database).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import httpx
 from bot.config import Settings
 from bot.delivery.clockwork import Clockwork
 from bot.delivery.dispatcher import Dispatcher
+from bot.plugins import AdapterContext
 from bot.service.papersbot import PapersBot
 from bot.sources.hf import HuggingFaceSource
 from bot.sources.http import Fetcher, build_client
@@ -53,6 +57,11 @@ class App:
     clock: Callable[[], datetime]
     dispatcher: Dispatcher  # couriers are added as platform adapters connect
     clockwork: Clockwork  # not started: the CLI starts it once adapters are up
+
+    @property
+    def context(self) -> AdapterContext:
+        """What an adapter is built with (see :mod:`bot.plugins`)."""
+        return AdapterContext(bot=self.bot, settings=self.settings, clock=self.clock)
 
 
 @asynccontextmanager

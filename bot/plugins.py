@@ -84,6 +84,10 @@ class Terminal(Adapter, Protocol):
         """Print *reply*; *compact*: one line per result (``papersbot search``)."""
         ...
 
+    async def handle(self, line: str) -> Reply | None:
+        """Answer one typed line as the terminal's user (``None`` for a blank line)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class AdapterPlugin:

@@ -215,3 +215,40 @@ def test_adapters_use_only_the_cores_public_surface(path: Path) -> None:
         elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "bot":
             assert node.module == "bot", f"{path.name}: {ast.unparse(node)}"
             assert {a.name for a in node.names} <= public, ast.unparse(node)
+
+
+# -- adapters plug in; the core does not know them ------------------------------------------
+
+
+@pytest.mark.parametrize("path", modules("bot"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_core_module_never_imports_an_adapter(path: Path) -> None:
+    assert "adapters" not in imported_roots(path)
+
+
+def test_the_registry_lists_the_shipped_adapters_without_loading_their_sdks() -> None:
+    """The CLI finds adapters through the ``papersbot.adapters`` entry points; reading the
+    registry (every ``papersbot`` command does) must not import slack-bolt or discord.py."""
+    script = """
+import json, sys
+from bot.plugins import AdapterPlugin, TerminalPlugin, load_plugins
+plugins = load_plugins()
+kinds = {name: type(p).__name__ for name, p in plugins.items()}
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in {"slack_bolt", "slack_sdk", "discord"})
+print(json.dumps({"kinds": kinds, "platform": loaded}))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["kinds"] == {
+        "console": "TerminalPlugin",
+        "discord": "AdapterPlugin",
+        "slack": "AdapterPlugin",
+    }
+    assert report["platform"] == []

@@ -220,7 +220,7 @@ async def test_run_serves_slack_http_mode_until_sigterm(
             proc.send_signal(signal.SIGTERM)
             out, err = await asyncio.wait_for(proc.communicate(), 20)
             assert proc.returncode == 0, err.decode()
-            started = "Starting Slack, Discord." if with_discord else "Starting Slack."
+            started = "Starting Discord, Slack." if with_discord else "Starting Slack."
             assert started in out.decode()
             assert BOT_TOKEN not in out.decode() + err.decode()
         finally:

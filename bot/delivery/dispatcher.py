@@ -41,20 +41,12 @@ class Dispatcher:
         self._couriers = dict(couriers)
         self._stale_after = stale_after
         self._running = asyncio.Lock()
-        self._courier_added = asyncio.Event()
         self._planner = Planner(store, grace=grace)
         self._sender = Sender(store, clock, self._couriers, grace=grace, concurrency=concurrency)
 
     def add_courier(self, courier: Courier) -> None:
+        """Deliver to *courier*'s platform from now on (adapters join as they connect)."""
         self._couriers[courier.platform] = courier
-        self._courier_added.set()
-
-    async def wait_for(self, platforms: set[str]) -> None:
-        """Return once it can deliver to every one of *platforms* (bound it with
-        ``asyncio.timeout``)."""
-        while not platforms <= self.platforms:
-            self._courier_added.clear()
-            await self._courier_added.wait()
 
     @property
     def platforms(self) -> frozenset[str]:

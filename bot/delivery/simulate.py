@@ -4,7 +4,7 @@ A fast-forward over real recorded days. The bundled snapshot is loaded up to a s
 the days after it are held back and "published" at :data:`PUBLISH_AT` UTC on their own
 date, as Hugging Face does. A simulated clock then steps through the window every
 :data:`STEP`, and the real dispatcher (the same one `papersbot run` uses) plans and
-delivers whatever fell due, through the console courier. Nothing is sleeping: the clock is
+delivers whatever fell due, through the terminal's courier. Nothing is sleeping: the clock is
 injected, which is exactly how the tests drive time.
 
 Weekend days publish nothing, so a ``weekdays`` digest stays quiet and a ``daily`` one
@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from bot.delivery.courier import Courier
 from bot.delivery.dispatcher import Dispatcher, TickReport
 from bot.errors import UserInputError
 from bot.model.replies import Reply
@@ -77,55 +77,80 @@ def split_snapshot(path: Path, span: timedelta) -> tuple[date, list[date]]:
     return start, inside(start)
 
 
-async def simulate(
-    store: Store,
-    snapshot: Path,
-    span: timedelta,
-    *,
-    courier: Courier,
-    say: Callable[[str, SimClock], Awaitable[Reply]],
-    script: Sequence[str] = DEFAULT_SCRIPT,
-    show: Callable[[Reply], None],
-    announce: Callable[[str], None],
-    grace: timedelta = timedelta(hours=4),
-) -> TickReport:
-    """Run the fast-forward; returns the summed delivery report."""
-    source = SnapshotSource(snapshot)
-    start_day, held = split_snapshot(snapshot, span)
-    for day, batch in source.days():
-        if day is not None and day <= start_day:
-            await store.papers.upsert(batch, seen_at=datetime.combine(day, PUBLISH_AT, UTC))
-    clock = SimClock(datetime.combine(start_day, time(12, 0), UTC))
-    await _fresh(store, clock.now, 0)
-    announce(
-        f"Simulating {span_words(span)} from {clock.now:%a %d %b %Y %H:%M} UTC; recorded days to "
-        f"publish: {', '.join(f'{d:%a %d %b}' for d in held) or 'none'}."
-    )
-    for line in script:
-        announce(f"papers> {line}")
-        reply = await say(line, clock)
-        show(reply)
-    dispatcher = Dispatcher(store, clock, {courier.platform: courier}, grace=grace)
-    total = TickReport()
-    end = clock.now + span
-    while clock.now < end:
-        clock.now += STEP
-        today = clock.now.date()
-        if clock.now.time() >= PUBLISH_AT and clock.now - STEP < datetime.combine(
-            today, PUBLISH_AT, UTC
-        ):
-            batch = await source.daily(today) if today in held else []
-            if batch:
-                await store.papers.upsert(batch, seen_at=clock.now)
-                announce(
-                    f"{clock.now:%a %d %b %H:%M} UTC · Daily Papers {today}: "
-                    f"{len(batch)} papers published"
-                )
-            await _fresh(store, clock.now, len(batch))
-        report = await dispatcher.tick()
-        for name in ("planned", "missed", "sent", "silent", "retrying", "failed"):
-            setattr(total, name, getattr(total, name) + getattr(report, name))
-    return total
+@dataclass(frozen=True, slots=True)
+class Simulation:
+    """A fast-forward of *span* over the recorded days of *snapshot*.
+
+    :meth:`plan` picks the window and makes the simulated :attr:`clock`, so the composition
+    root can build the app (store, bot, dispatcher) on that clock exactly as ``run`` builds
+    it on the wall clock; :meth:`run` then drives that dispatcher.
+    """
+
+    snapshot: Path
+    span: timedelta
+    start_day: date
+    held: tuple[date, ...]  # recorded days "published" during the run
+    clock: SimClock
+
+    @classmethod
+    def plan(cls, snapshot: Path, span: timedelta) -> Simulation:
+        start_day, held = split_snapshot(snapshot, span)
+        clock = SimClock(datetime.combine(start_day, time(12, 0), UTC))
+        return cls(snapshot, span, start_day, tuple(held), clock)
+
+    async def run(
+        self,
+        store: Store,
+        dispatcher: Dispatcher,
+        *,
+        say: Callable[[str], Awaitable[Reply | None]],
+        script: Sequence[str] = DEFAULT_SCRIPT,
+        show: Callable[[Reply], None],
+        announce: Callable[[str], None],
+    ) -> TickReport:
+        """Load the days up to the start, run *script* through *say*, then step the clock
+        through the window, publishing held days and ticking *dispatcher*; returns the
+        summed delivery report."""
+        source = SnapshotSource(self.snapshot)
+        clock = self.clock
+        for day, batch in source.days():
+            if day is not None and day <= self.start_day:
+                await store.papers.upsert(batch, seen_at=datetime.combine(day, PUBLISH_AT, UTC))
+        await _fresh(store, clock.now, 0)
+        held = ", ".join(f"{d:%a %d %b}" for d in self.held) or "none"
+        announce(
+            f"Simulating {span_words(self.span)} from {clock.now:%a %d %b %Y %H:%M} UTC; "
+            f"recorded days to publish: {held}."
+        )
+        for line in script:
+            announce(f"papers> {line}")
+            if (reply := await say(line)) is not None:
+                show(reply)
+        total = TickReport()
+        end = clock.now + self.span
+        while clock.now < end:
+            clock.now += STEP
+            await self._publish(store, source, announce)
+            report = await dispatcher.tick()
+            for name in ("planned", "missed", "sent", "silent", "retrying", "failed"):
+                setattr(total, name, getattr(total, name) + getattr(report, name))
+        return total
+
+    async def _publish(
+        self, store: Store, source: SnapshotSource, announce: Callable[[str], None]
+    ) -> None:
+        """At :data:`PUBLISH_AT` on a held day, store that day's papers (and a fresh run)."""
+        now = self.clock.now
+        today = now.date()
+        if now.time() < PUBLISH_AT or now - STEP >= datetime.combine(today, PUBLISH_AT, UTC):
+            return
+        batch = await source.daily(today) if today in self.held else []
+        if batch:
+            await store.papers.upsert(batch, seen_at=now)
+            announce(
+                f"{now:%a %d %b %H:%M} UTC · Daily Papers {today}: {len(batch)} papers published"
+            )
+        await _fresh(store, now, len(batch))
 
 
 async def _fresh(store: Store, now: datetime, papers: int) -> None:

@@ -109,6 +109,9 @@ class DigestStatus:
     pass
 
 
+# The commands that set up scheduled deliveries (bot.service.scheduling answers them).
+ScheduleCommand = Subscribe | Subscriptions | Unsubscribe | DigestOn | DigestOff | DigestStatus
+
 Command = (
     Help
     | Today

@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, assert_never
 
 from bot.errors import NotFound, PapersbotError, SourceError, UserInputError
 from bot.grammar.actions import MAX_OFFSET, decode_action, encode_action
@@ -179,7 +179,8 @@ class PapersBot:
                 return await self.share(paper_id, caller)
             case Status():
                 return await status_reply(self._store, now=self._clock(), caller=caller)
-        raise AssertionError(f"unhandled command {command!r}")  # pragma: no cover
+            case _:
+                assert_never(command)
 
     async def today(self, count: int) -> Reply:
         """Top *count* papers of the latest Daily Papers day, by trending score."""

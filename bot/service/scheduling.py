@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
+from typing import assert_never
 
 from bot.errors import UserInputError, shown
 from bot.grammar.commands import (
-    Command,
     DigestOff,
     DigestOn,
     DigestStatus,
+    ScheduleCommand,
     Subscribe,
     Subscriptions,
     Unsubscribe,
@@ -66,7 +67,7 @@ class ScheduleCommands:
 
     # -- subscriptions ---------------------------------------------------------------------
 
-    async def run(self, command: Command, caller: Caller) -> Reply:
+    async def run(self, command: ScheduleCommand, caller: Caller) -> Reply:
         """Answer one scheduling command (``UserInputError`` for anything the caller can fix)."""
         match command:
             case Subscribe():
@@ -81,7 +82,8 @@ class ScheduleCommands:
                 return await self.digest_off(caller)
             case DigestStatus():
                 return await self.digest_status(caller)
-        raise AssertionError(f"not a scheduling command: {command!r}")  # pragma: no cover
+            case _:
+                assert_never(command)
 
     async def _user_target(self, caller: Caller) -> Target:
         if not caller.user_id:

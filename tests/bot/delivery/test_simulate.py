@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.app import bundled_snapshot
-from bot.delivery.courier import SendResult, SendStatus
-from bot.delivery.simulate import SimClock, parse_span, simulate, split_snapshot
+from bot.app import bundled_snapshot, open_app
+from bot.config import load_settings
+from bot.delivery.simulate import Simulation, parse_span, split_snapshot
 from bot.errors import UserInputError
 from bot.model.caller import Caller
-from bot.model.delivery import Target
 from bot.model.replies import Reply
-from bot.service.papersbot import PapersBot
-from bot.store import Store
+from tests.kit import Recorder
 
 CONSOLE = Caller(platform="console", user_id="me", channel_id="here", can_manage=True)
-
-
-class Printer:
-    platform = "console"
-
-    def __init__(self) -> None:
-        self.posts: list[tuple[str, str, Reply]] = []
-
-    async def send(self, target: Target, reply: Reply, key: str) -> SendResult:
-        self.posts.append((target.kind, str(key), reply))
-        return SendResult(SendStatus.SENT, str(len(self.posts)))
-
-    async def find_sent(self, target: Target, key: str, since: datetime) -> str | None:
-        return None
 
 
 def test_parse_span() -> None:
@@ -49,22 +33,23 @@ def test_the_window_holds_the_most_recorded_days() -> None:
 
 
 async def test_a_week_of_posts_fires_on_schedule(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "sim.db")
-    try:
-        box: list[SimClock] = []
-        bot = PapersBot(store=store, clock=lambda: box[0]())
-        replies: list[Reply] = []
+    """The app ``run`` builds (store, bot, dispatcher), on the simulation's clock."""
+    simulation = Simulation.plan(bundled_snapshot(), timedelta(days=7))
+    courier = Recorder()
+    courier.platform = "console"
+    replies: list[Reply] = []
+    settings = load_settings(env_file=None)
+    async with open_app(
+        settings, database=tmp_path / "sim.db", offline=True, clock=simulation.clock
+    ) as app:
+        app.dispatcher.add_courier(courier)
 
-        async def say(line: str, clock: SimClock) -> Reply:
-            box[:] = [clock]
-            return await bot.respond(line, CONSOLE)
+        async def say(line: str) -> Reply:
+            return await app.bot.respond(line, CONSOLE)
 
-        printer = Printer()
-        report = await simulate(
-            store,
-            bundled_snapshot(),
-            timedelta(days=7),
-            courier=printer,
+        report = await simulation.run(
+            app.store,
+            app.dispatcher,
             say=say,
             script=(
                 "digest on at 09:00 tz Europe/Berlin weekdays top 3",
@@ -73,10 +58,8 @@ async def test_a_week_of_posts_fires_on_schedule(tmp_path: Path) -> None:
             show=replies.append,
             announce=lambda text: None,
         )
-    finally:
-        await store.close()
     assert all(not r.is_error for r in replies)
-    digests = [key for kind, key, _ in printer.posts if kind == "channel"]
+    digests = [key for address, key, _ in courier.posts if address == "here"]
     start, _ = split_snapshot(bundled_snapshot(), timedelta(days=7))
     weekdays = [
         (start + timedelta(days=n)).isoformat()
@@ -84,7 +67,7 @@ async def test_a_week_of_posts_fires_on_schedule(tmp_path: Path) -> None:
         if (start + timedelta(days=n)).weekday() < 5
     ]
     assert digests == [f"digest:{day}" for day in weekdays]  # never on a weekend
-    dm_papers = [c.paper_id for kind, _, r in printer.posts if kind == "user" for c in r.cards]
+    dm_papers = [c.paper_id for address, _, r in courier.posts if address == "me" for c in r.cards]
     assert dm_papers
     assert len(dm_papers) == len(set(dm_papers))
     assert report.failed == 0

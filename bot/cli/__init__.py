@@ -1,0 +1,118 @@
+"""The ``papersbot`` command line. Exit codes: 0 success, 2 bad usage or configuration,
+1 any other failure.
+
+    papersbot run                      every configured adapter (the console when none is)
+    papersbot demo [--once]            offline, on the bundled real snapshot
+    papersbot demo --simulate 3d       fast-forward days: watch digests and DMs fire
+    papersbot ingest [--date D | --since D | --from-file PATH]
+    papersbot search QUERY...          one-shot; each result line shows its arXiv id
+    papersbot discord-invite           the OAuth2 URL that adds the bot to a server
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from datetime import date
+from pathlib import Path
+
+from rich.console import Console
+
+from bot.app import configure_logging
+from bot.cli.offline import demo, ingest, invite, search_once, simulate_demo
+from bot.cli.serve import run
+from bot.config import Settings, load_settings
+from bot.errors import ConfigError, PapersbotError
+
+log = logging.getLogger(__name__)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-08-19") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="papersbot", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("run", help="start every configured adapter (console when none is)")
+    demo = sub.add_parser("demo", help="offline demo on a bundled snapshot of real days")
+    demo.add_argument("--once", action="store_true", help="print the digest and exit")
+    demo.add_argument("--database", help="keep the demo store in this file (default: temp)")
+    demo.add_argument(
+        "--simulate",
+        metavar="SPAN",
+        help="fast-forward SPAN (e.g. 3d, 36h) on a simulated clock and print every "
+        "scheduled post as it fires",
+    )
+    demo.add_argument(
+        "--script",
+        help="commands to run before the fast-forward, separated by ';' (default: a digest "
+        "and two subscriptions)",
+    )
+    ingest = sub.add_parser("ingest", help="fetch Daily Papers into the store")
+    which = ingest.add_mutually_exclusive_group()
+    which.add_argument("--date", type=_day, help="one day (YYYY-MM-DD)")
+    which.add_argument("--since", type=_day, help="every weekday from this day to today")
+    which.add_argument(
+        "--from-file",
+        type=Path,
+        metavar="PATH",
+        help="a daily_papers JSON array or {date, items} JSON lines (.gz ok)",
+    )
+    search = sub.add_parser("search", help="search the store once and print the results")
+    search.add_argument("query", nargs="+", help="query, e.g. 'diffusion -video since:30d'")
+    search.add_argument("--page", type=int, default=1, help="result page (5 per page)")
+    invite = sub.add_parser("discord-invite", help="print the Discord OAuth2 invite URL")
+    invite.add_argument(
+        "--application-id", help="the application id (default: read from DISCORD_TOKEN)"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # Wrap for a person at a terminal; keep one line per item for pipes and logs.
+    console = Console(soft_wrap=not sys.stdout.isatty())
+    try:
+        settings = load_settings()
+        configure_logging(settings)
+        return asyncio.run(_dispatch(args, settings, console))
+    except ConfigError as exc:
+        Console(stderr=True).print(
+            f"[red]configuration error:[/] {exc}", markup=True, highlight=False
+        )
+        return 2
+    except PapersbotError as exc:
+        Console(stderr=True).print(f"papersbot: {exc}", markup=False, highlight=False)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:  # a busy port, an unreachable platform API at start-up, ...
+        log.debug("start-up failed", exc_info=True)
+        Console(stderr=True).print(f"papersbot: {exc}", markup=False, highlight=False)
+        return 1
+    except Exception:
+        log.exception("papersbot stopped on an unexpected error")
+        Console(stderr=True).print(
+            "papersbot: stopped on an unexpected error (logged above)", markup=False
+        )
+        return 1
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    if args.command == "demo" and args.simulate:
+        return await simulate_demo(settings, console, args.simulate, args.script)
+    if args.command == "demo":
+        return await demo(settings, console, once=args.once, database=args.database)
+    if args.command == "run":
+        return await run(settings, console)
+    if args.command == "ingest":
+        return await ingest(settings, console, args)
+    if args.command == "discord-invite":
+        return invite(settings, console, "discord", args.application_id)
+    return await search_once(settings, console, " ".join(args.query), args.page)

@@ -1,0 +1,108 @@
+"""``papersbot run``: every configured adapter, scheduled delivery beside them, until a
+signal or an adapter stops.
+
+The adapters come from the registry (:mod:`bot.plugins`); this module never names one.
+Each adapter hands its courier to the dispatcher as it connects; the clockwork (scheduled
+delivery and the Daily Papers refresh) starts once every adapter is ready, or after
+:data:`COURIER_WAIT`, so the catch-up pass does not burn a retry on a platform seconds away
+from connecting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from datetime import timedelta
+
+from rich.console import Console
+
+from bot.app import App, open_app
+from bot.cli.offline import print_summary
+from bot.config import Settings
+from bot.plugins import Adapter, platform_plugins, terminal_plugin
+from bot.sources.ingest import refresh_recent
+
+log = logging.getLogger(__name__)
+
+COURIER_WAIT = timedelta(seconds=60)
+
+
+async def run(settings: Settings, console: Console) -> int:
+    """Start every configured adapter; with no platform configured, say so and use the
+    terminal (the console)."""
+    plugins = platform_plugins(settings)
+    async with open_app(settings) as app:
+        if plugins:
+            adapters = [plugin.create(app.context) for plugin in plugins]
+            console.print(f"Starting {', '.join(a.name for a in adapters)}.", highlight=False)
+            await serve(app, adapters)
+            return 0
+        console.print(
+            "No SLACK_BOT_TOKEN or DISCORD_TOKEN is set: starting the console adapter.",
+            highlight=False,
+        )
+        terminal = terminal_plugin().create(app.context)
+        if not sys.stdin.isatty():
+            summary = await refresh_recent(app.ingestor, app.hf, app.clock())
+            print_summary(console, summary)
+            terminal.show(await app.bot.respond("status"))
+            console.print("stdin is not a terminal; nothing more to do.")
+            return 0
+        await serve(app, [terminal])
+    return 0
+
+
+async def serve(app: App, adapters: list[Adapter]) -> None:
+    """Run *adapters* and the clockwork until an adapter stops or fails, or SIGINT/SIGTERM
+    arrives; then stop everything. An adapter's failure (a ConfigError naming a rejected
+    token, say) is raised after the others are stopped."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        for adapter in adapters:
+            await adapter.start()
+        hookups = [asyncio.create_task(_hand_over(app, a)) for a in adapters]
+        tasks = [asyncio.create_task(a.closed()) for a in adapters]
+        tasks.append(asyncio.create_task(_until(stop)))
+        clock = asyncio.create_task(_clockwork(app, hookups))
+        done, _ = await asyncio.wait([*tasks, clock], return_when=asyncio.FIRST_COMPLETED)
+        tasks += [clock, *hookups]
+        for task in done:
+            task.result()  # re-raise an adapter's failure
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for adapter in reversed(adapters):
+            await adapter.stop()
+
+
+async def _hand_over(app: App, adapter: Adapter) -> None:
+    """Give the dispatcher the adapter's courier once it is connected."""
+    await adapter.until_ready()
+    courier = adapter.courier
+    if courier is not None:
+        app.dispatcher.add_courier(courier)
+
+
+async def _until(stop: asyncio.Event) -> None:
+    await stop.wait()
+
+
+async def _clockwork(app: App, hookups: list[asyncio.Task[None]]) -> None:
+    """Scheduled delivery and refresh, until cancelled."""
+    _, pending = await asyncio.wait(hookups, timeout=COURIER_WAIT.total_seconds())
+    if pending:
+        log.warning("starting scheduled delivery before every platform connected")
+    await app.clockwork.start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await app.clockwork.stop()
