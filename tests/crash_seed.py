@@ -91,12 +91,12 @@ async def _expected_keys(store: Store, now: datetime) -> tuple[dict[str, str], d
     """The key each schedule's first fire is delivered under (its UTC fire date)."""
     channels: dict[str, str] = {}
     for digest in await store.schedules.due_digests(now):
-        target = await store.ledger.target_by_id(digest.target_id)
+        target = await store.targets.by_id(digest.target_id)
         assert target is not None
         channels[target.address] = f"digest:{_due(digest.next_fire, now):%Y-%m-%d}"
     users: dict[str, str] = {}
     for sub in await store.schedules.all_subscriptions():
-        target = await store.ledger.target_by_id(sub.target_id)
+        target = await store.targets.by_id(sub.target_id)
         assert target is not None
         users[target.address] = f"sub:{sub.id}:{_due(sub.next_fire, now):%Y-%m-%d}"
     return channels, users

@@ -103,7 +103,7 @@ async def crash_after_sending(
     for row in await store.ledger.open_deliveries(now=clock.now, stale_after=timedelta(0)):
         claimed = await store.ledger.claim(row.id, now=clock.now, stale_after=timedelta(0))
         assert claimed is not None
-        target = await store.ledger.target_by_id(claimed.target_id)
+        target = await store.targets.by_id(claimed.target_id)
         assert target is not None
         if reached(target):
             await courier.send(target, Reply(text="the post"), claimed.key)

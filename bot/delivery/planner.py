@@ -46,7 +46,7 @@ class Planner:
     async def plan(self, now: datetime, report: TickReport) -> None:
         """Plan every digest and subscription due at *now* (skipping disabled targets)."""
         ledger, schedules = self._store.ledger, self._store.schedules
-        disabled = await ledger.disabled_targets()
+        disabled = await self._store.targets.disabled()
         while digests := await schedules.due_digests(now, limit=PLAN_BATCH):
             rows: list[PlannedRow] = []
             for digest in digests:

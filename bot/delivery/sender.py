@@ -85,7 +85,7 @@ class Sender:
         claimed = await ledger.claim(row.id, now=now, stale_after=stale)
         if claimed is None:
             return
-        target = await ledger.target_by_id(claimed.target_id)
+        target = await self._store.targets.by_id(claimed.target_id)
         assert target is not None  # rows cascade with their target
         if now - claimed.due_at > self._grace:
             await self._too_late(claimed, target, report)
@@ -214,7 +214,9 @@ class Sender:
             report.sent += 1
         elif result.status is SendStatus.PERMANENT:
             await ledger.mark_failed(claimed, now=now, error=result.detail, retry_at=None)
-            await ledger.disable(target.id, now=now, reason=result.detail or "delivery refused")
+            await self._store.targets.disable(
+                target.id, now=now, reason=result.detail or "delivery refused"
+            )
             log.warning("disabled %s %s: %s", target.kind, target.address, result.detail)
             report.failed += 1
         else:

@@ -148,83 +148,111 @@ def parse_query(text: str, *, now: datetime) -> Query:
     """Parse user text into a :class:`Query`, or raise :class:`QueryError` with a hint."""
     if len(text) > MAX_QUERY_CHARS:
         raise QueryError(f"That query is {len(text)} characters; keep it under {MAX_QUERY_CHARS}.")
-    groups: list[list[Term]] = []
-    excluded: list[Term] = []
-    authors: list[Term] = []
-    since: datetime | None = None
-    sort: Sort = "relevance"
-    join_next = False
-    pos = 0
+    parser = _Parser(now)
     text = text.strip()
+    pos = 0
     while pos < len(text):
         m = _LEX.match(text, pos)
         if m is None or m.end() == pos:
             break
         pos = m.end()
-        neg_key, key, neg, quoted, closed, bare = m.groups()
+        parser.token(*m.groups())
+    return parser.finish()
+
+
+_SORT_BY_NAME: dict[str, Sort] = {"relevance": "relevance", "trending": "trending", "new": "new"}
+
+
+class _Parser:
+    """The state of one :func:`parse_query`: terms so far, filters, a pending ``OR``."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.groups: list[list[Term]] = []
+        self.excluded: list[Term] = []
+        self.authors: list[Term] = []
+        self.since: datetime | None = None
+        self.sort: Sort = "relevance"
+        self.join_next = False
+
+    def token(
+        self,
+        neg_key: str | None,
+        key: str | None,
+        neg: str | None,
+        quoted: str | None,
+        closed: str | None,
+        bare: str | None,
+    ) -> None:
+        """One lexed token: ``-key:value``, ``-"phrase"``, ``word`` or ``OR``."""
         if quoted is not None and not closed:
             raise QueryError(f'A quote is not closed; write phrases like `"{shown(quoted)}"`.')
-        value = quoted if quoted is not None else bare
+        value = quoted if quoted is not None else bare or ""
         if key is not None:
             key = key.lower()
-            if key not in _FILTERS:
-                if quoted is None and bare is not None and key not in _LOOKS_LIKE_FILTER:
-                    # Not a filter after all ("Llama:" or "re:Invent"): search it as words.
-                    value = f"{key}:{value}"
-                else:
-                    raise QueryError(
-                        f"Unknown filter `{key}:`; filters are `author:`, `since:` and `sort:`."
-                    )
-            elif not value:
-                raise QueryError(f"`{key}:` needs a value, {EXAMPLE}.")
-            elif key == "since":
-                since = parse_since(value, now)
-                continue
-            elif key == "sort":
-                if value.lower() not in SORTS:
-                    raise QueryError(
-                        f"`sort:{shown(value)}` is unknown; use sort:relevance, sort:trending "
-                        "or sort:new."
-                    )
-                sort = value.lower()  # type: ignore[assignment]
-                continue
-            else:
-                term = _term(value, "authors")
-                if term is None:
-                    raise QueryError(f"`author:{shown(value)}` has no name in it, {EXAMPLE}.")
-                (excluded if neg_key else authors).append(term)
-                continue
-            neg = neg or neg_key
-        if quoted is None and value.lower().rstrip(":") in _FILTERS and value.endswith(":"):
+            if key in _FILTERS:
+                self._filter(key, value, negated=bool(neg_key))
+                return
+            if quoted is not None or bare is None or key in _LOOKS_LIKE_FILTER:
+                raise QueryError(
+                    f"Unknown filter `{key}:`; filters are `author:`, `since:` and `sort:`."
+                )
+            value = f"{key}:{value}"  # not a filter after all ("Llama:" or "re:Invent")
+        self._word(value, quoted=quoted is not None, negated=bool(neg or neg_key))
+
+    def _filter(self, key: str, value: str, *, negated: bool) -> None:
+        if not value:
+            raise QueryError(f"`{key}:` needs a value, {EXAMPLE}.")
+        if key == "since":
+            self.since = parse_since(value, self.now)
+        elif key == "sort":
+            sort = _SORT_BY_NAME.get(value.lower())
+            if sort is None:
+                raise QueryError(
+                    f"`sort:{shown(value)}` is unknown; use sort:relevance, sort:trending "
+                    "or sort:new."
+                )
+            self.sort = sort
+        else:
+            term = _term(value, "authors")
+            if term is None:
+                raise QueryError(f"`author:{shown(value)}` has no name in it, {EXAMPLE}.")
+            (self.excluded if negated else self.authors).append(term)
+
+    def _word(self, value: str, *, quoted: bool, negated: bool) -> None:
+        if not quoted and value.lower().rstrip(":") in _FILTERS and value.endswith(":"):
             raise QueryError(f"`{shown(value)}` needs a value, {EXAMPLE}.")
-        if quoted is None and value == "OR":
-            if not groups or join_next:
+        if not quoted and value == "OR":
+            if not self.groups or self.join_next:
                 raise QueryError("`OR` needs a word on each side, like `llm OR transformer`.")
-            join_next = True
-            continue
+            self.join_next = True
+            return
         term = _term(value)
         if term is None:
-            join_next = False
-            continue
-        if neg:
-            excluded.append(term)
-        elif join_next:
-            groups[-1].append(term)
+            self.join_next = False
+            return
+        if negated:
+            self.excluded.append(term)
+        elif self.join_next:
+            self.groups[-1].append(term)
         else:
-            groups.append([term])
-        join_next = False
-    if join_next:
-        raise QueryError("`OR` needs a word on each side, like `llm OR transformer`.")
-    if sum(len(g) for g in groups) + len(excluded) + len(authors) > MAX_TERMS:
-        raise QueryError(f"That query has too many terms; use at most {MAX_TERMS}.")
-    if excluded and not (groups or authors):
-        raise QueryError("Add at least one word to look for, like `diffusion -video`.")
-    if not (groups or authors or since or sort != "relevance"):
-        raise QueryError(f"Nothing to search for; {EXAMPLE}.")
-    return Query(
-        groups=tuple(tuple(g) for g in groups),
-        excluded=tuple(excluded),
-        authors=tuple(authors),
-        since=since,
-        sort=sort,
-    )
+            self.groups.append([term])
+        self.join_next = False
+
+    def finish(self) -> Query:
+        groups, excluded, authors = self.groups, self.excluded, self.authors
+        if self.join_next:
+            raise QueryError("`OR` needs a word on each side, like `llm OR transformer`.")
+        if sum(len(g) for g in groups) + len(excluded) + len(authors) > MAX_TERMS:
+            raise QueryError(f"That query has too many terms; use at most {MAX_TERMS}.")
+        if excluded and not (groups or authors):
+            raise QueryError("Add at least one word to look for, like `diffusion -video`.")
+        if not (groups or authors or self.since or self.sort != "relevance"):
+            raise QueryError(f"Nothing to search for; {EXAMPLE}.")
+        return Query(
+            groups=tuple(tuple(g) for g in groups),
+            excluded=tuple(excluded),
+            authors=tuple(authors),
+            since=self.since,
+            sort=self.sort,
+        )

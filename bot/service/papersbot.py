@@ -126,7 +126,7 @@ class PapersBot:
         """Tell a user, once, about their deliveries stopped by a permanent failure."""
         if not caller.user_id:
             return reply
-        told = await self._store.ledger.untold(caller.platform, caller.user_id)
+        told = await self._store.targets.untold(caller.platform, caller.user_id)
         if not told:
             return reply
         notes = [

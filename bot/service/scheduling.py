@@ -88,7 +88,7 @@ class ScheduleCommands:
     async def _user_target(self, caller: Caller) -> Target:
         if not caller.user_id:
             raise UserInputError("Subscriptions need a user; this client did not say who you are.")
-        return await self._store.ledger.target(caller.platform, "", "user", caller.user_id)
+        return await self._store.targets.ensure(caller.platform, "", "user", caller.user_id)
 
     async def subscribe(self, command: Subscribe, caller: Caller) -> Reply:
         now = self._clock()
@@ -108,7 +108,7 @@ class ScheduleCommands:
         # (blocked DMs), even when this very subscription exists already.
         resumed = target.disabled_at is not None
         if resumed:
-            await self._store.ledger.enable(target.id, owner=caller.user_id)
+            await self._store.targets.enable(target.id, owner=caller.user_id)
             self._on_change()
         text = " ".join(command.query.split())
         for sub in await self._store.schedules.subscriptions_of(target.id):
@@ -182,7 +182,7 @@ class ScheduleCommands:
         if not caller.channel_id:
             raise UserInputError("Digests belong to a channel; run this in the channel.")
         workspace = caller.workspace_id or ""
-        return await self._store.ledger.target(
+        return await self._store.targets.ensure(
             caller.platform, workspace, "channel", caller.channel_id
         )
 
@@ -228,7 +228,7 @@ class ScheduleCommands:
                 next_fire=first,
             )
         )
-        await self._store.ledger.enable(target.id, owner=caller.user_id)
+        await self._store.targets.enable(target.id, owner=caller.user_id)
         self._on_change()
         verb = "updated" if old else "on"
         return Reply(

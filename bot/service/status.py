@@ -77,14 +77,14 @@ async def _schedule_lines(store: Store, now: datetime, caller: Caller) -> list[s
     platform, user_id = caller.platform, caller.user_id
     if caller.channel_id:
         workspace = caller.workspace_id or ""
-        target = await store.ledger.find_target(platform, workspace, "channel", caller.channel_id)
+        target = await store.targets.find(platform, workspace, "channel", caller.channel_id)
         targets += [target] if target is not None else []
         digest = await store.schedules.digest(target.id) if target is not None else None
         if digest is not None:
             fire = max(digest.next_fire, now)
             notes.append(f"This channel's next digest: {when_text(fire, digest.schedule.tz, now)}")
     if user_id:
-        target = await store.ledger.find_target(platform, "", "user", user_id)
+        target = await store.targets.find(platform, "", "user", user_id)
         targets += [target] if target is not None else []
         subs = await store.schedules.subscriptions_of(target.id) if target is not None else []
         if subs:

@@ -1,9 +1,10 @@
 """The store: one aiosqlite connection to a WAL-mode SQLite file, and its parts.
 
 :class:`Store` opens the file, applies migrations and hands its connection to each part:
-``papers`` (:mod:`.papers`), ``runs`` (:mod:`.runs`), ``pages`` (:mod:`.pages`), ``ledger``
-(:mod:`.ledger`) and ``schedules`` (:mod:`.schedules`). All timestamps are stored as
-ISO-8601 strings in UTC; rows are read by column name.
+``papers`` (:mod:`.papers`), ``runs`` (:mod:`.runs`), ``pages`` (:mod:`.pages`),
+``targets`` (:mod:`.targets`), ``ledger`` (:mod:`.ledger`) and ``schedules``
+(:mod:`.schedules`). All timestamps are stored as ISO-8601 strings in UTC; rows are read by
+column name.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bot.store.pages import Pages
 from bot.store.papers import Papers
 from bot.store.runs import Runs
 from bot.store.schedules import Schedules
+from bot.store.targets import Targets
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,7 @@ class Store:
         self.papers = Papers(conn, self._writing)
         self.runs = Runs(conn, self._writing)
         self.pages = Pages(conn, self._writing)
+        self.targets = Targets(conn, self._writing)
         self.ledger = Ledger(conn, self._writing)
         self.schedules = Schedules(conn, self._writing)
 

@@ -179,15 +179,15 @@ async def test_a_zone_with_a_space_is_explained(bot: PapersBot, store: Store) ->
 
 async def test_any_subscribe_resumes_paused_dms(bot: PapersBot, store: Store) -> None:
     await ask(bot, "subscribe llm")
-    target = await store.ledger.target("slack", "", "user", "U1")
-    await store.ledger.disable(target.id, now=NOW, reason="the user blocks DMs")
+    target = await store.targets.ensure("slack", "", "user", "U1")
+    await store.targets.disable(target.id, now=NOW, reason="the user blocks DMs")
     assert "Heads-up" in " ".join((await ask(bot, "subscriptions"))[1])
     text, notes, error = await ask(bot, "subscriptions")
     assert notes[0].startswith("Paused: the user blocks DMs")
     text, _, error = await ask(bot, "subscribe llm")  # the same one again
     assert not error
     assert text == "Your DMs are back on (you already had #1)."
-    resumed = await store.ledger.target("slack", "", "user", "U1")
+    resumed = await store.targets.ensure("slack", "", "user", "U1")
     assert resumed.disabled_at is None
 
 
@@ -195,7 +195,7 @@ async def test_moving_todays_digest_after_it_went_out_says_tomorrow(
     bot: PapersBot, store: Store
 ) -> None:
     await ask(bot, "digest on at 09:00 tz UTC daily", BOSS)
-    target = await store.ledger.target("slack", "T1", "channel", "C1")
+    target = await store.targets.ensure("slack", "T1", "channel", "C1")
     await store.ledger.plan(target.id, "digest:2026-08-19", due_at=NOW.replace(hour=9))
     _, notes, _ = await ask(bot, "digest on at 20:00 tz UTC daily", BOSS)
     assert "Next post: Thu 20 Aug 20:00 UTC" in notes[1]

@@ -11,29 +11,40 @@ import pytest
 
 from bot.store import Store
 from bot.store.ledger import Ledger
+from bot.store.targets import Targets
 
 T0 = datetime(2026, 8, 19, 7, 0, tzinfo=UTC)
 STALE = timedelta(minutes=10)
 
 
 @pytest.fixture
-async def ledger(tmp_path: Path) -> AsyncIterator[Ledger]:
+async def opened(tmp_path: Path) -> AsyncIterator[Store]:
     store = await Store.open(tmp_path / "ledger.db")
-    yield store.ledger
+    yield store
     await store.close()
 
 
-async def test_targets_are_created_once(ledger: Ledger) -> None:
-    first = await ledger.target("slack", "T1", "channel", "C1")
-    again = await ledger.target("slack", "T1", "channel", "C1")
-    other = await ledger.target("slack", "T1", "user", "C1")
+@pytest.fixture
+def ledger(opened: Store) -> Ledger:
+    return opened.ledger
+
+
+@pytest.fixture
+def targets(opened: Store) -> Targets:
+    return opened.targets
+
+
+async def test_targets_are_created_once(ledger: Ledger, targets: Targets) -> None:
+    first = await targets.ensure("slack", "T1", "channel", "C1")
+    again = await targets.ensure("slack", "T1", "channel", "C1")
+    other = await targets.ensure("slack", "T1", "user", "C1")
     assert first == again
     assert other.id != first.id
     assert first.disabled_at is None
 
 
-async def test_plan_never_duplicates(ledger: Ledger) -> None:
-    target = await ledger.target("discord", "G1", "channel", "42")
+async def test_plan_never_duplicates(ledger: Ledger, targets: Targets) -> None:
+    target = await targets.ensure("discord", "G1", "channel", "42")
     a = await ledger.plan(target.id, "digest:2026-08-19", due_at=T0)
     b = await ledger.plan(target.id, "digest:2026-08-19", due_at=T0 + timedelta(hours=1))
     assert a == b
@@ -41,8 +52,8 @@ async def test_plan_never_duplicates(ledger: Ledger) -> None:
     assert a.due_at == T0
 
 
-async def test_claim_send_mark(ledger: Ledger) -> None:
-    target = await ledger.target("slack", "T1", "channel", "C1")
+async def test_claim_send_mark(ledger: Ledger, targets: Targets) -> None:
+    target = await targets.ensure("slack", "T1", "channel", "C1")
     planned = await ledger.plan(target.id, "digest:2026-08-19", due_at=T0)
     claimed = await ledger.claim(planned.id, now=T0, stale_after=STALE)
     assert claimed is not None
@@ -55,8 +66,8 @@ async def test_claim_send_mark(ledger: Ledger) -> None:
     assert await ledger.open_deliveries(now=T0 + STALE * 2, stale_after=STALE) == []
 
 
-async def test_concurrent_claims_have_one_winner(ledger: Ledger) -> None:
-    target = await ledger.target("slack", "T1", "user", "U1")
+async def test_concurrent_claims_have_one_winner(ledger: Ledger, targets: Targets) -> None:
+    target = await targets.ensure("slack", "T1", "user", "U1")
     planned = await ledger.plan(target.id, "sub:1:2026-08-19", due_at=T0)
     results = await asyncio.gather(
         *(ledger.claim(planned.id, now=T0, stale_after=STALE) for _ in range(10))
@@ -64,8 +75,10 @@ async def test_concurrent_claims_have_one_winner(ledger: Ledger) -> None:
     assert sum(r is not None for r in results) == 1
 
 
-async def test_a_stale_claim_is_taken_over_and_the_old_sender_cannot_mark(ledger: Ledger) -> None:
-    target = await ledger.target("discord", "", "user", "99")
+async def test_a_stale_claim_is_taken_over_and_the_old_sender_cannot_mark(
+    ledger: Ledger, targets: Targets
+) -> None:
+    target = await targets.ensure("discord", "", "user", "99")
     planned = await ledger.plan(target.id, "sub:2:2026-08-19", due_at=T0)
     crashed = await ledger.claim(planned.id, now=T0, stale_after=STALE)
     assert crashed is not None
@@ -81,8 +94,10 @@ async def test_a_stale_claim_is_taken_over_and_the_old_sender_cannot_mark(ledger
     assert await ledger.mark_sent(retry, now=T0, message_id="m", paper_ids=["x"])
 
 
-async def test_transient_failure_backs_off_then_permanent_failure_sticks(ledger: Ledger) -> None:
-    target = await ledger.target("slack", "T1", "channel", "C9")
+async def test_transient_failure_backs_off_then_permanent_failure_sticks(
+    ledger: Ledger, targets: Targets
+) -> None:
+    target = await targets.ensure("slack", "T1", "channel", "C9")
     planned = await ledger.plan(target.id, "digest:2026-08-20", due_at=T0)
     first = await ledger.claim(planned.id, now=T0, stale_after=STALE)
     assert first is not None
@@ -94,14 +109,14 @@ async def test_transient_failure_backs_off_then_permanent_failure_sticks(ledger:
     assert second.last_error == "ratelimited"
     assert await ledger.mark_failed(second, now=retry_at, error="channel_not_found", retry_at=None)
     assert await ledger.claim(planned.id, now=T0 + timedelta(days=1), stale_after=STALE) is None
-    await ledger.disable(target.id, now=retry_at, reason="channel_not_found")
-    disabled = await ledger.target("slack", "T1", "channel", "C9")
+    await targets.disable(target.id, now=retry_at, reason="channel_not_found")
+    disabled = await targets.ensure("slack", "T1", "channel", "C9")
     assert disabled.disabled_reason == "channel_not_found"
     assert disabled.disabled_at == retry_at
 
 
-async def test_missed_deliveries_are_closed(ledger: Ledger) -> None:
-    target = await ledger.target("slack", "T1", "channel", "C1")
+async def test_missed_deliveries_are_closed(ledger: Ledger, targets: Targets) -> None:
+    target = await targets.ensure("slack", "T1", "channel", "C1")
     planned = await ledger.plan(target.id, "digest:2026-08-17", due_at=T0 - timedelta(days=2))
     assert [d.id for d in await ledger.open_deliveries(now=T0, stale_after=STALE)] == [planned.id]
     await ledger.mark_missed(planned.id, reason="due 2 days ago, outside the grace window")
@@ -112,7 +127,7 @@ async def test_missed_deliveries_are_closed(ledger: Ledger) -> None:
 async def test_the_ledger_survives_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "restart.db"
     store = await Store.open(path)
-    target = await store.ledger.target("slack", "T1", "channel", "C1")
+    target = await store.targets.ensure("slack", "T1", "channel", "C1")
     planned = await store.ledger.plan(target.id, "digest:2026-08-19", due_at=T0)
     await store.ledger.claim(planned.id, now=T0, stale_after=STALE)
     await store.close()

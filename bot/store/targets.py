@@ -1,0 +1,94 @@
+"""Delivery targets: a channel, or a user's DMs, on one platform and workspace.
+
+A target is created on first use by the scheduling commands; a permanent delivery failure
+(deleted channel, blocked DMs) disables it until its owner sets it up again, and its owner
+is told once on their next command.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from bot.model.delivery import Kind, Target
+from bot.store.rows import ts
+from bot.store.section import Section
+
+_TARGET_COLUMNS = "id, platform, workspace, kind, address, disabled_at, disabled_reason"
+_KINDS: dict[str, Kind] = {"channel": "channel", "user": "user"}
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _target(row: sqlite3.Row) -> Target:
+    return Target(
+        id=row["id"],
+        platform=row["platform"],
+        workspace=row["workspace"],
+        kind=_KINDS[row["kind"]],
+        address=row["address"],
+        disabled_at=_dt(row["disabled_at"]),
+        disabled_reason=row["disabled_reason"],
+    )
+
+
+class Targets(Section):
+    """The ``targets`` table."""
+
+    _what = "targets"
+
+    async def ensure(self, platform: str, workspace: str, kind: Kind, address: str) -> Target:
+        """The target with these coordinates, created on first use."""
+        await self._write_one(
+            "INSERT INTO targets (platform, workspace, kind, address) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (platform, workspace, kind, address) DO NOTHING",
+            (platform, workspace, kind, address),
+        )
+        found = await self.find(platform, workspace, kind, address)
+        assert found is not None
+        return found
+
+    async def find(self, platform: str, workspace: str, kind: Kind, address: str) -> Target | None:
+        """The target with these coordinates, if it exists (never creates one)."""
+        row = await self._one(
+            f"SELECT {_TARGET_COLUMNS} "
+            "FROM targets WHERE platform = ? AND workspace = ? AND kind = ? AND address = ?",
+            (platform, workspace, kind, address),
+        )
+        return _target(row) if row is not None else None
+
+    async def by_id(self, target_id: int) -> Target | None:
+        row = await self._one(f"SELECT {_TARGET_COLUMNS} FROM targets WHERE id = ?", (target_id,))
+        return _target(row) if row is not None else None
+
+    async def enable(self, target_id: int, *, owner: str | None = None) -> None:
+        """Deliver to a target again (its owner set it up anew) and record who owns it."""
+        await self._write_one(
+            "UPDATE targets SET disabled_at = NULL, disabled_reason = NULL, owner_told = 0, "
+            "owner = COALESCE(?, owner) WHERE id = ?",
+            (owner, target_id),
+        )
+
+    async def untold(self, platform: str, user_id: str) -> list[Target]:
+        """Disabled targets this user owns and has not been told about yet; marks them told."""
+        rows = await self._write(
+            "UPDATE targets SET owner_told = 1 WHERE platform = ? AND disabled_at IS NOT NULL "
+            "AND owner_told = 0 AND (owner = ? OR (kind = 'user' AND address = ?)) "
+            f"RETURNING {_TARGET_COLUMNS}",
+            (platform, user_id, user_id),
+        )
+        return [_target(row) for row in rows]
+
+    async def disable(self, target_id: int, *, now: datetime, reason: str) -> None:
+        """Stop delivering to a target after a permanent failure (deleted channel, blocked DMs)."""
+        await self._write_one(
+            "UPDATE targets SET disabled_at = ?, disabled_reason = ?, owner_told = 0 "
+            "WHERE id = ? AND disabled_at IS NULL",
+            (ts(now), reason, target_id),
+        )
+
+    async def disabled(self) -> set[int]:
+        rows = await self._rows("SELECT id FROM targets WHERE disabled_at IS NOT NULL")
+        return {int(row["id"]) for row in rows}
