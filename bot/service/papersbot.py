@@ -40,6 +40,7 @@ from bot.grammar.query import MAX_QUERY_CHARS, parse_query
 from bot.model.caller import Caller
 from bot.model.papers import Paper
 from bot.model.replies import Action, Reply
+from bot.model.text import valid_fields, valid_text
 from bot.search import ranking
 from bot.search.cards import card_for
 from bot.search.engine import search
@@ -82,15 +83,15 @@ class PapersBot:
 
     async def respond(self, text: str, caller: Caller | None = None) -> Reply:
         """Answer what a user typed after ``/papers``."""
-        return await self._guarded(lambda: parse_command(text), caller or Caller())
+        return await self._guarded(lambda: parse_command(valid_text(text)), caller or Caller())
 
     async def press(self, value: str, caller: Caller | None = None) -> Reply:
         """Answer a button press carrying *value* (see :mod:`bot.grammar.actions`)."""
-        return await self._guarded(lambda: decode_action(value), caller or Caller())
+        return await self._guarded(lambda: decode_action(valid_text(value)), caller or Caller())
 
     async def run_command(self, command: Command, caller: Caller | None = None) -> Reply:
         """Answer an already-built command (Discord's typed options, the CLI)."""
-        return await self._guarded(lambda: command, caller or Caller())
+        return await self._guarded(lambda: valid_fields(command), caller or Caller())
 
     async def _guarded(self, parse: Callable[[], Command], caller: Caller) -> Reply:
         if caller.user_id:

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.model.ids import canonical_id
 from bot.model.papers import HF_BASE, Paper
+from bot.model.text import valid_text
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +25,9 @@ class MalformedItem(ValueError):
 
 
 def squash(text: str) -> str:
-    """Collapse every run of whitespace (arXiv wraps titles and abstracts) into one space."""
-    return " ".join(text.split())
+    """Collapse every run of whitespace (arXiv wraps titles and abstracts) into one space,
+    after :func:`~bot.model.text.valid_text` (a lone surrogate cannot reach the store)."""
+    return " ".join(valid_text(text).split())
 
 
 def parse_timestamp(value: object) -> datetime | None:
@@ -46,7 +48,9 @@ def clean_url(value: object, *, base: str = HF_BASE) -> str | None:
     """A usable absolute http(s) URL or ``None``: whitespace removed, relative paths joined."""
     if not isinstance(value, str):
         return None
-    url = "".join(value.split())
+    url = "".join(valid_text(value).split())
+    if "\ufffd" in url:
+        return None
     if url.startswith("/"):
         url = base + url
     if not url.startswith(("https://", "http://")) or len(url) > 2000:

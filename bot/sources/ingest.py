@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from bot.errors import SourceError, SourceUnavailable
+from bot.errors import SourceError, SourceUnavailable, StoreError
 from bot.model.papers import Paper
 from bot.sources.snapshot import SnapshotSource
 from bot.store import Store
@@ -77,10 +77,16 @@ class Ingestor:
                     failed += [(d, "skipped: source unavailable") for d in todo[done:]]
                     break
             else:
-                result = await self._store.papers.upsert(batch, seen_at=self._clock())
-                papers += len(batch)
-                new += result.new
-                await self._record(name, day, started, ok=True, papers=len(batch))
+                try:
+                    result = await self._store.papers.upsert(batch, seen_at=self._clock())
+                except StoreError as exc:  # the day is recorded as failed; the others go on
+                    log.error("storing %s failed: %s", day, exc)
+                    failed.append((day, str(exc)))
+                    await self._record(name, day, started, ok=False, papers=0, error=str(exc))
+                else:
+                    papers += len(batch)
+                    new += result.new
+                    await self._record(name, day, started, ok=True, papers=len(batch))
             if progress is not None:
                 progress(done, len(todo))
         return IngestSummary(len(todo), papers, new, tuple(failed))

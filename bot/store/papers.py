@@ -92,19 +92,14 @@ class Papers(Section):
         if not unique:
             return UpsertResult(0, 0)
         seen = ts(seen_at)
-        async with self._writing:
+        async with self._transaction(f"could not store {len(unique)} papers") as conn:
             existing = await self._existing_ids(list(unique))
-            try:
-                await self._conn.execute("BEGIN")
-                await self._upsert_many(list(unique.values()), seen)
-                await self._conn.executemany(
-                    _SNAPSHOT,
-                    [{"id": p.id, "seen_at": seen} for p in unique.values() if p.source == "hf"],
-                )
-                await self._conn.commit()
-            except sqlite3.Error as exc:
-                await self._conn.rollback()
-                raise StoreError(f"could not store {len(unique)} papers: {exc}") from exc
+            await conn.execute("BEGIN")  # one transaction (a SAVEPOINT alone would commit)
+            await self._upsert_many(list(unique.values()), seen)
+            await conn.executemany(
+                _SNAPSHOT,
+                [{"id": p.id, "seen_at": seen} for p in unique.values() if p.source == "hf"],
+            )
         new = len(unique) - len(existing)
         return UpsertResult(new=new, updated=len(existing))
 

@@ -6,6 +6,7 @@ Rows come back as :class:`sqlite3.Row` (the connection's row factory), read by c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -20,6 +21,13 @@ CHUNK = 500  # ids per ``IN (...)`` list, well under SQLite's bound-parameter li
 def chunks(values: Sequence[object], size: int = CHUNK) -> list[list[object]]:
     """*values* in lists of at most *size*."""
     return [list(values[start : start + size]) for start in range(0, len(values), size)]
+
+
+async def _roll_back(conn: aiosqlite.Connection) -> None:
+    """Roll back, even while the caller is being cancelled: the rollback is queued on the
+    connection's thread before anything another task sends after it."""
+    with contextlib.suppress(sqlite3.Error):  # nothing to roll back: the failure ended it
+        await asyncio.shield(conn.rollback())
 
 
 class Section:
@@ -59,16 +67,22 @@ class Section:
         return rows
 
     @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction: committed at the end, rolled back on a database error
-        (raised as :class:`StoreError`)."""
+    async def _transaction(self, failure: str = "") -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction: committed at the end, rolled back on *any* exception and
+        on cancellation, so a failed write never leaves half a transaction on the shared
+        connection for the next writer to commit. A database error, or text SQLite cannot
+        take (a lone surrogate), is raised as :class:`StoreError` (*failure* says what
+        failed); anything else (cancellation included) is re-raised as it is."""
         async with self._writing:
             try:
                 yield self._conn
                 await self._conn.commit()
-            except sqlite3.Error as exc:
-                await self._conn.rollback()
-                raise StoreError(f"{self._what} write failed: {exc}") from exc
+            except BaseException as exc:
+                await _roll_back(self._conn)
+                if isinstance(exc, sqlite3.Error | UnicodeError):
+                    what = failure or f"{self._what} write failed"
+                    raise StoreError(f"{what}: {exc}") from exc
+                raise
 
     async def _write(
         self, sql: str, params: Sequence[object] | dict[str, object] = ()
