@@ -228,3 +228,54 @@ async def test_run_serves_slack_http_mode_until_sigterm(
                 proc.kill()
                 await proc.wait()
             await discord.close()
+
+
+async def test_a_second_run_on_the_same_database_is_refused_while_the_first_serves(
+    tmp_path: Path, snapshot_db: Path
+) -> None:
+    """Two processes on one SQLite file would both plan and send every schedule."""
+    port = _free_port()
+    discord = FakeDiscord()  # unused: only its URLs fill the environment
+    await discord.start()
+    async with FakeSlack() as slack, aiohttp.ClientSession() as http:
+        env = _env(tmp_path, snapshot_db, discord, "unused")
+        for key in ("DISCORD_TOKEN", "DISCORD_API_URL", "DISCORD_GATEWAY_URL"):
+            del env[key]
+        env.update(
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=slack.api_url,
+            SLACK_HTTP_HOST="127.0.0.1",
+            SLACK_HTTP_PORT=str(port),
+        )
+        first = await _start(tmp_path, env)
+        second: asyncio.subprocess.Process | None = None
+        base = f"http://127.0.0.1:{port}"
+
+        async def healthy() -> bool:
+            try:
+                async with http.get(f"{base}/healthz") as resp:
+                    return resp.status == 200
+            except aiohttp.ClientError:
+                return False
+
+        try:
+            async with asyncio.timeout(30):
+                while not await healthy():  # noqa: ASYNC110 (another process)
+                    await asyncio.sleep(0.1)
+            second = await _start(tmp_path, {**env, "SLACK_HTTP_PORT": str(_free_port())})
+            _, err = await asyncio.wait_for(second.communicate(), 20)
+            assert second.returncode == 1
+            message = " ".join(err.decode().split())  # rich wraps stderr at 80 columns
+            assert f"the database {env['PAPERSBOT_DATABASE']} is in use" in message
+            assert f"pid {first.pid}" in message
+            assert await healthy()  # the first keeps serving
+            first.send_signal(signal.SIGTERM)
+            _, first_err = await asyncio.wait_for(first.communicate(), 20)
+            assert first.returncode == 0, first_err.decode()
+        finally:
+            for proc in (first, second):
+                if proc is not None and proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
+            await discord.close()

@@ -1,5 +1,6 @@
 """``papersbot run``: every configured adapter, scheduled delivery beside them, until a
-signal or an adapter stops.
+signal or an adapter stops. One ``run`` per database: a second is refused at start
+(:class:`~bot.store.lock.DatabaseLock`).
 
 The adapters come from the registry (:mod:`bot.plugins`); this module never names one.
 Each adapter hands its courier to the dispatcher as it connects; the clockwork (scheduled
@@ -21,8 +22,9 @@ from rich.console import Console
 from bot.app import App, open_app
 from bot.cli.offline import print_summary
 from bot.config import Settings
-from bot.plugins import Adapter, platform_plugins, terminal_plugin
+from bot.plugins import Adapter, AdapterPlugin, platform_plugins, terminal_plugin
 from bot.sources.ingest import refresh_recent
+from bot.store.lock import DatabaseLock
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,11 @@ async def run(settings: Settings, console: Console) -> int:
     """Start every configured adapter; with no platform configured, say so and use the
     terminal (the console)."""
     plugins = platform_plugins(settings)
+    with DatabaseLock(settings.papersbot_database):
+        return await _run(settings, console, plugins)
+
+
+async def _run(settings: Settings, console: Console, plugins: list[AdapterPlugin]) -> int:
     async with open_app(settings) as app:
         if plugins:
             adapters = [plugin.create(app.context) for plugin in plugins]
@@ -51,7 +58,7 @@ async def run(settings: Settings, console: Console) -> int:
             console.print("stdin is not a terminal; nothing more to do.")
             return 0
         await serve(app, [terminal])
-    return 0
+        return 0
 
 
 async def serve(app: App, adapters: list[Adapter]) -> None:
