@@ -100,6 +100,8 @@ async def ingest(settings: Settings, console: Console, args: argparse.Namespace)
                     app.hf, days, progress=lambda done, _: bar.update(task, completed=done)
                 )
         print_summary(console, summary)
+    if not summary.complete:
+        return 1  # what was read is stored (and printed above), but the file is damaged
     return 1 if summary.failed_days and len(summary.failed_days) == summary.days else 0
 
 
@@ -109,6 +111,11 @@ def print_summary(console: Console, summary: IngestSummary) -> None:
     )
     for day, error in summary.failed_days:
         console.print(f"  {day}: failed: {error}", markup=False, highlight=False)
+    shown = summary.notes[:20]
+    for note in shown:
+        console.print(f"  {note}", markup=False, highlight=False)
+    if len(summary.notes) > len(shown):
+        console.print(f"  ... and {len(summary.notes) - len(shown)} more (see the log)")
 
 
 def invite(settings: Settings, console: Console, platform: str, application_id: str | None) -> int:

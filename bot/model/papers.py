@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 HF_BASE = "https://huggingface.co"
@@ -64,3 +64,38 @@ class StoredPaper:
     paper: Paper
     first_seen: datetime
     history: tuple[Snapshot, ...] = field(default=())
+
+
+# What a paper may hold, at most (a source's item is cut to these at ingest; the longest
+# real values in the recorded archive are a fraction of each). A 50 MB abstract would
+# otherwise be stored, indexed and rendered into thousands of messages.
+MAX_TITLE = 500
+MAX_ABSTRACT = 8_000
+MAX_AUTHORS = 1_000
+MAX_NAME = 200  # one author, keyword or organization
+MAX_SUMMARY = 4_000
+MAX_KEYWORDS = 50
+MAX_POPULARITY = 10**9  # upvotes, comments, stars
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def within_limits(paper: Paper) -> Paper:
+    """*paper* with every field cut to the limits above (unchanged when within them)."""
+    summary = paper.ai_summary
+    organization = paper.organization
+    stars = paper.github_stars
+    return replace(
+        paper,
+        title=_cut(paper.title, MAX_TITLE),
+        abstract=_cut(paper.abstract, MAX_ABSTRACT),
+        authors=tuple(_cut(a, MAX_NAME) for a in paper.authors[:MAX_AUTHORS]),
+        ai_summary=_cut(summary, MAX_SUMMARY) if summary is not None else None,
+        ai_keywords=tuple(_cut(k, MAX_NAME) for k in paper.ai_keywords[:MAX_KEYWORDS]),
+        organization=_cut(organization, MAX_NAME) if organization is not None else None,
+        upvotes=min(paper.upvotes, MAX_POPULARITY),
+        comments=min(paper.comments, MAX_POPULARITY),
+        github_stars=None if stars is None else min(stars, MAX_POPULARITY),
+    )

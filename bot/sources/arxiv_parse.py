@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 from bot.model.ids import canonical_id
-from bot.model.papers import Paper
+from bot.model.papers import Paper, within_limits
 from bot.sources.hf_parse import MalformedItem, parse_timestamp, squash
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def _entry_to_paper(entry: ET.Element) -> Paper:
         published = parse_timestamp(_child_text(entry, f"{ATOM}published") or None)
     except MalformedItem as exc:
         raise MalformedItem(f"{pid}: {exc}") from None
-    return Paper(
+    paper = Paper(
         id=pid,
         title=title,
         abstract=_child_text(entry, f"{ATOM}summary"),
@@ -65,6 +65,7 @@ def _entry_to_paper(entry: ET.Element) -> Paper:
         published=published,
         source="arxiv",
     )
+    return within_limits(paper)
 
 
 def parse_feed(xml_text: str | bytes) -> ArxivPage:

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from bot.model.ids import canonical_id
-from bot.model.papers import HF_BASE, Paper
+from bot.model.papers import HF_BASE, Paper, within_limits
 from bot.model.text import valid_text
 
 log = logging.getLogger(__name__)
@@ -40,8 +40,15 @@ def parse_timestamp(value: object) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise MalformedItem(f"bad timestamp {value[:40]!r}") from None
-    # A timestamp without an offset (or a bare date) is taken as UTC, like the API's own.
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    # A timestamp without an offset (or a bare date) is taken as UTC, like the API's own;
+    # any other offset (even ``+05:00:30``, which SQLite's date functions cannot read) is
+    # converted to UTC.
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise MalformedItem(f"timestamp out of range {value[:40]!r}") from None
 
 
 def clean_url(value: object, *, base: str = HF_BASE) -> str | None:
@@ -150,7 +157,7 @@ def _parse_fields(
     on_daily = parse_timestamp(inner.get("submittedOnDailyAt"))
     upvotes = _count(inner, "upvotes")
     comments = _count(item, "numComments") or _count(inner, "numComments")
-    return Paper(
+    paper = Paper(
         id=pid,
         title=title,
         abstract=_text(inner, "summary") or _text(item, "summary") or "",
@@ -168,6 +175,7 @@ def _parse_fields(
         thumbnail=clean_url(item.get("thumbnail")) or clean_url(item.get("mediaUrl")),
         source="hf",
     )
+    return within_limits(paper)
 
 
 def parse_items(items: Iterable[object], *, day: date | None = None) -> list[Paper]:

@@ -21,6 +21,9 @@ from bot.store.runs import IngestRun
 
 log = logging.getLogger(__name__)
 
+# Daily Papers days run on US time; a day "tomorrow" in UTC terms is still plausible.
+FUTURE_SLACK = timedelta(days=1)
+
 Progress = Callable[[int, int], None]  # (days done, days in all)
 # Recorded Daily Papers responses were fetched at about 07:45 UTC on their day.
 RECORDED_AT = time(8, 0)
@@ -36,6 +39,8 @@ class IngestSummary:
     papers: int
     new: int
     failed_days: tuple[tuple[date, str], ...] = ()
+    notes: tuple[str, ...] = ()  # what was skipped, or where a file stopped being readable
+    complete: bool = True  # False: a file could not be read to its end
 
 
 def weekdays(start: date, end: date) -> list[date]:
@@ -64,6 +69,7 @@ class Ingestor:
         todo = list(days)
         papers = new = 0
         failed: list[tuple[date, str]] = []
+        notes: list[str] = []
         for done, day in enumerate(todo, start=1):
             started = self._clock()
             try:
@@ -77,6 +83,7 @@ class Ingestor:
                     failed += [(d, "skipped: source unavailable") for d in todo[done:]]
                     break
             else:
+                batch = self._present(batch, notes)
                 try:
                     result = await self._store.papers.upsert(batch, seen_at=self._clock())
                 except StoreError as exc:  # the day is recorded as failed; the others go on
@@ -89,22 +96,51 @@ class Ingestor:
                     await self._record(name, day, started, ok=True, papers=len(batch))
             if progress is not None:
                 progress(done, len(todo))
-        return IngestSummary(len(todo), papers, new, tuple(failed))
+        return IngestSummary(len(todo), papers, new, tuple(failed), tuple(notes))
 
     async def from_file(
         self, path: str | Path, *, progress: Progress | None = None, source_name: str = "snapshot"
     ) -> IngestSummary:
-        """Load a recorded ``daily_papers`` array or JSON-lines archive (gzipped or not)."""
+        """Load a recorded ``daily_papers`` array or JSON-lines archive (gzipped or not).
+
+        Bad lines are skipped and a file that stops being readable half-way keeps what was
+        read before; the summary's notes say what was skipped and where reading stopped."""
         started = self._clock()
         days = papers = new = 0
-        for day, batch in SnapshotSource(path).days():
+        source = SnapshotSource(path)
+        notes: list[str] = []
+        for day, batch in source.days():
+            if day is not None and day > self._clock().date() + FUTURE_SLACK:
+                notes.append(f"{day}: refused, a day in the future")
+                continue
+            kept = self._present(batch, notes)
             seen_at = datetime.combine(day, RECORDED_AT, UTC) if day else self._clock()
-            result = await self._store.papers.upsert(batch, seen_at=seen_at)
-            days, papers, new = days + 1, papers + len(batch), new + result.new
+            result = await self._store.papers.upsert(kept, seen_at=seen_at)
+            days, papers, new = days + 1, papers + len(kept), new + result.new
             if progress is not None:
                 progress(days, 0)
-        await self._record(source_name, None, started, ok=True, papers=papers)
-        return IngestSummary(days, papers, new)
+        notes += source.problems
+        complete = not any(note.startswith("reading stopped") for note in source.problems)
+        await self._record(
+            source_name,
+            None,
+            started,
+            ok=complete,
+            papers=papers,
+            error=None if complete else source.problems[-1],
+        )
+        return IngestSummary(days, papers, new, (), tuple(notes), complete)
+
+    def _present(self, batch: list[Paper], notes: list[str]) -> list[Paper]:
+        """*batch* without papers dated in the future: a ``9999-12-31`` item would become
+        "the latest day" and make every real day's digest say "nothing new"."""
+        latest = self._clock().date() + FUTURE_SLACK
+        kept = [p for p in batch if p.daily_day is None or p.daily_day <= latest]
+        if len(kept) < len(batch):
+            dropped = [p.id for p in batch if p.daily_day is not None and p.daily_day > latest]
+            log.warning("refused %d paper(s) dated in the future: %s", len(dropped), dropped[:5])
+            notes.append(f"{len(dropped)} paper(s) dated in the future refused")
+        return kept
 
     async def _record(
         self,

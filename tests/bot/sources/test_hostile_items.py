@@ -8,7 +8,15 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from bot.model.papers import Paper
+from bot.model.papers import (
+    MAX_ABSTRACT,
+    MAX_AUTHORS,
+    MAX_NAME,
+    MAX_POPULARITY,
+    MAX_SUMMARY,
+    MAX_TITLE,
+    Paper,
+)
 from bot.sources.hf_parse import parse_items
 from bot.sources.ingest import Ingestor
 from bot.store import Store
@@ -66,3 +74,23 @@ async def test_a_day_the_store_refuses_is_recorded_failed_and_the_next_day_is_st
     assert last.day == second
     assert last.ok
     assert last_ok == last
+
+
+def test_every_field_is_capped_at_ingest(data_dir: Path) -> None:
+    """A 5 MB abstract (and 5,000 authors, a huge title) is cut to the limits the README
+    states before it is stored, indexed or rendered."""
+    items = recorded(data_dir)
+    paper = dict(items[0]["paper"])  # type: ignore[arg-type]
+    paper["summary"] = "word " * 1_000_000
+    paper["title"] = "T" * 100_000
+    paper["ai_summary"] = "s" * 100_000
+    paper["authors"] = [{"name": f"Author {n} " + "x" * 500} for n in range(5_000)]
+    paper["upvotes"] = 10**15
+    [parsed] = parse_items([{**items[0], "paper": paper, "title": paper["title"]}])
+    assert len(parsed.abstract) == MAX_ABSTRACT
+    assert len(parsed.title) == MAX_TITLE
+    assert parsed.ai_summary is not None
+    assert len(parsed.ai_summary) == MAX_SUMMARY
+    assert len(parsed.authors) == MAX_AUTHORS
+    assert all(len(name) <= MAX_NAME for name in parsed.authors)
+    assert parsed.upvotes == MAX_POPULARITY
