@@ -78,7 +78,7 @@ async def open_app(
     *offline* keeps the bot from looking papers up on Hugging Face (the demo).
     """
     async with build_client(settings, transport=transport) as client:
-        store = await Store.open(database or settings.papersbot_database)
+        store = await Store.open(database or settings.papersbot_database, check=True)
         try:
             fetcher = Fetcher(client, "Hugging Face", retries=settings.papersbot_http_retries)
             token = settings.hf_token.get_secret_value() if settings.hf_token else None

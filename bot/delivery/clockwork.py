@@ -9,8 +9,8 @@ fell due. Four jobs:
   changes a schedule, so posts go out on the minute;
 - ``sweep``: every minute, the same tick, in case an alarm was missed (suspend, clock
   jumps) — an early, late or doubled wake-up neither loses nor repeats a delivery;
-- ``housekeeping``: daily, old finished ledger rows are pruned and removed subscriptions
-  leave the matcher;
+- ``housekeeping``: daily, old finished ledger rows and expired search tokens are pruned,
+  and removed subscriptions leave the matcher;
 - ``refresh``: the Daily Papers ingest, every ``PAPERSBOT_REFRESH_MINUTES`` (and once at
   start, before the catch-up pass).
 
@@ -33,6 +33,7 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 from bot.delivery.dispatcher import Dispatcher
 from bot.errors import PapersbotError
 from bot.store import Store
+from bot.store.pages import PAGE_TTL
 
 log = logging.getLogger(__name__)
 
@@ -164,11 +165,16 @@ class Clockwork:
     async def _housekeeping(self) -> None:
         try:
             pruned, forgotten = await self._dispatcher.housekeeping()
+            pages = await self._store.pages.prune(before=self._clock() - PAGE_TTL)
         except PapersbotError as exc:
             log.error("housekeeping failed: %s", exc)
         else:
             log.info(
-                "housekeeping: %d old deliveries pruned, %d queries forgotten", pruned, forgotten
+                "housekeeping: %d old deliveries pruned, %d queries forgotten, "
+                "%d expired search tokens pruned",
+                pruned,
+                forgotten,
+                pages,
             )
 
     async def _refresh_now(self) -> None:

@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Protocol, assert_never
 
-from bot.errors import NotFound, PapersbotError, SourceError, UserInputError
+from bot.errors import NotFound, PapersbotError, SourceError, StoreError, UserInputError
 from bot.grammar.actions import MAX_OFFSET, decode_action, encode_action
 from bot.grammar.commands import (
     Command,
@@ -150,7 +150,7 @@ class PapersBot:
         caller = caller or Caller()
         match command:
             case SubscribeSaved(token):
-                saved = await self._store.pages.load(token)
+                saved = await self._store.pages.load(token, now=self._clock())
                 if saved is None:
                     raise UserInputError("That search has expired; run it again.")
                 return await self._scheduling.run(Subscribe(saved), caller)
@@ -170,7 +170,7 @@ class PapersBot:
             case Search(query, offset):
                 return await self.search(query, offset)
             case More(token, offset):
-                saved = await self._store.pages.load(token)
+                saved = await self._store.pages.load(token, now=self._clock())
                 if saved is None:
                     raise UserInputError("That search has expired; run it again.")
                 return await self.search(saved, offset)
@@ -211,15 +211,25 @@ class PapersBot:
         cards = tuple(card_for(hit.stored, ranking.trend(hit.stored, now)) for hit in page.hits)
         first, last = offset + 1, offset + len(cards)
         total = f"{page.total}+" if page.more_unknown else str(page.total)
-        token = await self._store.pages.save(text, now=now)
+        notes: tuple[str, ...] = ()
         actions: tuple[Action, ...] = ()
-        if page.has_more and last <= MAX_OFFSET:
-            actions = (Action("more", "More", encode_action("more", token, last)),)
-        if len(text) <= MAX_QUERY_CHARS and query.since is None and query.has_text:
-            subscribe = Action("subscribe", "Subscribe", encode_action("subscribe", token))
-            actions = (*actions, subscribe)
+        try:
+            token = await self._store.pages.save(text, now=now, patient=False)
+        except StoreError as exc:  # another process is writing: answer without buttons
+            log.warning("search answered without buttons: %s", exc)
+            if page.has_more:
+                notes = ("The store is busy; run the search again for the buttons.",)
+        else:
+            if page.has_more and last <= MAX_OFFSET:
+                actions = (Action("more", "More", encode_action("more", token, last)),)
+            if len(text) <= MAX_QUERY_CHARS and query.since is None and query.has_text:
+                subscribe = Action("subscribe", "Subscribe", encode_action("subscribe", token))
+                actions = (*actions, subscribe)
         return Reply(
-            text=f"Results {first}–{last} of {total} for “{text}”", cards=cards, actions=actions
+            text=f"Results {first}–{last} of {total} for “{text}”",
+            cards=cards,
+            notes=notes,
+            actions=actions,
         )
 
     async def show(self, paper_id: str) -> Reply:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 from types import TracebackType
 
@@ -24,9 +25,41 @@ from bot.store.pages import Pages
 from bot.store.papers import Papers
 from bot.store.runs import Runs
 from bot.store.schedules import Schedules
+from bot.store.section import BUSY_TIMEOUT_MS
 from bot.store.targets import Targets
 
 log = logging.getLogger(__name__)
+
+
+RESTORE_HINT = (
+    "restore it from a backup, or move it aside to start with an empty store "
+    "(papersbot ingest --since refills the papers)"
+)
+
+
+class DatabaseDamaged(StoreError):
+    """The database file failed its integrity check; it was not written to."""
+
+
+def check_integrity(path: Path) -> None:
+    """Raise :class:`DatabaseDamaged` naming *path* if SQLite's ``quick_check`` finds damage
+    (or the file is not a database at all). Read-only: the file is never changed. A file
+    that does not exist yet, or ``:memory:``, passes."""
+    if str(path) == ":memory:" or not path.exists() or path.stat().st_size == 0:
+        return
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            problems = [str(row[0]) for row in conn.execute("PRAGMA quick_check(5)")]
+    except sqlite3.OperationalError as exc:  # busy, or cannot open read-only: not damage
+        log.debug("integrity check of %s skipped: %s", path, exc)
+        return
+    except sqlite3.DatabaseError as exc:  # "file is not a database", "malformed"
+        problems = [str(exc)]
+    if problems != ["ok"]:
+        raise DatabaseDamaged(
+            f"the database {path} is damaged ({'; '.join(problems)[:300]}); it was not "
+            f"changed. {RESTORE_HINT[0].upper()}{RESTORE_HINT[1:]}."
+        )
 
 
 class Store:
@@ -45,8 +78,14 @@ class Store:
         self.schedules = Schedules(conn, self._writing)
 
     @classmethod
-    async def open(cls, path: str | Path) -> Store:
-        """Open (creating if needed) the database at *path* and apply pending migrations."""
+    async def open(cls, path: str | Path, *, check: bool = False) -> Store:
+        """Open (creating if needed) the database at *path* and apply pending migrations.
+
+        *check*: first run SQLite's ``quick_check`` on a read-only connection, and refuse a
+        damaged file (:class:`DatabaseDamaged`) before anything writes to it.
+        """
+        if check:
+            await asyncio.to_thread(check_integrity, Path(path))
         try:
             conn = await aiosqlite.connect(str(path))
             conn.row_factory = aiosqlite.Row
@@ -69,7 +108,7 @@ class Store:
             "PRAGMA journal_mode = WAL",
             "PRAGMA synchronous = NORMAL",
             "PRAGMA foreign_keys = ON",
-            "PRAGMA busy_timeout = 5000",
+            f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
         ):
             await self._conn.execute(pragma)
 

@@ -199,4 +199,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX deliveries_recent ON deliveries (target_id, due_at);
     CREATE INDEX papers_first_seen ON papers (first_seen);
     """,
+    # 4: every command asks whether its user has a stopped delivery to be told about; a
+    # partial index makes that a read of the (few) untold disabled targets.
+    """
+    CREATE INDEX targets_untold ON targets (platform)
+        WHERE disabled_at IS NOT NULL AND owner_told = 0;
+    """,
 )

@@ -94,7 +94,6 @@ class Papers(Section):
         seen = ts(seen_at)
         async with self._transaction(f"could not store {len(unique)} papers") as conn:
             existing = await self._existing_ids(list(unique))
-            await conn.execute("BEGIN")  # one transaction (a SAVEPOINT alone would commit)
             await self._upsert_many(list(unique.values()), seen)
             await conn.executemany(
                 _SNAPSHOT,

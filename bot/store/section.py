@@ -15,6 +15,7 @@ import aiosqlite
 
 from bot.errors import StoreError
 
+BUSY_TIMEOUT_MS = 5000  # how long a write waits for another process's lock
 CHUNK = 500  # ids per ``IN (...)`` list, well under SQLite's bound-parameter limit
 
 
@@ -67,14 +68,23 @@ class Section:
         return rows
 
     @asynccontextmanager
-    async def _transaction(self, failure: str = "") -> AsyncIterator[aiosqlite.Connection]:
+    async def _transaction(
+        self, failure: str = "", *, busy_ms: int | None = None
+    ) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction: committed at the end, rolled back on *any* exception and
         on cancellation, so a failed write never leaves half a transaction on the shared
         connection for the next writer to commit. A database error, or text SQLite cannot
         take (a lone surrogate), is raised as :class:`StoreError` (*failure* says what
-        failed); anything else (cancellation included) is re-raised as it is."""
+        failed); anything else (cancellation included) is re-raised as it is.
+
+        The write lock is taken at the start (``BEGIN IMMEDIATE``), so a writer waits for
+        another process's lock for up to the connection's ``busy_timeout`` (*busy_ms* when
+        given) instead of failing at once when its read turns into a write."""
         async with self._writing:
+            if busy_ms is not None:
+                await self._conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
             try:
+                await self._conn.execute("BEGIN IMMEDIATE")
                 yield self._conn
                 await self._conn.commit()
             except BaseException as exc:
@@ -83,6 +93,9 @@ class Section:
                     what = failure or f"{self._what} write failed"
                     raise StoreError(f"{what}: {exc}") from exc
                 raise
+            finally:
+                if busy_ms is not None:
+                    await self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     async def _write(
         self, sql: str, params: Sequence[object] | dict[str, object] = ()

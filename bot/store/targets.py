@@ -72,12 +72,21 @@ class Targets(Section):
         )
 
     async def untold(self, platform: str, user_id: str) -> list[Target]:
-        """Disabled targets this user owns and has not been told about yet; marks them told."""
+        """Disabled targets this user owns and has not been told about yet; marks them told.
+
+        Asked on every command: it reads first (a partial index keeps that cheap) and writes
+        only when there is something to tell, so commands answer while another process holds
+        the write lock."""
+        where = (
+            "platform = ? AND disabled_at IS NOT NULL AND owner_told = 0 "
+            "AND (owner = ? OR (kind = 'user' AND address = ?))"
+        )
+        params = (platform, user_id, user_id)
+        if await self._one(f"SELECT 1 FROM targets WHERE {where} LIMIT 1", params) is None:
+            return []
         rows = await self._write(
-            "UPDATE targets SET owner_told = 1 WHERE platform = ? AND disabled_at IS NOT NULL "
-            "AND owner_told = 0 AND (owner = ? OR (kind = 'user' AND address = ?)) "
-            f"RETURNING {_TARGET_COLUMNS}",
-            (platform, user_id, user_id),
+            f"UPDATE targets SET owner_told = 1 WHERE {where} RETURNING {_TARGET_COLUMNS}",
+            params,
         )
         return [_target(row) for row in rows]
 
