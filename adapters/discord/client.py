@@ -123,7 +123,8 @@ class PapersClient(discord.Client):
             log.info("invite URL: %s", invite_url(self.application_id))
 
     async def on_ready(self) -> None:
-        log.info("connected to Discord as %s (%s)", self.user, getattr(self.user, "id", "?"))
+        user_id = self.user.id if self.user is not None else "?"
+        log.info("connected to Discord as %s (%s)", self.user, user_id)
         self.connected.set()
 
     async def on_interaction(self, interaction: discord.Interaction[PapersClient]) -> None:

@@ -33,6 +33,7 @@ RATE_LIMIT_TRIES = 4  # rounds of discord.py's own five tries, before FAILED
 DM_CACHE = 100_000  # user id -> DM channel id entries kept (about 10 MB at most)
 
 T = TypeVar("T")
+Channel = discord.PartialMessageable | discord.DMChannel  # where a scheduled post goes
 
 
 def _throttled(exc: BaseException) -> bool:
@@ -97,7 +98,7 @@ class Deliverer:
             return await self.dm_user(user_id, reply, nonce)
         return result
 
-    async def dm_channel(self, user_id: int) -> discord.abc.Messageable:
+    async def dm_channel(self, user_id: int) -> Channel:
         """The DM channel with *user_id*: from the cache, else ``POST /users/@me/channels``.
 
         Raises :class:`discord.HTTPException` or a network error when it cannot be opened.
@@ -132,27 +133,26 @@ class Deliverer:
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
     async def _send(
-        self, channel: discord.abc.Messageable, reply: Reply, key: str, target: str, *, tag: bool
+        self, channel: Channel, reply: Reply, key: str, target: str, *, tag: bool
     ) -> Delivery:
         sent: list[int] = []
         messages = render_reply(reply)
-        channel_id = getattr(channel, "id", 0)
         for index, message in enumerate(messages):
             kwargs: PostKwargs = {**message_kwargs(message), "nonce": part_nonce(key, index)}
             if tag:
                 parts = f" {index + 1}/{len(messages)}" if len(messages) > 1 else ""
                 kwargs = tagged(kwargs, marker(key) + parts)
             try:
-                posted = await self.call(functools.partial(channel.send, **kwargs), channel_id)
+                posted = await self.call(functools.partial(channel.send, **kwargs), channel.id)
             except ERRORS as exc:
                 return self._failed(target, exc, tuple(sent), channel)
             sent.append(posted.id)
         log.info("delivered %d message(s) to %s", len(sent), target)
         return Delivery(Outcome.SENT, tuple(sent))
 
-    def _lacking(self, channel: discord.abc.Messageable) -> list[str] | None:
+    def _lacking(self, channel: Channel) -> list[str] | None:
         """The permissions the bot lacks in *channel*, if the guild cache can tell."""
-        cached = self.client.get_channel(getattr(channel, "id", 0))
+        cached = self.client.get_channel(channel.id)
         if isinstance(cached, discord.abc.GuildChannel) and cached.guild.me is not None:
             return missing(cached.permissions_for(cached.guild.me)) or None
         return None
@@ -162,7 +162,7 @@ class Deliverer:
         target: str,
         exc: Exception,
         sent: tuple[int, ...],
-        channel: discord.abc.Messageable | None = None,
+        channel: Channel | None = None,
     ) -> Delivery:
         if isinstance(exc, discord.HTTPException):
             lacking = self._lacking(channel) if channel is not None else None
