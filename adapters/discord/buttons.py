@@ -1,7 +1,7 @@
 """Presses of papersbot's buttons, answered by the core.
 
 :class:`PaperButtons` receives the core and the :class:`~adapters.discord.answers.Answerer`
-from the client. Its :attr:`~PaperButtons.item` is the
+from the client. Its :attr:`~PaperButtons.item_class` is the
 :class:`~adapters.discord.views.PaperButton` class the client registers, so every ``pb:``
 press comes here; a press outside that namespace (an older build's button) is passed in by
 the client's ``on_interaction``. A stale or forged value reaches :meth:`PapersBot.press`,
@@ -24,7 +24,7 @@ class PaperButtons:
     def __init__(self, bot: PapersBot, answerer: Answerer) -> None:
         self.bot = bot
         self.answerer = answerer
-        self.item: type[PaperButton] = bound_button(self.press)
+        self.item_class: type[PaperButton] = bound_button(self.press)
 
     async def press(self, interaction: discord.Interaction[discord.Client], value: str) -> None:
         """Answer a button press carrying the core action *value*."""

@@ -90,7 +90,6 @@ class PapersClient(discord.Client):
     ) -> None:
         options.setdefault("intents", minimal_intents())
         super().__init__(allowed_mentions=discord.AllowedMentions.none(), **options)
-        self.papers = bot
         # Set on every (re)connection: the composition root waits for it before handing
         # this client's courier to the dispatcher.
         self.connected = asyncio.Event()
@@ -104,7 +103,7 @@ class PapersClient(discord.Client):
 
     async def setup_hook(self) -> None:
         """After login, before the gateway: register the buttons and sync the commands."""
-        self.add_dynamic_items(self.buttons.item)
+        self.add_dynamic_items(self.buttons.item_class)
         try:
             if self.guild_id is not None:
                 guild = discord.Object(id=self.guild_id)
