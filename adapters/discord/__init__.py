@@ -22,7 +22,9 @@ with warnings.catch_warnings():
 
 from adapters.discord.client import PapersClient, create_client, point_at, run_discord
 from adapters.discord.courier import DiscordCourier
-from adapters.discord.delivery import Deliverer, Delivery, Outcome, Pacer
+from adapters.discord.delivery import Deliverer
+from adapters.discord.outcomes import Delivery, Outcome
+from adapters.discord.pacing import Pacer
 from adapters.discord.permissions import BOT_PERMISSIONS, invite_url
 
 __all__ = [

@@ -1,9 +1,10 @@
 """The Discord client: ``/papers`` slash commands over a gateway connection.
 
-The ``/papers`` group and its typed subcommands live in :mod:`adapters.discord.commands`;
-:func:`adapters.discord.views.answer` runs each through the core and sends the rendered
-reply. The composition root calls :func:`run_discord` (or builds the client with
-:func:`create_client` first, to hand it to a courier).
+The ``/papers`` group and its typed subcommands live in :mod:`adapters.discord.commands`,
+the buttons' presses in :mod:`adapters.discord.buttons`; both receive the core from this
+client and answer through :class:`adapters.discord.answers.Answerer`. The composition root
+calls :func:`run_discord` (or builds the client with :func:`create_client` first, to hand it
+to a courier).
 
 Intents: GUILDS only. Interactions arrive without any intent and the bot reads no messages,
 so no privileged intent (members, presences, message content) is ever requested.
@@ -24,14 +25,11 @@ import yarl
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
-from adapters.discord.commands import papers_group
+from adapters.discord.answers import DEFER_AFTER, Answerer
+from adapters.discord.buttons import PaperButtons
+from adapters.discord.commands import PapersCommands
 from adapters.discord.permissions import invite_url
-from adapters.discord.views import (
-    BUTTON_TEMPLATE,
-    DEFER_AFTER,
-    PaperButton,
-    press,
-)
+from adapters.discord.views import BUTTON_TEMPLATE
 from bot import ConfigError, PapersBot, Settings
 
 log = logging.getLogger(__name__)
@@ -56,7 +54,7 @@ def point_at(api_url: str, gateway_url: str) -> None:
 
 
 async def _on_tree_error(
-    interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    interaction: discord.Interaction[PapersClient], error: app_commands.AppCommandError
 ) -> None:
     """Commands Discord knows but this build does not (an old sync), bad option values, bugs."""
     if isinstance(error, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
@@ -74,8 +72,9 @@ async def _on_tree_error(
 
 
 class PapersClient(discord.Client):
-    """A discord.py client answering ``/papers`` with *bot*.
+    """A discord.py client answering ``/papers`` and its buttons with *bot*.
 
+    The core goes to the command group and the buttons through their constructors.
     *defer_after* is how long the core may work before the interaction is deferred;
     other keyword *options* go to :class:`discord.Client` (tests pass
     ``guild_ready_timeout=0``).
@@ -87,24 +86,24 @@ class PapersClient(discord.Client):
         *,
         guild_id: int | None = None,
         defer_after: float = DEFER_AFTER,
-        **options: Any,
+        **options: Any,  # discord.Client's own options, which discord.py types as Any
     ) -> None:
         options.setdefault("intents", minimal_intents())
         super().__init__(allowed_mentions=discord.AllowedMentions.none(), **options)
-        self.papers = bot
         # Set on every (re)connection: the composition root waits for it before handing
         # this client's courier to the dispatcher.
         self.connected = asyncio.Event()
         self.guild_id = guild_id
-        self.defer_after = defer_after
+        answerer = Answerer(defer_after=defer_after)
+        self.buttons = PaperButtons(bot, answerer)
         self.tree: app_commands.CommandTree[PapersClient] = app_commands.CommandTree(self)
-        self.tree.add_command(papers_group())
+        self.tree.add_command(PapersCommands(bot, answerer))
         self.tree.error(_on_tree_error)
         self.synced: list[app_commands.AppCommand] = []
 
     async def setup_hook(self) -> None:
         """After login, before the gateway: register the buttons and sync the commands."""
-        self.add_dynamic_items(PaperButton)
+        self.add_dynamic_items(self.buttons.item_class)
         try:
             if self.guild_id is not None:
                 guild = discord.Object(id=self.guild_id)
@@ -123,20 +122,25 @@ class PapersClient(discord.Client):
             log.info("invite URL: %s", invite_url(self.application_id))
 
     async def on_ready(self) -> None:
-        log.info("connected to Discord as %s (%s)", self.user, getattr(self.user, "id", "?"))
+        user_id = self.user.id if self.user is not None else "?"
+        log.info("connected to Discord as %s (%s)", self.user, user_id)
         self.connected.set()
 
-    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+    async def on_interaction(self, interaction: discord.Interaction[PapersClient]) -> None:
         """Buttons outside our ``pb:`` namespace (an older build's) get the core's polite error."""
         if interaction.type is not discord.InteractionType.component:
             return
-        data: dict[str, Any] = dict(interaction.data or {})
-        custom_id = str(data.get("custom_id", ""))
+        data = interaction.data
+        custom_id = str(data.get("custom_id", "")) if data is not None else ""
         if BUTTON_TEMPLATE.fullmatch(custom_id) is None:
-            await press(interaction, custom_id)
+            await self.buttons.press(interaction, custom_id)
 
 
-def create_client(bot: PapersBot, settings: Settings, **options: Any) -> PapersClient:
+def create_client(
+    bot: PapersBot,
+    settings: Settings,
+    **options: Any,  # PapersClient's and discord.Client's options, as in PapersClient
+) -> PapersClient:
     """A client for *bot*, with discord.py pointed at the settings' URLs (see :func:`point_at`)."""
     point_at(settings.discord_api_url, settings.discord_gateway_url)
     return PapersClient(bot, guild_id=settings.discord_guild_id, **options)

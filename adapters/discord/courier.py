@@ -3,7 +3,7 @@
 Built on :class:`~adapters.discord.delivery.Deliverer`, so every request is paced under
 Discord's global limit, 429s are slept and retried, each part carries a nonce derived from
 the delivery key (a retry within Discord's nonce window returns the message already posted)
-and a :func:`~adapters.discord.delivery.marker` of the key.
+and a :func:`~adapters.discord.markers.marker` of the key.
 
 ``find_sent`` cannot ask Discord for a nonce (message history does not return it), so it
 reads the channel's history after *since* (``GET /channels/{id}/messages?after=``, 100 a
@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 from datetime import datetime
 from typing import assert_never
 
 import discord
 
-from adapters.discord.delivery import ERRORS, Deliverer, Delivery, Outcome, Pacer, marker
+from adapters.discord.delivery import Deliverer
+from adapters.discord.markers import marker, marks
+from adapters.discord.outcomes import ERRORS, Delivery, Outcome
+from adapters.discord.pacing import Pacer
 from bot import DeliveryKey, LookupFailed, Reply, SendResult, SendStatus, Target
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,6 @@ log = logging.getLogger(__name__)
 PLATFORM = "discord"
 PAGE = 100  # messages per history request, Discord's maximum
 MAX_PAGES = 50  # 5,000 messages since the claim: more means a look-up is not worth it
-_MARK = re.compile(r"\b(d:[0-9a-f]{8})(?: (\d+)/(\d+))?")
 
 
 def send_status(outcome: Outcome) -> SendStatus:
@@ -56,12 +57,6 @@ def result_of(delivery: Delivery) -> SendResult:
     if status is SendStatus.SENT:
         return SendResult(status, message_id=str(delivery.message_id))
     return SendResult(status, detail=delivery.detail, retry_after=delivery.retry_after)
-
-
-def marks(message: discord.Message) -> list[tuple[str, int, int]]:
-    """The delivery markers on *message*: ``(marker, part, parts)``, parts counted from 1."""
-    texts = [message.content, *(embed.footer.text or "" for embed in message.embeds)]
-    return [(m[1], int(m[2] or 1), int(m[3] or 1)) for text in texts for m in _MARK.finditer(text)]
 
 
 class DiscordCourier:

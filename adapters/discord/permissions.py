@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
 
 import discord
 from discord import app_commands
@@ -64,10 +63,11 @@ def missing(
     granted: discord.Permissions, needed: discord.Permissions = BOT_PERMISSIONS
 ) -> list[str]:
     """Human names of the permissions in *needed* that *granted* lacks."""
+    has = dict(granted)
     return [
         NAMES.get(name, name.replace("_", " ").title())
         for name, wanted in needed
-        if wanted and not getattr(granted, name)
+        if wanted and not has[name]
     ]
 
 
@@ -79,7 +79,7 @@ def missing_permissions_text(names: list[str] | None = None) -> str:
     return f"I can't post in that channel: give papersbot {listed} there."
 
 
-def can_manage_channels(interaction: discord.Interaction[Any]) -> bool:
+def can_manage_channels(interaction: discord.Interaction[discord.Client]) -> bool:
     """Whether the user may configure this channel: Manage Channels, in a server.
 
     ``interaction.permissions`` is what Discord itself resolved for the member in this

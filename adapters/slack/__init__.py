@@ -35,7 +35,8 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
-from adapters.slack.app import Responder, build_app, build_client
+from adapters.slack.app import Responder, build_app
+from adapters.slack.client import build_client
 from adapters.slack.courier import SlackCourier
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.errors import AUTH_ERRORS

@@ -20,6 +20,8 @@ caller than the request says: the lazy listener asks ``users.info`` once for the
 zone and workspace role. ``Caller.can_manage`` is true for workspace admins and owners and
 for the user ids in ``SLACK_DIGEST_MANAGERS``; if ``users.info`` fails the command still
 runs, with no time zone and only the allow-list.
+
+Payload parsing lives in :mod:`.payloads`, the Web API client in :mod:`.client`.
 """
 
 from __future__ import annotations
@@ -29,35 +31,34 @@ import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Protocol
 
-import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
-from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
-from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.client import USER_AGENT
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.errors import DeliveryError, Outcome, classify, payload_size
+from adapters.slack.payloads import (
+    COMMAND,
+    caller_from_action,
+    caller_from_command,
+    command_text,
+    command_verb,
+    text,
+)
 from adapters.slack.render import ACTION_IDS, LINK_ACTION_PREFIX, render_reply
-from bot import Caller, ConfigError, Reply, Settings, bot_version
+from bot import Caller, Reply
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = f"papersbot/{bot_version()}"
-COMMAND = "/papers"
 PROFILE_VERBS = frozenset({"subscribe", "digest"})  # commands that need users.info
 PROFILE_ACTIONS = ("subscribe:",)  # button values that do
 SHARE_ACTION = "share:"  # the button value whose public reply is attributed
 MAX_RESPONSES = 4  # Slack allows 5 uses of a response_url; keep one for an error line
-_SLACK_LINK = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 
 
 class Responder(Protocol):
@@ -66,96 +67,6 @@ class Responder(Protocol):
     async def respond(self, text: str, caller: Caller | None = None) -> Reply: ...
 
     async def press(self, value: str, caller: Caller | None = None) -> Reply: ...
-
-
-def build_client(
-    settings: Settings,
-    *,
-    session: aiohttp.ClientSession | None = None,
-    rate_limit_retries: int = 5,
-    server_error_retries: int = 2,
-    server_error_interval: RetryIntervalCalculator | None = None,
-    blind_retries: bool = True,
-) -> AsyncWebClient:
-    """The Web API client at ``SLACK_API_URL``, retrying 429s (sleeping ``Retry-After``
-    plus up to 1 s of jitter) and 500/503s (exponential backoff from 0.5 s with jitter).
-
-    slack_sdk counts attempts once across its retry handlers, so a call gives up after
-    *rate_limit_retries* retries in all and retries a 5xx only while fewer than
-    *server_error_retries* retries have happened.
-
-    ``blind_retries=False`` is for scheduled posts: a dropped connection or a 5xx may come
-    after Slack posted the message, so resending blindly could post it twice. Only 429s
-    (rejected, so never posted) are retried; anything else reaches the dispatcher, which
-    looks the post up (message metadata) before it tries again.
-    """
-    if settings.slack_bot_token is None:
-        raise ConfigError("SLACK_BOT_TOKEN is not set")
-    client = AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(),
-        base_url=settings.slack_api_url,
-        timeout=30,
-        session=session,
-        user_agent_prefix=USER_AGENT,
-    )
-    if not blind_retries:
-        client.retry_handlers.clear()  # slack_sdk's default resends after connection errors
-    client.retry_handlers.append(
-        AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries)
-    )
-    if blind_retries:
-        interval = server_error_interval or BackoffRetryIntervalCalculator(backoff_factor=0.5)
-        client.retry_handlers.append(AsyncServerErrorRetryHandler(server_error_retries, interval))
-    return client
-
-
-def command_text(text: str) -> str:
-    """What the user typed, with Slack's escaping undone: ``<url|label>`` → ``url``,
-    ``<@U1|ann>`` → ``@ann``, ``<#C1|general>`` → ``#general``, ``&amp;`` → ``&``."""
-
-    def plain(match: re.Match[str]) -> str:
-        target, label = match.group(1), match.group(2)
-        if target[:1] in "@#!":
-            return target[0].replace("!", "@") + (label or target[1:]).lstrip("@#")
-        return target
-
-    text = _SLACK_LINK.sub(plain, text)
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def caller_from_command(command: dict[str, Any]) -> Caller:
-    """The :class:`Caller` of a slash-command payload."""
-    return Caller(
-        platform="slack",
-        user_id=str(command.get("user_id", "")),
-        user_name=str(command.get("user_name") or "someone"),
-        channel_id=command.get("channel_id"),
-        workspace_id=command.get("team_id"),
-    )
-
-
-def caller_from_action(body: dict[str, Any]) -> Caller:
-    """The :class:`Caller` of a ``block_actions`` payload."""
-    user = body.get("user") or {}
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-        "channel_id"
-    )
-    return Caller(
-        platform="slack",
-        user_id=str(user.get("id", "")),
-        user_name=str(user.get("username") or user.get("name") or "someone"),
-        channel_id=channel,
-        workspace_id=(body.get("team") or {}).get("id") or user.get("team_id"),
-    )
-
-
-def command_verb(text: str) -> str:
-    """The lower-cased first word of a command (after an optional ``/papers``)."""
-    text = text.strip()
-    if text.lower().startswith(COMMAND):
-        text = text[len(COMMAND) :]
-    words = text.split(maxsplit=1)
-    return words[0].lower() if words else ""
 
 
 async def with_profile(caller: Caller, delivery: SlackDelivery, managers: frozenset[str]) -> Caller:
@@ -223,6 +134,70 @@ async def _guarded(respond: AsyncRespond, work: Callable[[], Awaitable[None]]) -
             log.warning("could not tell the user about error %s: %s", error_id, exc)
 
 
+class Listeners:
+    """The lazy listeners' work for *bot*: convert in, ask the core, convert out.
+
+    Bolt passes each listener the arguments its parameters name (``command``, ``body``,
+    ``action``, ``respond``); the payload dicts are read through :mod:`.payloads`.
+    """
+
+    def __init__(self, bot: Responder, delivery: SlackDelivery, managers: frozenset[str]) -> None:
+        self.bot = bot
+        self.delivery = delivery
+        self.managers = managers
+
+    async def on_command(self, command: dict[str, object], respond: AsyncRespond) -> None:
+        """``/papers ...``: answer what the user typed."""
+
+        async def work() -> None:
+            caller = caller_from_command(command)
+            typed = command_text(text(command.get("text")) or "")
+            if command_verb(typed) in PROFILE_VERBS:
+                caller = await with_profile(caller, self.delivery, self.managers)
+            reply = await self.bot.respond(typed, caller)
+            await self._answer(reply, caller, respond, None)
+
+        await _guarded(respond, work)
+
+    async def on_button(
+        self, body: dict[str, object], action: dict[str, object], respond: AsyncRespond
+    ) -> None:
+        """A More / Show / Share / Subscribe press: answer the core action it carries."""
+
+        async def work() -> None:
+            caller = caller_from_action(body)
+            value = text(action.get("value")) or ""
+            if value.startswith(PROFILE_ACTIONS):
+                caller = await with_profile(caller, self.delivery, self.managers)
+            reply = await self.bot.press(value, caller)
+            await self._answer(reply, caller, respond, False, shared=value.startswith(SHARE_ACTION))
+
+        await _guarded(respond, work)
+
+    async def _answer(
+        self,
+        reply: Reply,
+        caller: Caller,
+        respond: AsyncRespond,
+        replace: bool | None,
+        *,
+        shared: bool = False,
+    ) -> None:
+        """Ephemeral replies go to ``response_url``; public ones are channel messages, and a
+        shared card names who shared it."""
+        if reply.ephemeral or reply.is_error:
+            await send_reply(respond, reply, replace=replace)
+            return
+        if caller.channel_id is None:
+            await respond(text="I can't tell which channel to post in.", response_type="ephemeral")
+            return
+        try:
+            shared_by = caller.user_id if shared else None
+            await self.delivery.post_to_channel(caller.channel_id, reply, shared_by=shared_by)
+        except DeliveryError as exc:
+            await respond(text=exc.user_message, response_type="ephemeral", replace_original=False)
+
+
 def _bolt_app(delivery: SlackDelivery, signing_secret: str | None) -> AsyncApp:
     """An ``AsyncApp`` that acks as soon as ``ack()`` returns (``process_before_response``
     with the work in lazy listeners, instead of Bolt's 10 ms ack polling)."""
@@ -275,52 +250,9 @@ def build_app(
     user ids allowed to manage any channel's digest (``SLACK_DIGEST_MANAGERS``). Call
     :meth:`SlackDelivery.check_auth` first so the app reuses its ``auth.test`` result."""
     app = _bolt_app(delivery, signing_secret)
-
-    async def answer(
-        reply: Reply,
-        caller: Caller,
-        respond: AsyncRespond,
-        replace: bool | None,
-        *,
-        shared: bool = False,
-    ) -> None:
-        if reply.ephemeral or reply.is_error:
-            await send_reply(respond, reply, replace=replace)
-            return
-        if caller.channel_id is None:
-            await respond(text="I can't tell which channel to post in.", response_type="ephemeral")
-            return
-        try:  # public: a normal channel message; a shared card names who shared it
-            shared_by = caller.user_id if shared else None
-            await delivery.post_to_channel(caller.channel_id, reply, shared_by=shared_by)
-        except DeliveryError as exc:
-            await respond(text=exc.user_message, response_type="ephemeral", replace_original=False)
-
-    async def on_command(command: dict[str, Any], respond: AsyncRespond) -> None:
-        async def work() -> None:
-            caller = caller_from_command(command)
-            text = command_text(str(command.get("text", "")))
-            if command_verb(text) in PROFILE_VERBS:
-                caller = await with_profile(caller, delivery, managers)
-            reply = await bot.respond(text, caller)
-            await answer(reply, caller, respond, None)
-
-        await _guarded(respond, work)
-
-    async def on_button(
-        body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
-    ) -> None:
-        async def work() -> None:
-            caller = caller_from_action(body)
-            value = str(action.get("value", ""))
-            if value.startswith(PROFILE_ACTIONS):
-                caller = await with_profile(caller, delivery, managers)
-            reply = await bot.press(value, caller)
-            await answer(reply, caller, respond, False, shared=value.startswith(SHARE_ACTION))
-
-        await _guarded(respond, work)
-
-    app.command(COMMAND)(ack=_ack, lazy=[on_command])
-    app.action(re.compile("^(" + "|".join(ACTION_IDS.values()) + ")$"))(ack=_ack, lazy=[on_button])
+    listeners = Listeners(bot, delivery, managers)
+    buttons = re.compile("^(" + "|".join(ACTION_IDS.values()) + ")$")
+    app.command(COMMAND)(ack=_ack, lazy=[listeners.on_command])
+    app.action(buttons)(ack=_ack, lazy=[listeners.on_button])
     app.action(re.compile("^" + LINK_ACTION_PREFIX))(_ack)  # a URL button: nothing to do
     return app

@@ -19,7 +19,6 @@ import json
 import secrets
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any
 
 from bot import PapersbotError
 
@@ -97,19 +96,21 @@ def classify(
     return DeliveryError(code, Outcome.UNAVAILABLE, _UNKNOWN.format(code=code[:40]))
 
 
-def parse_retry_after(headers: Mapping[str, Any] | None) -> float | None:
+def parse_retry_after(headers: Mapping[str, object] | None) -> float | None:
     """Seconds from a ``Retry-After`` header (any spelling), or ``None`` if absent or odd."""
     for name, value in (headers or {}).items():
         if name.lower() == "retry-after":
             raw = value[0] if isinstance(value, list | tuple) and value else value
+            if not isinstance(raw, str | bytes | int | float):
+                return None
             try:
                 seconds = float(raw)
-            except (TypeError, ValueError):
+            except ValueError:
                 return None
             return seconds if seconds >= 0 else None
     return None
 
 
-def payload_size(payload: dict[str, Any]) -> int:
+def payload_size(payload: Mapping[str, object]) -> int:
     """Bytes of *payload* as JSON: what to log when Slack calls a message too big."""
     return len(json.dumps(payload, ensure_ascii=False).encode())

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 from bot import Action, ActionKind, Card, Link, Reply, shorten
 
-Block = dict[str, Any]
+Block = dict[str, object]  # one Block Kit element, as Slack's JSON
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -49,6 +49,13 @@ _USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 _URL = re.compile(r"https?://[^\s<>|\"]+")
 
 
+class MessagePayload(TypedDict):
+    """A message's arguments for ``chat.postMessage`` or ``respond()``."""
+
+    text: str
+    blocks: list[Block]
+
+
 @dataclass(frozen=True, slots=True)
 class SlackMessage:
     """One Slack message: the top-level ``text`` fallback and its ``blocks``."""
@@ -56,7 +63,7 @@ class SlackMessage:
     text: str
     blocks: tuple[Block, ...]
 
-    def payload(self) -> dict[str, Any]:
+    def payload(self) -> MessagePayload:
         """Keyword arguments for ``chat.postMessage`` or ``respond()``."""
         return {"text": self.text, "blocks": list(self.blocks)}
 
@@ -171,7 +178,7 @@ def card_blocks(card: Card) -> list[Block]:
     if not (card.abstract and card.abstract.startswith(card.summary.rstrip("…"))):
         text += "\n" + fit(card.summary, MAX_SECTION - len(text) - 1)
     thumb = safe_url(card.thumbnail)
-    accessory = None
+    accessory: Block | None = None
     if thumb and card.abstract is None:  # a picture helps a list; `show` is about the text
         accessory = {"type": "image", "image_url": thumb, "alt_text": fit(card.title, 200)}
     blocks = [_section(text, accessory)]
@@ -198,7 +205,7 @@ def _heading(reply: Reply, shared_by: str | None) -> list[Block]:
     return blocks
 
 
-def _size(node: Any) -> int:
+def _size(node: object) -> int:
     """Characters of text a block carries (what Slack's size limits count)."""
     if isinstance(node, dict):
         return sum(

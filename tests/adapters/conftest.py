@@ -18,7 +18,7 @@ from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryInt
 from slack_sdk.models.blocks import Block
 
 from adapters.slack import SlackRuntime, open_slack
-from adapters.slack.app import build_client
+from adapters.slack.client import build_client
 from adapters.slack.delivery import ChannelPacer, SlackDelivery
 from adapters.slack.render import MAX_BLOCKS, MAX_TEXT, MESSAGE_BUDGET, SlackMessage
 from bot.config import Settings, load_settings

@@ -19,7 +19,8 @@ import pytest
 
 from adapters.discord.client import PapersClient
 from adapters.discord.courier import DiscordCourier
-from adapters.discord.delivery import Pacer, marker, tagged
+from adapters.discord.markers import marker, tagged
+from adapters.discord.pacing import Pacer
 from adapters.discord.render import MAX_EMBED_TOTAL
 from bench.fanout import fan_out
 from bot.delivery.courier import LookupFailed, SendStatus

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from adapters.discord.delivery import Deliverer, Outcome, part_nonce
+from adapters.discord.delivery import Deliverer
+from adapters.discord.markers import part_nonce
+from adapters.discord.outcomes import Outcome
 from bot.service.papersbot import PapersBot
 from tests.adapters.conftest_discord import digest, discord_env
 from tests.fakes.discord import FakeDiscord

@@ -16,7 +16,7 @@ from typing import Any, get_args
 
 import pytest
 
-from adapters.discord.commands import Weekday, when_from, zone_choices
+from adapters.discord.options import Weekday, when_from, zone_choices
 from adapters.discord.render import render_reply
 from bot.grammar.commands import (
     Command,

@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 
 from adapters.slack import EVENTS_PATH, HEALTH_PATH, SlackRuntime, open_slack, run_slack
-from adapters.slack.app import command_text
+from adapters.slack.payloads import command_text
 from bot.errors import ConfigError
 from bot.model.caller import Caller
 from bot.model.replies import Reply

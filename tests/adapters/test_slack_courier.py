@@ -267,7 +267,7 @@ async def test_the_runtime_exposes_the_courier(running: SlackRuntime, slack: Fak
 async def test_a_lost_response_is_not_resent_blindly_and_is_found_later() -> None:
     """Slack posts the message, then the connection drops before the response: the courier
     reports RETRY (never a second post), and the dispatcher's look-up then finds it."""
-    from adapters.slack.app import build_client
+    from adapters.slack.client import build_client
     from adapters.slack.delivery import ChannelPacer
     from tests.adapters.conftest import slack_settings
 

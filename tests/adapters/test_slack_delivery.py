@@ -11,7 +11,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.app import build_client
+from adapters.slack.client import build_client
 from adapters.slack.delivery import (
     EVENT_TYPE,
     ChannelPacer,

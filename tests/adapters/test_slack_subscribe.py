@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from adapters.slack import EVENTS_PATH, SlackRuntime, open_slack
-from adapters.slack.app import command_verb
+from adapters.slack.payloads import command_verb
 from bot.model.caller import Caller
 from bot.model.replies import Reply
 from tests.adapters.conftest import CHANNEL, USER, assert_valid, slack_settings

@@ -1,0 +1,57 @@
+"""The Slack Web API client: where it points, who it says it is, and how it retries."""
+
+from __future__ import annotations
+
+import aiohttp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import ConfigError, Settings, bot_version
+
+USER_AGENT = f"papersbot/{bot_version()}"
+
+
+def build_client(
+    settings: Settings,
+    *,
+    session: aiohttp.ClientSession | None = None,
+    rate_limit_retries: int = 5,
+    server_error_retries: int = 2,
+    server_error_interval: RetryIntervalCalculator | None = None,
+    blind_retries: bool = True,
+) -> AsyncWebClient:
+    """The Web API client at ``SLACK_API_URL``, retrying 429s (sleeping ``Retry-After``
+    plus up to 1 s of jitter) and 500/503s (exponential backoff from 0.5 s with jitter).
+
+    slack_sdk counts attempts once across its retry handlers, so a call gives up after
+    *rate_limit_retries* retries in all and retries a 5xx only while fewer than
+    *server_error_retries* retries have happened.
+
+    ``blind_retries=False`` is for scheduled posts: a dropped connection or a 5xx may come
+    after Slack posted the message, so resending blindly could post it twice. Only 429s
+    (rejected, so never posted) are retried; anything else reaches the dispatcher, which
+    looks the post up (message metadata) before it tries again.
+    """
+    if settings.slack_bot_token is None:
+        raise ConfigError("SLACK_BOT_TOKEN is not set")
+    client = AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        timeout=30,
+        session=session,
+        user_agent_prefix=USER_AGENT,
+    )
+    if not blind_retries:
+        client.retry_handlers.clear()  # slack_sdk's default resends after connection errors
+    client.retry_handlers.append(
+        AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries)
+    )
+    if blind_retries:
+        interval = server_error_interval or BackoffRetryIntervalCalculator(backoff_factor=0.5)
+        client.retry_handlers.append(AsyncServerErrorRetryHandler(server_error_retries, interval))
+    return client
