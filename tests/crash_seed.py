@@ -20,6 +20,7 @@ from bot.service.papersbot import PapersBot
 from bot.sources.snapshot import SnapshotSource
 from bot.store import Store
 from bot.store.runs import IngestRun
+from tests.fakes.clock import Clock
 
 RELABELLED_DAYS = 3
 
@@ -66,7 +67,7 @@ async def seed(db: Path, *, channels: int, users: int, team: str, now: datetime)
         await store.runs.record(
             IngestRun("snapshot", None, now - timedelta(hours=1), now, True, 1, None)
         )
-        bot = PapersBot(store=store, clock=lambda: created)
+        bot = PapersBot(store=store, clock=Clock(created))
         for i in range(channels):
             caller = Caller(
                 "slack", f"UC{i:04d}", channel_id=f"C{i:04d}", workspace_id=team, can_manage=True

@@ -3,19 +3,21 @@ changes on a bad command."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
 from bot.errors import UserInputError
 from bot.grammar.commands import Subscribe, parse_command
 from bot.model.caller import Caller
+from bot.model.delivery import DeliveryKey
 from bot.service.limits import CommandBudget
 from bot.service.papersbot import PapersBot
 from bot.service.scheduling import MAX_SUBSCRIPTIONS
 from bot.store import Store
+from tests.fakes.clock import START as NOW
+from tests.fakes.clock import Clock
 
-NOW = datetime(2026, 8, 19, 15, 0, tzinfo=UTC)
 ANN = Caller(
     platform="slack", user_id="U1", channel_id="C1", workspace_id="T1", timezone="Europe/Berlin"
 )
@@ -23,9 +25,9 @@ BOSS = Caller(platform="slack", user_id="U9", channel_id="C1", workspace_id="T1"
 
 
 @pytest.fixture
-def bot(store: Store) -> PapersBot:
+def bot(store: Store, clock: Clock) -> PapersBot:
     budget = CommandBudget(burst=1000)  # the flood limit has tests of its own
-    return PapersBot(store=store, clock=lambda: NOW, default_tz="America/New_York", budget=budget)
+    return PapersBot(store=store, clock=clock, default_tz="America/New_York", budget=budget)
 
 
 async def ask(bot: PapersBot, text: str, caller: Caller = ANN) -> tuple[str, tuple[str, ...], bool]:
@@ -196,7 +198,9 @@ async def test_moving_todays_digest_after_it_went_out_says_tomorrow(
 ) -> None:
     await ask(bot, "digest on at 09:00 tz UTC daily", BOSS)
     target = await store.ledger.target("slack", "T1", "channel", "C1")
-    await store.ledger.plan(target.id, "digest:2026-08-19", due_at=NOW.replace(hour=9))
+    await store.ledger.plan(
+        target.id, DeliveryKey.digest(date(2026, 8, 19)), due_at=NOW.replace(hour=9)
+    )
     _, notes, _ = await ask(bot, "digest on at 20:00 tz UTC daily", BOSS)
     assert "Next post: Thu 20 Aug 20:00 UTC" in notes[1]
     digest = await store.schedules.digest(target.id)
