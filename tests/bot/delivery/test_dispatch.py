@@ -2,7 +2,7 @@
 
 The courier here records what the platform would have received (tests/fakes/courier.py); the
 platform adapters' couriers are tested against loopback fakes in tests/adapters/. DM rules:
-test_dispatch_dm.py.
+test_dispatch_dm.py; what a digest says: test_compose.py.
 """
 
 from __future__ import annotations
@@ -46,38 +46,6 @@ async def test_digest_posts_top_papers_once_at_its_time(
     await dispatcher.tick()
     await dispatcher.catch_up()
     assert len(courier.posts) == 1
-
-
-async def test_next_day_without_new_papers_says_so_or_stays_silent(
-    bot: PapersBot, dispatcher: Dispatcher, courier: RecordingCourier, clock: Clock, store: Store
-) -> None:
-    await say(bot, "digest on at 16:00 tz UTC daily")
-    clock.advance(hours=1)
-    await dispatcher.tick()
-    # Thursday: the feed was refreshed (fresh) but has no new day yet.
-    clock.advance(days=1)
-    await fresh_feed(store, clock.now)
-    await dispatcher.tick()
-    assert courier.sent_keys() == [DeliveryKey.digest(WED), DeliveryKey.digest(date(2026, 8, 20))]
-    assert "nothing new today" in courier.posts[1].reply.text
-    await say(bot, "digest on at 16:00 tz UTC daily empty-days silent")
-    clock.advance(days=1)
-    await fresh_feed(store, clock.now)
-    await dispatcher.tick()
-    assert len(courier.posts) == 2  # silence, but recorded:
-    status = await say(bot, "digest status")
-    assert any("stayed silent" in note for note in status.notes)
-
-
-async def test_stale_feed_says_source_unavailable(
-    bot: PapersBot, dispatcher: Dispatcher, courier: RecordingCourier, clock: Clock
-) -> None:
-    await say(bot, "digest on at 16:00 tz UTC daily")
-    clock.advance(hours=1)
-    await dispatcher.tick()
-    clock.advance(days=2)  # no fetch for two days
-    await dispatcher.tick()
-    assert "source unavailable" in courier.posts[-1].reply.text
 
 
 async def test_catch_up_within_grace_sends_late_and_older_fires_are_missed(

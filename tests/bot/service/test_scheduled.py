@@ -7,8 +7,6 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.errors import UserInputError
-from bot.grammar.commands import Subscribe, parse_command
 from bot.model.caller import Caller
 from bot.model.delivery import DeliveryKey
 from bot.service.limits import CommandBudget
@@ -137,39 +135,6 @@ async def test_digest_needs_a_channel(bot: PapersBot) -> None:
     )
     assert error
     assert "run this in the channel" in text
-
-
-async def test_status_shows_the_next_posts(bot: PapersBot) -> None:
-    await ask(bot, "digest on at 16:00 tz UTC", BOSS)
-    await ask(bot, "subscribe llm", BOSS)
-    _, notes, _ = await ask(bot, "status", BOSS)
-    assert any(
-        n.startswith("This channel's next digest: Wed 19 Aug 16:00 UTC (in 1 h)") for n in notes
-    )
-    assert any(n.startswith("Your next subscription check: #1") for n in notes)
-
-
-def test_grammar_keeps_query_words_that_look_like_options() -> None:
-    command = parse_command("subscribe look at attention at 20:30 weekly fri")
-    assert command.query == "look at attention"  # type: ignore[union-attr]
-    with pytest.raises(UserInputError, match="twice"):
-        parse_command("digest on top 3 top 4")
-
-
-@pytest.mark.parametrize(
-    ("command", "query", "at"),
-    [
-        ("subscribe diffusion at 8 pm", "diffusion", "20:00"),
-        ("subscribe diffusion at 8 p.m. weekly fri", "diffusion", "20:00"),
-        ("subscribe look at attention at 7am", "look at attention", "07:00"),
-    ],
-)
-def test_spaced_times_are_options_not_query_words(command: str, query: str, at: str) -> None:
-    parsed = parse_command(command)
-    assert isinstance(parsed, Subscribe)
-    assert parsed.query == query
-    assert parsed.when.at is not None
-    assert f"{parsed.when.at:%H:%M}" == at
 
 
 async def test_a_zone_with_a_space_is_explained(bot: PapersBot, store: Store) -> None:

@@ -161,12 +161,6 @@ async def test_help_lists_every_command(testbot: PapersBot) -> None:
     assert any("author:" in n for n in syntax.notes)
 
 
-async def test_status_reports_sources(testbot: PapersBot) -> None:
-    reply = await testbot.respond("status")
-    assert reply.notes[0].startswith("Papers stored: 595; latest Daily Papers day: 2026-08-19")
-    assert any(n.startswith("Recorded snapshot: last success") for n in reply.notes)
-
-
 async def test_no_more_button_beyond_the_last_valid_offset(
     testbot: PapersBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
