@@ -132,7 +132,7 @@ class ConsoleSession:
     def __init__(self, bot: PapersBot, console: Console, read: Reader | None = None) -> None:
         self._bot = bot
         self._console = console
-        self._read = read or _read_stdin
+        self._read = read or read_stdin
         self._last: Reply | None = None
 
     async def handle(self, line: str) -> Reply | None:
@@ -172,7 +172,7 @@ class ConsoleSession:
                 render(reply, self._console)
 
 
-async def _read_stdin(prompt: str) -> str:
+async def read_stdin(prompt: str) -> str:
     """``input()`` in a daemon thread of its own, so Ctrl-C or shutdown never waits for Enter
     (the default executor's threads are joined when the event loop closes)."""
     loop = asyncio.get_running_loop()

@@ -1,11 +1,13 @@
-"""Shared fixtures: a real SQLite store holding the bundled real snapshot, and a test bot."""
+"""Shared fixtures: a real SQLite store holding the bundled real snapshot, the one test clock,
+the one recording courier, and a test bot on that store and clock."""
 
 from __future__ import annotations
 
 import asyncio
 import shutil
+import sqlite3
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -14,13 +16,11 @@ from bot.app import bundled_snapshot
 from bot.service.papersbot import PapersBot
 from bot.sources.ingest import Ingestor
 from bot.store import Store
+from tests.fakes.clock import START, Clock
+from tests.fakes.courier import RecordingCourier
 
 # The bundled snapshot's latest day is 2026-08-19; "now" is that afternoon.
-NOW = datetime(2026, 8, 19, 15, 0, tzinfo=UTC)
-
-
-def fixed_clock() -> datetime:
-    return NOW
+NOW = START
 
 
 @pytest.fixture(scope="session")
@@ -31,18 +31,19 @@ def snapshot_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     async def build() -> None:
         store = await Store.open(path)
         try:
-            await Ingestor(store=store, clock=fixed_clock).from_file(bundled_snapshot())
-            await store._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            await Ingestor(store=store, clock=Clock()).from_file(bundled_snapshot())
         finally:
             await store.close()
 
     asyncio.run(build())
+    with closing(sqlite3.connect(path)) as conn:  # everything in the one file that is copied
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return path
 
 
 @pytest.fixture
 async def store(snapshot_db: Path, tmp_path: Path) -> AsyncIterator[Store]:
-    """A private copy of the snapshot store for one test."""
+    """A private copy of the snapshot store for one test, at ``tmp_path / "papers.db"``."""
     path = tmp_path / "papers.db"
     shutil.copy(snapshot_db, path)
     opened = await Store.open(path)
@@ -51,5 +52,17 @@ async def store(snapshot_db: Path, tmp_path: Path) -> AsyncIterator[Store]:
 
 
 @pytest.fixture
-def testbot(store: Store) -> PapersBot:
-    return PapersBot(store=store, clock=fixed_clock)
+def clock() -> Clock:
+    """The test's clock, at :data:`NOW` until the test moves it."""
+    return Clock()
+
+
+@pytest.fixture
+def courier(clock: Clock) -> RecordingCourier:
+    """A Slack-platform recording courier on the test's clock."""
+    return RecordingCourier(clock)
+
+
+@pytest.fixture
+def testbot(store: Store, clock: Clock) -> PapersBot:
+    return PapersBot(store=store, clock=clock)

@@ -16,10 +16,12 @@ from pathlib import Path
 
 from bot.app import bundled_snapshot
 from bot.model.caller import Caller
+from bot.model.delivery import DeliveryKey
 from bot.service.papersbot import PapersBot
 from bot.sources.snapshot import SnapshotSource
 from bot.store import Store
 from bot.store.runs import IngestRun
+from tests.fakes.clock import Clock
 
 RELABELLED_DAYS = 3
 
@@ -66,7 +68,7 @@ async def seed(db: Path, *, channels: int, users: int, team: str, now: datetime)
         await store.runs.record(
             IngestRun("snapshot", None, now - timedelta(hours=1), now, True, 1, None)
         )
-        bot = PapersBot(store=store, clock=lambda: created)
+        bot = PapersBot(store=store, clock=Clock(created))
         for i in range(channels):
             caller = Caller(
                 "slack", f"UC{i:04d}", channel_id=f"C{i:04d}", workspace_id=team, can_manage=True
@@ -88,17 +90,20 @@ async def seed(db: Path, *, channels: int, users: int, team: str, now: datetime)
 
 
 async def _expected_keys(store: Store, now: datetime) -> tuple[dict[str, str], dict[str, str]]:
-    """The key each schedule's first fire is delivered under (its UTC fire date)."""
+    """The key each schedule's first fire is delivered under, as text (as the ledger and
+    Slack's message metadata hold it)."""
     channels: dict[str, str] = {}
     for digest in await store.schedules.due_digests(now):
         target = await store.targets.by_id(digest.target_id)
         assert target is not None
-        channels[target.address] = f"digest:{_due(digest.next_fire, now):%Y-%m-%d}"
+        key = DeliveryKey.fired(digest.schedule.tz, _due(digest.next_fire, now))
+        channels[target.address] = str(key)
     users: dict[str, str] = {}
     for sub in await store.schedules.all_subscriptions():
         target = await store.targets.by_id(sub.target_id)
         assert target is not None
-        users[target.address] = f"sub:{sub.id}:{_due(sub.next_fire, now):%Y-%m-%d}"
+        key = DeliveryKey.fired(sub.schedule.tz, _due(sub.next_fire, now), sub.id)
+        users[target.address] = str(key)
     return channels, users
 
 

@@ -1,65 +1,26 @@
-"""Shared parts of the dispatcher tests: a settable clock, a recording courier, helpers."""
+"""Helpers of the dispatcher tests: a channel manager, commands that must succeed, a fresh
+feed, a new paper, and a delivery that "crashes" between send and mark.
+
+The clock and the courier are the shared fakes (:mod:`tests.fakes.clock`,
+:mod:`tests.fakes.courier`), taken as the ``clock`` and ``courier`` fixtures.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from bot.delivery.courier import LookupFailed, SendResult, SendStatus
 from bot.delivery.dispatcher import Dispatcher
 from bot.grammar.commands import parse_command
 from bot.model.caller import Caller
-from bot.model.delivery import DeliveryKey, Target
+from bot.model.delivery import Target
 from bot.model.replies import Reply
 from bot.service.papersbot import PapersBot
 from bot.store import Store
 from bot.store.runs import IngestRun
-
-START = datetime(2026, 8, 19, 15, 0, tzinfo=UTC)  # Wednesday; the snapshot's latest day
-
-
-class Clock:
-    def __init__(self, now: datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-class Recorder:
-    """A courier that records sends, can fail on demand, and can 'crash' before the mark."""
-
-    platform = "slack"
-
-    def __init__(self) -> None:
-        self.posts: list[tuple[str, str, Reply]] = []  # (address, key, reply)
-        self.fail_with: list[SendResult] = []
-        self.lookups = 0
-        self.lookup_failures = 0  # how many look-ups raise LookupFailed first
-
-    async def send(self, target: Target, reply: Reply, key: DeliveryKey) -> SendResult:
-        if self.fail_with:
-            return self.fail_with.pop(0)
-        self.posts.append((target.address, str(key), reply))
-        return SendResult(SendStatus.SENT, f"m{len(self.posts)}")
-
-    async def find_sent(self, target: Target, key: DeliveryKey, since: datetime) -> str | None:
-        self.lookups += 1
-        if self.lookup_failures:
-            self.lookup_failures -= 1
-            raise LookupFailed("history unavailable")
-        for i, (address, posted_key, _) in enumerate(self.posts, start=1):
-            if address == target.address and posted_key == str(key):
-                return f"m{i}"
-        return None
-
-    def sent_keys(self) -> list[str]:
-        return [key for _, key, _ in self.posts]
-
+from tests.fakes.clock import Clock
+from tests.fakes.courier import RecordingCourier
 
 MANAGER = Caller(
     platform="slack",
@@ -92,7 +53,7 @@ async def new_paper(store: Store, paper_id: str, title: str, day: date, now: dat
 
 async def crash_after_sending(
     store: Store,
-    courier: Recorder,
+    courier: RecordingCourier,
     clock: Clock,
     *,
     reached: Callable[[Target], bool] = lambda target: True,

@@ -171,7 +171,7 @@ async def _kill_during_fan_out(
         if proc.returncode is None:
             proc.send_signal(signal.SIGKILL)
         await proc.wait()
-    await asyncio.sleep(5 * POST_LATENCY)  # posts in flight reach the fake, or never do
+    await slack.idle()  # the posts it left in flight have reached the fake, or never will
     after = ledger_rows(db)
     posted = _posted(slack)
     tries = {(r.kind, r.address, r.key): r.attempts for r in before}

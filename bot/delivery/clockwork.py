@@ -16,6 +16,11 @@ fell due. Four jobs:
 
 Every job coalesces and runs one instance at a time; misfires always run (late is better
 than never, and the dispatcher's grace window decides what is too late).
+
+The dispatcher's clock may be injected; APScheduler runs on the real one, so the alarm is
+set that far ahead in real time. :attr:`Clockwork.alarm_at` says when it is due on the
+injected clock, :meth:`Clockwork.rearmed` waits for a move to land and :meth:`Clockwork.ring`
+does what the alarm does, so tests drive all three without waiting on the wall clock.
 """
 
 from __future__ import annotations
@@ -62,11 +67,18 @@ class Clockwork:
         self._refresh_every = refresh_every
         self._sweep_every = sweep_every
         self._scheduler: AsyncIOScheduler | None = None
+        self._alarm_at: datetime | None = None
         self._rearming: set[asyncio.Task[None]] = set()  # and the start-up refresh
+        self._moving: set[asyncio.Task[None]] = set()  # the re-arms alone
 
     @property
     def running(self) -> bool:
         return self._scheduler is not None
+
+    @property
+    def alarm_at(self) -> datetime | None:
+        """When the alarm is due, on the injected clock (``None``: nothing is scheduled)."""
+        return self._alarm_at
 
     async def start(self) -> None:
         """Refresh Daily Papers, catch up on what fell due while stopped, then arm the jobs.
@@ -110,6 +122,7 @@ class Clockwork:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
+        self._alarm_at = None
         for task in list(self._rearming):
             task.cancel()
         await asyncio.gather(*self._rearming, return_exceptions=True)
@@ -120,7 +133,13 @@ class Clockwork:
             return
         task = asyncio.get_running_loop().create_task(self._arm())
         self._rearming.add(task)
+        self._moving.add(task)
         task.add_done_callback(self._rearming.discard)
+        task.add_done_callback(self._moving.discard)
+
+    async def rearmed(self) -> None:
+        """Wait until the alarm moves asked for so far (:meth:`rearm`) are done."""
+        await asyncio.gather(*self._moving)
 
     async def _arm(self) -> None:
         if self._scheduler is None:
@@ -135,19 +154,22 @@ class Clockwork:
         ]
         if not times:
             self._remove("alarm")
+            self._alarm_at = None
             return
         # The dispatcher's clock may be injected; the alarm runs on the real one.
-        wait = max(timedelta(0), min(times) - self._clock())
+        self._alarm_at = min(times)
+        wait = max(timedelta(0), self._alarm_at - self._clock())
         run_at = datetime.now(UTC) + wait + timedelta(milliseconds=50)
         self._scheduler.add_job(
-            self._ring, DateTrigger(run_date=run_at), id="alarm", replace_existing=True
+            self.ring, DateTrigger(run_date=run_at), id="alarm", replace_existing=True
         )
 
     def _remove(self, job_id: str) -> None:
         if self._scheduler is not None and self._scheduler.get_job(job_id) is not None:
             self._scheduler.remove_job(job_id)
 
-    async def _ring(self) -> None:
+    async def ring(self) -> None:
+        """What the alarm does when it goes off: deliver what is due now, then re-arm."""
         await self._tick()
         await self._arm()
 

@@ -41,6 +41,10 @@ class CommandBudget:
         self._buckets[key] = (tokens - 1, now)
         return 0.0
 
+    def tracked(self) -> int:
+        """How many keys the budget holds a bucket for (what :data:`MAX_KEYS` bounds)."""
+        return len(self._buckets)
+
     def _forget_full(self, now: float) -> None:
         """Drop keys whose buckets have refilled: they carry no information."""
         for key, (tokens, at) in list(self._buckets.items()):

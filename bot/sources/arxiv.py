@@ -26,13 +26,19 @@ SortOrder = Literal["ascending", "descending"]
 
 
 class ArxivSource:
-    """Pages of papers from the arXiv API at *url*, at most one request per *min_interval* s."""
+    """Pages of papers from the arXiv API at *url*, at most one request per *min_interval* s.
 
-    def __init__(self, fetcher: Fetcher, url: str, min_interval: float = 3.0) -> None:
+    *pacer*, if given, replaces the one built from *min_interval* (tests pass one on their
+    own clock).
+    """
+
+    def __init__(
+        self, fetcher: Fetcher, url: str, min_interval: float = 3.0, *, pacer: Pacer | None = None
+    ) -> None:
         self.fetcher = fetcher
         self.url = url
         self.name = fetcher.source
-        self._pacer = Pacer(min_interval)
+        self._pacer = pacer if pacer is not None else Pacer(min_interval)
 
     async def query(
         self,

@@ -30,7 +30,8 @@ from bot.search.cards import card_for
 from bot.service.papersbot import PapersBot
 from bot.sources.snapshot import SnapshotSource
 from bot.store import Store
-from tests.conftest import NOW, fixed_clock
+from tests.conftest import NOW
+from tests.fakes.clock import Clock
 from tests.fakes.discord import FakeDiscord, connected
 from tests.shared_data import SHARED_DATA
 
@@ -127,11 +128,12 @@ class Recorder(PapersBot):
 
     It answers them with ``ok <Command>`` so adapter tests see exactly which core command
     and :class:`~bot.model.caller.Caller` a slash command or button produced; every other
-    command (search, today, ...) runs for real. Calls still go through :meth:`PapersBot._guarded`.
+    command (search, today, ...) runs for real. Calls still go through the public entry points
+    (:meth:`PapersBot.respond`, :meth:`PapersBot.press`), budget and error handling included.
     """
 
     def __init__(self, store: Store) -> None:
-        super().__init__(store=store, clock=fixed_clock)
+        super().__init__(store=store, clock=Clock())
         self.calls: list[tuple[Command, Caller | None]] = []
 
     async def execute(self, command: Command, caller: Caller | None = None) -> Reply:

@@ -12,7 +12,8 @@ from adapters.console import ConsoleSession, render, render_lines
 from bot.model.papers import Paper
 from bot.service.papersbot import PapersBot
 from bot.store import Store
-from tests.conftest import NOW, fixed_clock
+from tests.conftest import NOW
+from tests.fakes.clock import Clock
 
 
 def _console() -> tuple[Console, io.StringIO]:
@@ -66,7 +67,7 @@ async def test_paper_text_is_never_parsed_as_markup(store: Store) -> None:
     )
     await store.papers.upsert([evil], seen_at=NOW)
     console, out = _console()
-    bot = PapersBot(store=store, clock=fixed_clock)
+    bot = PapersBot(store=store, clock=Clock())
     render(await bot.respond("today 1"), console)
     render_lines(await bot.respond("search Loud"), console)
     text = out.getvalue()
@@ -98,6 +99,6 @@ async def test_stdin_reader_hands_ctrl_c_and_eof_to_the_loop(
 
         monkeypatch.setattr("builtins.input", raise_it)
         with pytest.raises(error):
-            await console._read_stdin("> ")
+            await console.read_stdin("> ")
     monkeypatch.setattr("builtins.input", lambda prompt: "today")
-    assert await console._read_stdin("> ") == "today"
+    assert await console.read_stdin("> ") == "today"

@@ -21,7 +21,8 @@ from bot.model.papers import Paper
 from bot.service.papersbot import PapersBot
 from bot.store import Store
 from tests.adapters.conftest_discord import EVIL_ID, assert_inert, discord_env, evil_paper
-from tests.conftest import NOW, fixed_clock
+from tests.conftest import NOW
+from tests.fakes.clock import Clock
 from tests.fakes.discord import FakeDiscord, Interaction, connected
 from tests.fakes.discord_payloads import APP_ID, CHANNEL_ID, GUILD_ID, MEMBER_PERMISSIONS, USER_ID
 
@@ -148,10 +149,10 @@ async def test_show_button_gives_the_full_paper_in_a_dm(env: Any) -> None:
     assert "Share to channel" in labels
 
 
-async def test_buttons_survive_a_restart(store: Store) -> None:
-    async with discord_env(PapersBot(store=store, clock=fixed_clock)) as (fake, _):
+async def test_buttons_survive_a_restart(store: Store, clock: Clock) -> None:
+    async with discord_env(PapersBot(store=store, clock=clock)) as (fake, _):
         [msg] = (await run(fake, "search", query="language models")).messages
-    async with discord_env(PapersBot(store=store, clock=fixed_clock)) as (fake, _):
+    async with discord_env(PapersBot(store=store, clock=clock)) as (fake, _):
         page = await fake.answered(await fake.press(msg, "More"))
         assert "Results 6–10" in page.messages[0]["content"]
 
@@ -197,7 +198,9 @@ async def test_slow_work_is_deferred_then_followed_up(testbot: PapersBot) -> Non
         assert post["content"] == f"Shared by <@{USER_ID}>"
 
 
-async def test_a_long_reply_is_split_across_response_and_follow_ups(store: Store) -> None:
+async def test_a_long_reply_is_split_across_response_and_follow_ups(
+    store: Store, clock: Clock
+) -> None:
     wordy = [
         Paper(
             id=f"2608.9{i:04d}",
@@ -211,7 +214,7 @@ async def test_a_long_reply_is_split_across_response_and_follow_ups(store: Store
         for i in range(10)
     ]
     await store.papers.upsert(wordy, seen_at=NOW)
-    async with discord_env(PapersBot(store=store, clock=fixed_clock)) as (fake, _):
+    async with discord_env(PapersBot(store=store, clock=clock)) as (fake, _):
         ix = await run(fake, "today", count=10)
         assert len(ix.messages) >= 2
         assert sum(len(m["embeds"]) for m in ix.messages) == 10
@@ -221,9 +224,9 @@ async def test_a_long_reply_is_split_across_response_and_follow_ups(store: Store
         ] * (len(ix.messages) - 1)
 
 
-async def test_hostile_paper_text_pings_nobody(store: Store) -> None:
+async def test_hostile_paper_text_pings_nobody(store: Store, clock: Clock) -> None:
     await store.papers.upsert([evil_paper()], seen_at=NOW)
-    async with discord_env(PapersBot(store=store, clock=fixed_clock)) as (fake, _):
+    async with discord_env(PapersBot(store=store, clock=clock)) as (fake, _):
         [today] = (await run(fake, "today", count=1)).messages
         await run(fake, "search", query="pwned")
         await run(fake, "show", paper=EVIL_ID)

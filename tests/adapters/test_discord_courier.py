@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import discord
@@ -28,6 +28,7 @@ from bot.model.delivery import Target
 from bot.model.replies import Reply
 from bot.service.papersbot import PapersBot
 from tests.adapters.conftest_discord import digest, discord_env
+from tests.fakes.clock import Clock
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord_payloads import CHANNEL_ID, USER_ID
 from tests.fakes.discord_rest import GlobalLimit
@@ -39,8 +40,10 @@ FAST = {"per_second": 1000, "channel_messages": None}
 
 
 @pytest.fixture
-async def env(testbot: PapersBot) -> AsyncIterator[tuple[FakeDiscord, DiscordCourier]]:
-    async with discord_env(testbot) as (fake, client):
+async def env(
+    testbot: PapersBot, clock: Clock
+) -> AsyncIterator[tuple[FakeDiscord, DiscordCourier]]:
+    async with discord_env(testbot, clock=clock) as (fake, client):
         yield fake, DiscordCourier(client, pacer=Pacer(**FAST))
 
 
@@ -109,9 +112,11 @@ async def test_the_same_key_twice_posts_once(env: Any) -> None:
     assert len(fake.messages[dm_id(fake)]) == 1
 
 
-async def test_a_fresh_client_finds_the_post_by_its_marker(env: Any, testbot: PapersBot) -> None:
+async def test_a_fresh_client_finds_the_post_by_its_marker(
+    env: Any, testbot: PapersBot, clock: Clock
+) -> None:
     fake, courier = env
-    before = datetime.now(UTC) - timedelta(seconds=1)
+    before = clock.now - timedelta(seconds=1)
     posted = await courier.send(CHANNEL, digest(2), "digest:1:2026-08-19")
     dm = await courier.send(USER, digest(1), "sub:3:2026-08-19")
     async with fresh_client(fake, testbot) as client:
@@ -120,15 +125,17 @@ async def test_a_fresh_client_finds_the_post_by_its_marker(env: Any, testbot: Pa
         assert await fresh.find_sent(USER, "sub:3:2026-08-19", before) == dm.message_id
         assert await fresh.find_sent(CHANNEL, "digest:1:2026-08-20", before) is None
         assert await fresh.find_sent(USER, "digest:1:2026-08-19", before) is None
-        later = datetime.now(UTC) + timedelta(seconds=1)
+        later = clock.now + timedelta(seconds=1)
         assert await fresh.find_sent(CHANNEL, "digest:1:2026-08-19", later) is None
     reads = [p for m, p, _, _ in fake.requests if m == "GET" and p.endswith("/messages")]
     assert reads  # found by reading history (which carries no nonce), not from any cache
 
 
-async def test_a_multi_part_post_is_found_only_when_every_part_is_there(env: Any) -> None:
+async def test_a_multi_part_post_is_found_only_when_every_part_is_there(
+    env: Any, clock: Clock
+) -> None:
     fake, courier = env
-    before = datetime.now(UTC) - timedelta(seconds=1)
+    before = clock.now - timedelta(seconds=1)
     result = await courier.send(CHANNEL, digest(30), "digest:big")
     parts = fake.messages[CHANNEL_ID]
     assert len(parts) > 1
@@ -142,9 +149,9 @@ async def test_a_multi_part_post_is_found_only_when_every_part_is_there(env: Any
     assert await courier.find_sent(CHANNEL, "digest:big", before) is None
 
 
-async def test_look_ups_page_through_long_histories(env: Any) -> None:
+async def test_look_ups_page_through_long_histories(env: Any, clock: Clock) -> None:
     fake, courier = env
-    before = datetime.now(UTC) - timedelta(seconds=1)
+    before = clock.now - timedelta(seconds=1)
     for n in range(130):
         await courier.send(CHANNEL, Reply(text=f"note {n}", ephemeral=False), f"k{n}")
     found = await courier.find_sent(CHANNEL, "k129", before)
@@ -153,19 +160,21 @@ async def test_look_ups_page_through_long_histories(env: Any) -> None:
     assert fake.messages[CHANNEL_ID][0]["content"] == f"note 0\n-# {marker('k0')}"
 
 
-async def test_other_authors_carrying_the_marker_are_ignored(env: Any) -> None:
+async def test_other_authors_carrying_the_marker_are_ignored(env: Any, clock: Clock) -> None:
     fake, courier = env
-    before = datetime.now(UTC) - timedelta(seconds=1)
+    before = clock.now - timedelta(seconds=1)
     msg = fake.message(CHANNEL_ID, {"content": f"copied -# {marker('digest:x')}"})
     msg["author"] = {**msg["author"], "id": str(USER_ID), "bot": False}
     assert await courier.find_sent(CHANNEL, "digest:x", before) is None
 
 
-async def test_a_failed_look_up_raises(env: Any, caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_failed_look_up_raises(
+    env: Any, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
     fake, courier = env
     fake.forbidden.add(CHANNEL_ID)
     with pytest.raises(LookupFailed):
-        await courier.find_sent(CHANNEL, "k", datetime.now(UTC))
+        await courier.find_sent(CHANNEL, "k", clock.now)
     assert requests_to(fake, "GET", MESSAGES) == [403]
     assert "look-up of k" in caplog.text
 

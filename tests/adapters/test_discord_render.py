@@ -33,6 +33,7 @@ from bot.model.replies import Action, Card, Link, Reply
 from bot.service.papersbot import PapersBot
 from tests.adapters.conftest_discord import assert_inert, digest, evil_paper
 from tests.conftest import NOW
+from tests.fakes.clock import Clock
 from tests.fakes.discord_payloads import embed_chars, validator
 
 
@@ -153,11 +154,11 @@ async def test_long_content_is_split_into_messages_at_line_or_word_boundaries() 
     check(messages)
 
 
-async def test_hostile_paper_text_is_inert(store: Any) -> None:
+async def test_hostile_paper_text_is_inert(store: Any, clock: Clock) -> None:
     await store.papers.upsert([evil_paper()], seen_at=NOW)
     stored = await store.papers.get("2608.99999")
     assert isinstance(stored, StoredPaper)
-    bot = PapersBot(store=store, clock=lambda: NOW)
+    bot = PapersBot(store=store, clock=clock)
     for text in ("today 1", "search pwned", "show 2608.99999", "search @everyone"):
         for b in check(render_reply(await bot.respond(text))):
             assert_inert(b)

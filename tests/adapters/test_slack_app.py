@@ -146,10 +146,7 @@ async def test_share_posts_publicly_attributed_to_the_user(
     http: aiohttp.ClientSession, running: SlackRuntime, slack: FakeSlack
 ) -> None:
     await press(http, running, slack, "papers_share", "share:2608.17271", "R1")
-    for _ in range(200):
-        if slack.messages[CHANNEL]:
-            break
-        await asyncio.sleep(0.01)
+    await slack.wait_for(lambda: bool(slack.messages[CHANNEL]))
     [post] = slack.messages[CHANNEL]
     assert_valid([post])
     assert post["blocks"][0]["elements"][0]["text"] == f"Shared by <@{USER}>"
@@ -215,8 +212,9 @@ async def test_link_clicks_are_acknowledged_and_ignored(
     http: aiohttp.ClientSession, running: SlackRuntime, slack: FakeSlack
 ) -> None:
     await press(http, running, slack, "papers_link_0", "", "R1")
-    await asyncio.sleep(0.05)
+    await command(http, running, slack, "help", "R2")  # sent after it, answered
     assert slack.responses_to("R1") == []
+    assert {c.method for c in slack.calls} == {"auth.test"}  # the start-up's, nothing else
 
 
 async def test_bad_signature_and_replays_are_rejected_with_401(
@@ -229,8 +227,8 @@ async def test_bad_signature_and_replays_are_rejected_with_401(
     assert forged[0] == replayed[0] == 401
     async with http.post(url, data=form) as resp:  # no signature headers at all
         assert resp.status == 401
-    await asyncio.sleep(0.05)
-    assert slack.responses == []
+    await command(http, running, slack, "help", "R2")  # a signed one, sent after, answered
+    assert [r.url_id for r in slack.responses] == ["R2"]
 
 
 async def test_health_endpoint(http: aiohttp.ClientSession, running: SlackRuntime) -> None:
@@ -333,7 +331,7 @@ async def test_no_secret_reaches_the_logs(
     async with open_slack(testbot, slack_settings(slack)) as rt:
         await command(http, rt, slack, "today", "R1")
         await press(http, rt, slack, "papers_share", "share:2608.17271", "R2")
-        await asyncio.sleep(0.1)
+        await slack.wait_for(lambda: bool(slack.messages[CHANNEL]))
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "chat.postMessage" in text  # the debug logs were captured
     for secret in (BOT_TOKEN, SIGNING_SECRET, APP_TOKEN):

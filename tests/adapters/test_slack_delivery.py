@@ -24,23 +24,8 @@ from adapters.slack.errors import parse_retry_after
 from bot.errors import ConfigError
 from bot.model.replies import Reply
 from tests.adapters.conftest import CHANNEL, USER, assert_valid, digest, slack_settings
+from tests.fakes.clock import Clock
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
-
-
-class FakeClock:
-    """A monotonic clock that only moves when the pacer sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(round(seconds, 6))
-        self.now += seconds
-        await asyncio.sleep(0)
 
 
 async def test_post_returns_ts_and_tags_the_digest(
@@ -189,17 +174,17 @@ async def test_check_auth_fails_fast_naming_the_setting(slack: FakeSlack, code: 
     assert BOT_TOKEN not in str(caught.value)
 
 
-async def test_pacing_spaces_messages_per_channel_in_order() -> None:
-    clock = FakeClock()
-    pacer = ChannelPacer(1.0, clock=clock, sleep=clock.sleep)
+async def test_pacing_spaces_messages_per_channel_in_order(clock: Clock) -> None:
+    pacer = ChannelPacer(1.0, clock=clock.monotonic, sleep=clock.sleep)
+    start = clock.monotonic()
     order: list[str] = []
 
     async def send(channel: str, label: str) -> None:
         async with pacer.slot(channel):
-            order.append(f"{label}@{clock.now:.1f}")
+            order.append(f"{label}@{clock.monotonic() - start:.1f}")
 
     await asyncio.gather(*(send("C1", f"a{i}") for i in range(3)), send("C2", "b0"))
-    assert [o for o in order if o.startswith("a")] == ["a0@100.0", "a1@101.0", "a2@102.0"]
+    assert [o for o in order if o.startswith("a")] == ["a0@0.0", "a1@1.0", "a2@2.0"]
     assert clock.sleeps == [1.0, 1.0]  # only C1 waited: C2 has its own pace
     assert len(order) == 4
 

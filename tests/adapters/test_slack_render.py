@@ -30,7 +30,8 @@ from bot.service.papersbot import PapersBot
 from bot.sources.snapshot import SnapshotSource
 from bot.store import Store
 from tests.adapters.conftest import EVIL_ID, assert_valid, mentions, strings
-from tests.conftest import NOW, fixed_clock
+from tests.conftest import NOW
+from tests.fakes.clock import Clock
 from tests.shared_data import SHARED_DATA
 
 ARCHIVE = SHARED_DATA / "hf_daily_archive.jsonl.gz"
@@ -119,8 +120,8 @@ def test_digests_of_1_to_50_real_papers(fifty_papers: list[StoredPaper], count: 
         assert messages[1].text.startswith(f"(2/{len(messages)}) Top {count} papers")
 
 
-async def test_paper_text_cannot_mention_anyone(evil_store: Store) -> None:
-    bot = PapersBot(store=evil_store, clock=fixed_clock)
+async def test_paper_text_cannot_mention_anyone(evil_store: Store, clock: Clock) -> None:
+    bot = PapersBot(store=evil_store, clock=clock)
     replies = [
         await bot.respond("today 10"),
         await bot.respond(f"show {EVIL_ID}"),

@@ -4,7 +4,6 @@ channel's digest come from one ``users.info`` call in the lazy listener (after t
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -147,10 +146,8 @@ async def test_users_info_runs_after_the_ack(bot: Harness) -> None:
     status, body, seconds = await signed_post(bot.http, url, form)
     assert (status, body) == (200, "")
     assert seconds < 1.0
-    for _ in range(200):  # the lazy listener is now waiting on users.info
-        if bot.slack.calls_to("users.info"):
-            break
-        await asyncio.sleep(0.01)
+    # the lazy listener is now waiting on users.info
+    await bot.slack.wait_for(lambda: bool(bot.slack.calls_to("users.info")))
     assert len(bot.slack.calls_to("users.info")) == 1
     assert bot.core.calls == []
     release.set()
@@ -224,10 +221,7 @@ async def test_digest_on_needs_a_manager_end_to_end(
     url = slack.response_url("R2")
     form = command_form("digest on at 9am", response_url=url, user="U0ADM")
     await signed_post(http, f"{running.url}{EVENTS_PATH}", form)
-    for _ in range(200):
-        if slack.messages[CHANNEL]:
-            break
-        await asyncio.sleep(0.01)
+    await slack.wait_for(lambda: bool(slack.messages[CHANNEL]))
     [post] = slack.messages[CHANNEL]
     assert_valid([post])
     assert post["blocks"][0]["type"] == "header"

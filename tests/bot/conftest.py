@@ -1,4 +1,5 @@
-"""Fixtures for the core tests: where the recorded real data lives."""
+"""Fixtures for the core tests: where the recorded real data lives, and the dispatcher's
+parts on the shared clock and recording courier (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import pytest
 from bot.delivery.dispatcher import Dispatcher
 from bot.service.papersbot import PapersBot
 from bot.store import Store
-from tests.kit import Clock, Recorder
+from tests.fakes.clock import Clock
+from tests.fakes.courier import RecordingCourier
 from tests.shared_data import SHARED_DATA
 
 # tests/bot/conftest.py -> tests -> project root -> its parent, which holds shared/
@@ -30,24 +32,11 @@ def archive(data_dir: Path) -> Path:
     return data_dir / "hf_daily_archive.jsonl.gz"
 
 
-# The dispatcher tests (test_dispatch*.py): a settable clock and a recording courier.
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def courier() -> Recorder:
-    return Recorder()
-
-
 @pytest.fixture
 def bot(store: Store, clock: Clock) -> PapersBot:
     return PapersBot(store=store, clock=clock)
 
 
 @pytest.fixture
-def dispatcher(store: Store, clock: Clock, courier: Recorder) -> Dispatcher:
+def dispatcher(store: Store, clock: Clock, courier: RecordingCourier) -> Dispatcher:
     return Dispatcher(store, clock, {"slack": courier}, grace=timedelta(hours=4))

@@ -23,9 +23,10 @@ route), :meth:`~FakeDiscord.rate_limit` (429 with ``Via`` and ``retry_after``),
 unknown channels (404 10003), and interactions answered late or dispatched ``expired=True``
 (10062), and :meth:`~FakeDiscord.limit_requests`: Discord's global limit of 50 requests per
 second per bot token, answered with a global 429. Every request is recorded in
-:attr:`FakeDiscord.requests`. Ids are snowflakes of the wall-clock time they were made, so a
-history read ``after`` a time works. Not modelled: the nonce window (Discord dedupes for "a
-few minutes"; here, forever), bucket headers, 5xx retries.
+:attr:`FakeDiscord.requests`. Ids are snowflakes of the time they were made, so a history
+read ``after`` a time works: by default Discord's clock (the wall clock, which a real bot
+process also reads), or an injected ``clock`` such as the test clock. Not modelled: the nonce
+window (Discord dedupes for "a few minutes"; here, forever), bucket headers, 5xx retries.
 """
 
 from __future__ import annotations
@@ -104,8 +105,11 @@ class Fault:
 class FakeDiscord:
     """The fake: ``await start()``, then point discord.py at :attr:`api_url`/:attr:`gateway_url`."""
 
-    def __init__(self, *, require_no_mentions: bool = True) -> None:
+    def __init__(
+        self, *, require_no_mentions: bool = True, clock: Callable[[], datetime] | None = None
+    ) -> None:
         self.require_no_mentions = require_no_mentions
+        self.clock = clock or _discords_clock
         self.deadline = 3.0  # seconds Discord waits for an interaction's first response
         self.requests: list[tuple[str, str, Any, int]] = []  # method, path, body, status
         self.sent: list[Json] = []  # every accepted message body, in order
@@ -156,7 +160,7 @@ class FakeDiscord:
 
     def new_id(self) -> int:
         """A fresh snowflake for the current time (strictly increasing)."""
-        now = discord.utils.time_snowflake(datetime.now(UTC))
+        now = discord.utils.time_snowflake(self.clock())
         self._last_id = max(self._last_id + 1, now)
         return self._last_id
 
@@ -400,6 +404,11 @@ class FakeDiscord:
         return msg
 
 
+def _discords_clock() -> datetime:
+    """Discord stamps ids with its own time: for a fake serving a real client, the wall."""
+    return datetime.now(UTC)
+
+
 async def drain_handlers(within: float = 5.0) -> None:
     """Wait until discord.py's interaction-handler tasks (named by discord.py) are done."""
     names = ("CommandTree-invoker", "discord-ui-", "discord.py: on_interaction")
@@ -418,14 +427,16 @@ async def connected(
     *,
     guild_id: int | None = None,
     prepare: Callable[[PapersClient], None] | None = None,
+    clock: Callable[[], datetime] | None = None,
     **options: Any,
 ) -> AsyncIterator[tuple[FakeDiscord, PapersClient]]:
     """A started fake and a :class:`PapersClient` logged in and READY on it.
 
-    *prepare* sees the client before it logs in (and syncs). discord.py's URLs are
-    process-global (see :func:`point_at`); they are restored on exit.
+    *prepare* sees the client before it logs in (and syncs); *clock* is the fake's (see
+    :class:`FakeDiscord`). discord.py's URLs are process-global (see :func:`point_at`); they
+    are restored on exit.
     """
-    fake = FakeDiscord()
+    fake = FakeDiscord(clock=clock)
     await fake.start()
     saved = (discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
     point_at(fake.api_url, fake.gateway_url)

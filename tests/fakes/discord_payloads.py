@@ -24,6 +24,7 @@ CHANNEL_ID, USER_ID = 1100000000000000004, 1100000000000000005
 MEMBER_PERMISSIONS = 0x66C40  # View Channel, Send Messages, Embed Links, History, Commands
 Json = dict[str, Any]
 EPHEMERAL, LOADING = 64, 128
+DISCORD_EPOCH_MS = 1_420_070_400_000  # 2015-01-01, where snowflake time starts
 _NAME = re.compile(r"[-_\w]{1,32}")
 
 
@@ -123,6 +124,11 @@ def message_problems(
     return problems
 
 
+def snowflake_time(snowflake: int) -> datetime:
+    """When a snowflake id was made (its top 42 bits: milliseconds since Discord's epoch)."""
+    return datetime.fromtimestamp(((snowflake >> 22) + DISCORD_EPOCH_MS) / 1000, UTC)
+
+
 def message_object(message_id: int, channel_id: int, body: Json, *, kind: int = 0) -> Json:
     """The message object Discord creates from a request *body* (components get ids)."""
     ids = itertools.count(1)
@@ -138,7 +144,7 @@ def message_object(message_id: int, channel_id: int, body: Json, *, kind: int = 
         "embeds": [dict(e, type="rich") for e in body.get("embeds") or []],
         "components": rows,
         "author": user(BOT_ID, "papersbot", bot=True),
-        "timestamp": datetime.now(UTC).isoformat(),
+        "timestamp": snowflake_time(message_id).isoformat(),
         "edited_timestamp": None,
         "flags": body.get("flags") or 0,
         "mentions": [],

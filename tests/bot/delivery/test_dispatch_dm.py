@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from contextlib import closing
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -13,21 +13,26 @@ import pytest
 
 from bot.delivery.courier import SendResult, SendStatus
 from bot.delivery.dispatcher import Dispatcher
+from bot.model.delivery import DeliveryKey
 from bot.service.papersbot import PapersBot
 from bot.store import Store
-from tests.kit import START, Clock, Recorder, new_paper, say
+from tests.fakes.clock import START, Clock
+from tests.fakes.courier import RecordingCourier
+from tests.kit import new_paper, say
+
+WED = date(2026, 8, 19)  # the clock's first day
 
 
 async def test_overlapping_subscriptions_send_each_paper_once(
-    bot: PapersBot, dispatcher: Dispatcher, courier: Recorder, clock: Clock, store: Store
+    bot: PapersBot, dispatcher: Dispatcher, courier: RecordingCourier, clock: Clock, store: Store
 ) -> None:
     await say(bot, "subscribe model at 16:00 tz UTC daily")
     await say(bot, "subscribe language at 16:30 tz UTC daily")
     clock.advance(hours=1, minutes=31)
     await dispatcher.tick()
     assert len(courier.posts) == 2
-    first = {card.paper_id for card in courier.posts[0][2].cards}
-    second = {card.paper_id for card in courier.posts[1][2].cards}
+    first = {card.paper_id for card in courier.posts[0].reply.cards}
+    second = {card.paper_id for card in courier.posts[1].reply.cards}
     assert first
     assert second
     assert not first & second
@@ -36,7 +41,7 @@ async def test_overlapping_subscriptions_send_each_paper_once(
 
 
 async def test_removed_subscription_is_not_sent(
-    bot: PapersBot, dispatcher: Dispatcher, courier: Recorder, clock: Clock
+    bot: PapersBot, dispatcher: Dispatcher, courier: RecordingCourier, clock: Clock
 ) -> None:
     await say(bot, "subscribe model at 16:00 tz UTC daily")
     courier.fail_with = [SendResult(SendStatus.RETRY, detail="busy")]
@@ -49,7 +54,7 @@ async def test_removed_subscription_is_not_sent(
 
 
 async def test_subscription_ids_are_never_reused(
-    bot: PapersBot, dispatcher: Dispatcher, courier: Recorder, clock: Clock, store: Store
+    bot: PapersBot, dispatcher: Dispatcher, courier: RecordingCourier, clock: Clock, store: Store
 ) -> None:
     await say(bot, "subscribe model at 16:00 tz UTC daily")
     clock.advance(hours=1)
@@ -61,13 +66,13 @@ async def test_subscription_ids_are_never_reused(
     clock.advance(minutes=31)
     await dispatcher.tick()
     assert len(courier.posts) == 2
-    (_, key, reply) = courier.posts[1]
-    assert key == "sub:2:2026-08-19"
+    (_, key, reply, _) = courier.posts[1]
+    assert key == DeliveryKey.dm(2, WED)
     assert "“language”" in reply.text
 
 
 async def test_a_retrying_dm_keeps_its_papers_from_another_subscription(
-    bot: PapersBot, dispatcher: Dispatcher, courier: Recorder, clock: Clock
+    bot: PapersBot, dispatcher: Dispatcher, courier: RecordingCourier, clock: Clock
 ) -> None:
     await say(bot, "subscribe model at 16:00 tz UTC daily")
     await say(bot, "subscribe language at 16:00 tz UTC daily")
@@ -77,7 +82,7 @@ async def test_a_retrying_dm_keeps_its_papers_from_another_subscription(
     clock.advance(minutes=5)
     await dispatcher.tick()  # #1 again, with the papers it was composed with
     assert len(courier.posts) == 2
-    first, second = ({c.paper_id for c in post[2].cards} for post in courier.posts)
+    first, second = ({c.paper_id for c in post.reply.cards} for post in courier.posts)
     assert first
     assert second
     assert not first & second
@@ -94,12 +99,12 @@ async def test_a_retrying_dm_keeps_its_papers_from_another_subscription(
 )
 async def test_a_weekly_dm_loses_no_paper_stored_between_two_checks(
     store: Store,
-    courier: Recorder,
     tz: str,
     first_fire: datetime,
     next_tick: tuple[int, int, int, int, int],
 ) -> None:
     clock = Clock(first_fire - timedelta(hours=1))
+    courier = RecordingCourier(clock)
     bot = PapersBot(store=store, clock=clock)
     dispatcher = Dispatcher(store, clock, {"slack": courier})
     local = first_fire.astimezone(ZoneInfo(tz))
@@ -111,12 +116,12 @@ async def test_a_weekly_dm_loses_no_paper_stored_between_two_checks(
     await new_paper(store, "2608.99991", "Zebrafish two", local.date(), clock.now)
     clock.now = datetime(*next_tick, tzinfo=UTC)
     await dispatcher.catch_up()
-    sent = [[c.title for c in post[2].cards] for post in courier.posts]
+    sent = [[c.title for c in post.reply.cards] for post in courier.posts]
     assert sent == [["Zebrafish one"], ["Zebrafish two"]]
 
 
 async def test_an_old_paper_stored_today_is_not_new(
-    bot: PapersBot, dispatcher: Dispatcher, courier: Recorder, clock: Clock, store: Store
+    bot: PapersBot, dispatcher: Dispatcher, courier: RecordingCourier, clock: Clock, store: Store
 ) -> None:
     await say(bot, "subscribe zebrafish at 16:00 tz UTC daily")
     stored = await store.papers.get("2608.17271")
@@ -132,11 +137,11 @@ async def test_an_old_paper_stored_today_is_not_new(
     await new_paper(store, "2608.99990", "Zebrafish today", START.date(), clock.now)
     clock.advance(hours=1)
     await dispatcher.tick()
-    assert [[c.title for c in post[2].cards] for post in courier.posts] == [["Zebrafish today"]]
+    assert [[c.title for c in post.reply.cards] for post in courier.posts] == [["Zebrafish today"]]
 
 
 async def test_housekeeping_prunes_old_rows_and_forgets_removed_queries(
-    bot: PapersBot, dispatcher: Dispatcher, courier: Recorder, clock: Clock, store: Store
+    bot: PapersBot, dispatcher: Dispatcher, courier: RecordingCourier, clock: Clock, store: Store
 ) -> None:
     await say(bot, "subscribe model at 16:00 tz UTC daily")
     await say(bot, "digest on at 16:00 tz UTC daily")
@@ -147,15 +152,14 @@ async def test_housekeeping_prunes_old_rows_and_forgets_removed_queries(
     clock.advance(days=91)
     pruned, _ = await dispatcher.housekeeping()
     assert pruned == 2
-    assert (
-        await store.ledger.already_sent(1, [c.paper_id for c in courier.posts[0][2].cards]) == set()
-    )
+    first = [c.paper_id for c in courier.posts[0].reply.cards]
+    assert await store.ledger.already_sent(1, first) == set()
 
 
 async def test_a_stored_query_that_no_longer_parses_skips_only_its_own_dm(
     bot: PapersBot,
     dispatcher: Dispatcher,
-    courier: Recorder,
+    courier: RecordingCourier,
     clock: Clock,
     store: Store,
     tmp_path: Path,
@@ -169,6 +173,6 @@ async def test_a_stored_query_that_no_longer_parses_skips_only_its_own_dm(
         other.commit()
     clock.advance(hours=1, minutes=1)
     report = await dispatcher.tick()
-    assert courier.sent_keys() == ["sub:2:2026-08-19"]
+    assert courier.sent_keys() == [DeliveryKey.dm(2, WED)]
     assert report.sent == 1
     assert report.silent == 1  # #1 matched nothing; recorded, not retried forever

@@ -13,7 +13,7 @@ from bot.delivery.simulate import Simulation, parse_span, split_snapshot
 from bot.errors import UserInputError
 from bot.model.caller import Caller
 from bot.model.replies import Reply
-from tests.kit import Recorder
+from tests.fakes.courier import RecordingCourier
 
 CONSOLE = Caller(platform="console", user_id="me", channel_id="here", can_manage=True)
 
@@ -35,8 +35,7 @@ def test_the_window_holds_the_most_recorded_days() -> None:
 async def test_a_week_of_posts_fires_on_schedule(tmp_path: Path) -> None:
     """The app ``run`` builds (store, bot, dispatcher), on the simulation's clock."""
     simulation = Simulation.plan(bundled_snapshot(), timedelta(days=7))
-    courier = Recorder()
-    courier.platform = "console"
+    courier = RecordingCourier(simulation.clock, platform="console")
     replies: list[Reply] = []
     settings = load_settings(env_file=None)
     async with open_app(
@@ -59,7 +58,7 @@ async def test_a_week_of_posts_fires_on_schedule(tmp_path: Path) -> None:
             announce=lambda text: None,
         )
     assert all(not r.is_error for r in replies)
-    digests = [key for address, key, _ in courier.posts if address == "here"]
+    digests = [str(post.key) for post in courier.posts if post.address == "here"]
     start, _ = split_snapshot(bundled_snapshot(), timedelta(days=7))
     weekdays = [
         (start + timedelta(days=n)).isoformat()
@@ -67,7 +66,9 @@ async def test_a_week_of_posts_fires_on_schedule(tmp_path: Path) -> None:
         if (start + timedelta(days=n)).weekday() < 5
     ]
     assert digests == [f"digest:{day}" for day in weekdays]  # never on a weekend
-    dm_papers = [c.paper_id for address, _, r in courier.posts if address == "me" for c in r.cards]
+    dm_papers = [
+        c.paper_id for post in courier.posts if post.address == "me" for c in post.reply.cards
+    ]
     assert dm_papers
     assert len(dm_papers) == len(set(dm_papers))
     assert report.failed == 0

@@ -16,7 +16,7 @@ from bot.sources.hf_parse import parse_items
 from bot.store import Store
 from bot.store.pages import PAGE_TTL
 from tests.conftest import NOW
-from tests.kit import Clock
+from tests.fakes.clock import Clock
 
 USER = Caller(platform="slack", user_id="U1", channel_id="C1", workspace_id="T1")
 

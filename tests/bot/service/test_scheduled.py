@@ -3,19 +3,19 @@ changes on a bad command."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.errors import UserInputError
-from bot.grammar.commands import Subscribe, parse_command
 from bot.model.caller import Caller
+from bot.model.delivery import DeliveryKey
 from bot.service.limits import CommandBudget
 from bot.service.papersbot import PapersBot
 from bot.service.scheduling import MAX_SUBSCRIPTIONS
 from bot.store import Store
+from tests.fakes.clock import START as NOW
+from tests.fakes.clock import Clock
 
-NOW = datetime(2026, 8, 19, 15, 0, tzinfo=UTC)
 ANN = Caller(
     platform="slack", user_id="U1", channel_id="C1", workspace_id="T1", timezone="Europe/Berlin"
 )
@@ -23,9 +23,9 @@ BOSS = Caller(platform="slack", user_id="U9", channel_id="C1", workspace_id="T1"
 
 
 @pytest.fixture
-def bot(store: Store) -> PapersBot:
+def bot(store: Store, clock: Clock) -> PapersBot:
     budget = CommandBudget(burst=1000)  # the flood limit has tests of its own
-    return PapersBot(store=store, clock=lambda: NOW, default_tz="America/New_York", budget=budget)
+    return PapersBot(store=store, clock=clock, default_tz="America/New_York", budget=budget)
 
 
 async def ask(bot: PapersBot, text: str, caller: Caller = ANN) -> tuple[str, tuple[str, ...], bool]:
@@ -137,39 +137,6 @@ async def test_digest_needs_a_channel(bot: PapersBot) -> None:
     assert "run this in the channel" in text
 
 
-async def test_status_shows_the_next_posts(bot: PapersBot) -> None:
-    await ask(bot, "digest on at 16:00 tz UTC", BOSS)
-    await ask(bot, "subscribe llm", BOSS)
-    _, notes, _ = await ask(bot, "status", BOSS)
-    assert any(
-        n.startswith("This channel's next digest: Wed 19 Aug 16:00 UTC (in 1 h)") for n in notes
-    )
-    assert any(n.startswith("Your next subscription check: #1") for n in notes)
-
-
-def test_grammar_keeps_query_words_that_look_like_options() -> None:
-    command = parse_command("subscribe look at attention at 20:30 weekly fri")
-    assert command.query == "look at attention"  # type: ignore[union-attr]
-    with pytest.raises(UserInputError, match="twice"):
-        parse_command("digest on top 3 top 4")
-
-
-@pytest.mark.parametrize(
-    ("command", "query", "at"),
-    [
-        ("subscribe diffusion at 8 pm", "diffusion", "20:00"),
-        ("subscribe diffusion at 8 p.m. weekly fri", "diffusion", "20:00"),
-        ("subscribe look at attention at 7am", "look at attention", "07:00"),
-    ],
-)
-def test_spaced_times_are_options_not_query_words(command: str, query: str, at: str) -> None:
-    parsed = parse_command(command)
-    assert isinstance(parsed, Subscribe)
-    assert parsed.query == query
-    assert parsed.when.at is not None
-    assert f"{parsed.when.at:%H:%M}" == at
-
-
 async def test_a_zone_with_a_space_is_explained(bot: PapersBot, store: Store) -> None:
     text, _, error = await ask(bot, "subscribe llm tz America/New York")
     assert error
@@ -196,7 +163,9 @@ async def test_moving_todays_digest_after_it_went_out_says_tomorrow(
 ) -> None:
     await ask(bot, "digest on at 09:00 tz UTC daily", BOSS)
     target = await store.targets.ensure("slack", "T1", "channel", "C1")
-    await store.ledger.plan(target.id, "digest:2026-08-19", due_at=NOW.replace(hour=9))
+    await store.ledger.plan(
+        target.id, DeliveryKey.digest(date(2026, 8, 19)), due_at=NOW.replace(hour=9)
+    )
     _, notes, _ = await ask(bot, "digest on at 20:00 tz UTC daily", BOSS)
     assert "Next post: Thu 20 Aug 20:00 UTC" in notes[1]
     digest = await store.schedules.digest(target.id)

@@ -13,7 +13,7 @@ from bot.model.caller import Caller
 from bot.model.papers import Paper
 from bot.service.papersbot import PapersBot
 from bot.store import Store
-from tests.conftest import fixed_clock
+from tests.fakes.clock import Clock
 
 
 async def test_today_ranks_latest_day(testbot: PapersBot) -> None:
@@ -28,9 +28,9 @@ async def test_today_ranks_latest_day(testbot: PapersBot) -> None:
     assert {link.label for link in first.links} >= {"arXiv", "PDF"}
 
 
-async def test_today_on_an_empty_store(tmp_path: Path) -> None:
+async def test_today_on_an_empty_store(tmp_path: Path, clock: Clock) -> None:
     async with await Store.open(tmp_path / "empty.db") as store:
-        reply = await PapersBot(store=store, clock=fixed_clock).respond("today")
+        reply = await PapersBot(store=store, clock=clock).respond("today")
     assert "store is empty" in reply.text
     assert not reply.cards
 
@@ -98,9 +98,9 @@ class _Lookup:
         return Paper(id=paper_id, title="Fetched on demand", upvotes=4)
 
 
-async def test_show_fetches_a_missing_paper_and_keeps_it(store: Store) -> None:
+async def test_show_fetches_a_missing_paper_and_keeps_it(store: Store, clock: Clock) -> None:
     lookup = _Lookup()
-    bot = PapersBot(store=store, clock=fixed_clock, lookup=lookup)
+    bot = PapersBot(store=store, clock=clock, lookup=lookup)
     reply = await bot.respond("show 2101.00001")
     assert reply.cards[0].title == "Fetched on demand"
     assert await store.papers.get("2101.00001") is not None
@@ -115,9 +115,9 @@ async def test_show_fetches_a_missing_paper_and_keeps_it(store: Store) -> None:
     ],
 )
 async def test_show_lookup_failures_are_explained(
-    store: Store, error: Exception, needle: str
+    store: Store, clock: Clock, error: Exception, needle: str
 ) -> None:
-    bot = PapersBot(store=store, clock=fixed_clock, lookup=_Lookup(error))
+    bot = PapersBot(store=store, clock=clock, lookup=_Lookup(error))
     reply = await bot.respond("show 2101.00001")
     assert reply.is_error
     assert needle in reply.text
@@ -133,13 +133,13 @@ async def test_stale_buttons(testbot: PapersBot) -> None:
 
 
 async def test_unexpected_errors_are_logged_once_with_an_id(
-    store: Store, caplog: pytest.LogCaptureFixture
+    store: Store, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
     class Broken(_Lookup):
         async def paper(self, paper_id: str) -> Paper:
             raise RuntimeError("boom")
 
-    bot = PapersBot(store=store, clock=fixed_clock, lookup=Broken())
+    bot = PapersBot(store=store, clock=clock, lookup=Broken())
     with caplog.at_level(logging.ERROR):
         reply = await bot.run_command(Show("2101.00001"))
     assert reply.is_error
@@ -159,12 +159,6 @@ async def test_help_lists_every_command(testbot: PapersBot) -> None:
     assert any("empty-days" in n for n in options.notes)
     syntax = await testbot.respond("help search")
     assert any("author:" in n for n in syntax.notes)
-
-
-async def test_status_reports_sources(testbot: PapersBot) -> None:
-    reply = await testbot.respond("status")
-    assert reply.notes[0].startswith("Papers stored: 595; latest Daily Papers day: 2026-08-19")
-    assert any(n.startswith("Recorded snapshot: last success") for n in reply.notes)
 
 
 async def test_no_more_button_beyond_the_last_valid_offset(

@@ -12,6 +12,7 @@ import pytest
 
 from bot.config import load_settings
 from bot.sources.http import Fetcher, build_client
+from tests.fakes.clock import Clock
 
 Handler = Callable[[httpx.Request], Any]
 MakeFetcher = Callable[..., Fetcher]
@@ -29,24 +30,22 @@ def hf_day(data_dir: Path) -> Callable[[str], list[Any]]:
 
 
 @pytest.fixture
-def sleeps() -> list[float]:
-    """Every wait the fetcher asked for, in order (filled by the fetchers' injected sleep)."""
-    return []
+def sleeps(clock: Clock) -> list[float]:
+    """Every wait the fetcher asked for, in order (the fetchers sleep on the test clock)."""
+    return clock.sleeps
 
 
 @pytest.fixture
-async def make_fetcher(sleeps: list[float]) -> AsyncIterator[MakeFetcher]:
-    """Build a :class:`Fetcher` whose client talks to *handler* and whose sleep only records."""
+async def make_fetcher(clock: Clock) -> AsyncIterator[MakeFetcher]:
+    """Build a :class:`Fetcher` whose client talks to *handler* and whose sleep only moves
+    the test clock."""
     clients: list[httpx.AsyncClient] = []
-
-    async def record(seconds: float) -> None:
-        sleeps.append(seconds)
 
     def make(handler: Handler, *, source: str = "huggingface", **kwargs: Any) -> Fetcher:
         settings = load_settings(env_file=None, papersbot_http_timeout=15.0)
         client = build_client(settings, transport=httpx.MockTransport(handler))
         clients.append(client)
-        return Fetcher(client, source, sleep=record, **kwargs)
+        return Fetcher(client, source, sleep=clock.sleep, **kwargs)
 
     yield make
     for client in clients:

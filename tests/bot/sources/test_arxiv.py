@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -12,7 +11,8 @@ import pytest
 
 from bot.errors import SourceResponseError
 from bot.sources.arxiv import ArxivSource
-from bot.sources.http import Fetcher
+from bot.sources.http import Fetcher, Pacer
+from tests.fakes.clock import Clock
 
 MakeFetcher = Callable[..., Fetcher]
 URL = "https://arxiv.test/api/query"
@@ -126,18 +126,22 @@ async def test_server_error_goes_through_the_fetcher_retries(
     assert len(sleeps) == 1
 
 
-async def test_requests_are_paced(make_fetcher: MakeFetcher, feed: Callable[[str], bytes]) -> None:
+async def test_requests_are_paced(
+    make_fetcher: MakeFetcher, feed: Callable[[str], bytes], clock: Clock
+) -> None:
     times: list[float] = []
     body = feed("id_list_1605.08386.xml")
 
     def handler(_: httpx.Request) -> httpx.Response:
-        times.append(time.monotonic())
+        times.append(clock.monotonic())
         return httpx.Response(200, content=body)
 
-    arxiv = source(make_fetcher, handler, min_interval=0.2)
+    pacer = Pacer(0.2, clock=clock.monotonic, sleep=clock.sleep)
+    arxiv = ArxivSource(make_fetcher(handler, source="arxiv"), URL, pacer=pacer)
     await arxiv.query(id_list=["1605.08386"])
     await arxiv.query(id_list=["1605.08386"])
-    assert times[1] - times[0] >= 0.2
+    assert times[1] - times[0] == pytest.approx(0.2)  # virtual seconds, not wall time
+    assert clock.sleeps == [pytest.approx(0.2)]  # the second request waited out the interval
 
 
 async def test_one_request_at_a_time(
@@ -150,7 +154,7 @@ async def test_one_request_at_a_time(
         nonlocal in_flight, peak
         in_flight += 1
         peak = max(peak, in_flight)
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0)  # let the other queries run: none may get in meanwhile
         in_flight -= 1
         return httpx.Response(200, content=body)
 

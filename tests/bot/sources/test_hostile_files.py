@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from bot.errors import SourceResponseError
 from bot.sources.ingest import Ingestor
 from bot.sources.snapshot import MAX_LINE, SnapshotSource
 from bot.store import Store
-from tests.conftest import fixed_clock
+from tests.fakes.clock import Clock
 
 DAYS = ("2025-10-14", "2025-06-13")
 
@@ -45,8 +46,8 @@ async def test_a_day_in_the_future_is_refused_and_the_latest_day_stays_real(
     future["paper"]["submittedOnDailyAt"] = "9999-12-31T00:00:00.000Z"
     path = tmp_path / "days.jsonl"
     path.write_text(line("9999-12-31", items[1:3]) + line(DAYS[0], [*items, future]))
-    summary = await Ingestor(store=empty, clock=fixed_clock).from_file(path)
-    assert await empty.papers.latest_day() == fixed_clock().date().replace(2025, 10, 14)
+    summary = await Ingestor(store=empty, clock=Clock()).from_file(path)
+    assert await empty.papers.latest_day() == date(2025, 10, 14)
     assert await empty.papers.get("2699.99999") is None
     assert summary.papers == len(items)
     assert any("future" in note for note in summary.notes)
@@ -59,7 +60,7 @@ async def test_an_offset_with_seconds_is_stored_in_utc_beside_its_good_neighbour
     items[0]["paper"]["publishedAt"] = "2025-10-13T12:00:00+05:00:30"
     path = tmp_path / "days.jsonl"
     path.write_text(line(DAYS[0], items))
-    summary = await Ingestor(store=empty, clock=fixed_clock).from_file(path)
+    summary = await Ingestor(store=empty, clock=Clock()).from_file(path)
     assert summary.papers == len(items)
     stored = await empty.papers.get(items[0]["paper"]["id"])
     assert stored is not None
@@ -75,7 +76,7 @@ async def test_a_line_nested_too_deep_is_skipped_and_later_lines_are_stored(
     deep = '{"date": "2025-10-13", "items": ' + "[" * 100_000 + "]" * 100_000 + "}\n"
     path = tmp_path / "days.jsonl"
     path.write_text(deep + line(DAYS[0], day_items(data_dir, DAYS[0])))
-    summary = await Ingestor(store=empty, clock=fixed_clock).from_file(path)
+    summary = await Ingestor(store=empty, clock=Clock()).from_file(path)
     assert summary.days == 1
     assert summary.complete
     assert summary.notes[0].startswith("line 1 skipped")
@@ -92,7 +93,7 @@ async def test_a_line_longer_than_the_limit_is_skipped_without_holding_it(
             out.write(chunk)
         out.write('"]}\n')
         out.write(line(DAYS[0], day_items(data_dir, DAYS[0])))
-    summary = await Ingestor(store=empty, clock=fixed_clock).from_file(path)
+    summary = await Ingestor(store=empty, clock=Clock()).from_file(path)
     assert summary.days == 1
     assert summary.notes[0] == f"line 1 skipped: longer than {MAX_LINE // 1024 // 1024} MB"
 
@@ -114,7 +115,7 @@ async def test_a_truncated_gzip_keeps_the_days_before_the_damage_and_says_so(
     whole = gzip.compress(text.encode(), compresslevel=6)
     path = tmp_path / "cut.jsonl.gz"
     path.write_bytes(whole[: int(len(whole) * 0.8)])
-    summary = await Ingestor(store=empty, clock=fixed_clock).from_file(path)
+    summary = await Ingestor(store=empty, clock=Clock()).from_file(path)
     assert summary.days == 1
     assert summary.papers == len(day_items(data_dir, DAYS[0]))
     assert not summary.complete

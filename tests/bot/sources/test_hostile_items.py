@@ -20,7 +20,8 @@ from bot.model.papers import (
 from bot.sources.hf_parse import parse_items
 from bot.sources.ingest import Ingestor
 from bot.store import Store
-from tests.conftest import NOW, fixed_clock
+from tests.conftest import NOW
+from tests.fakes.clock import Clock
 
 DAY = "2025-10-14"
 
@@ -63,7 +64,7 @@ async def test_a_day_the_store_refuses_is_recorded_failed_and_the_next_day_is_st
     good = parse_items(recorded(data_dir))
     bad = [replace(good[0], id="2699.00001", title="Raw \ud800 text")]  # not through the parser
     first, second = date(2025, 10, 13), date(2025, 10, 14)
-    summary = await Ingestor(store=store, clock=fixed_clock).fetch_days(
+    summary = await Ingestor(store=store, clock=Clock()).fetch_days(
         Source({first: bad, second: good}), [first, second]
     )
     assert [day for day, _ in summary.failed_days] == [first]

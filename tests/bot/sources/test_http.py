@@ -18,6 +18,7 @@ from bot.sources.http import (
     ratelimit_reset_seconds,
     retry_after_seconds,
 )
+from tests.fakes.clock import Clock
 
 MakeFetcher = Callable[..., Fetcher]
 URL = "https://hf.test/api/daily_papers"
@@ -189,18 +190,11 @@ def test_ratelimit_header_reset() -> None:
     assert ratelimit_reset_seconds(None) is None
 
 
-async def test_pacer_spaces_requests_from_the_end_of_the_last() -> None:
-    now = [100.0]
-    waited: list[float] = []
-
-    async def fake_sleep(seconds: float) -> None:
-        waited.append(seconds)
-        now[0] += seconds
-
-    pacer = Pacer(3.0, clock=lambda: now[0], sleep=fake_sleep)
+async def test_pacer_spaces_requests_from_the_end_of_the_last(clock: Clock) -> None:
+    pacer = Pacer(3.0, clock=clock.monotonic, sleep=clock.sleep)
     async with pacer.slot():
-        now[0] += 1.0  # a slow response
-    now[0] += 0.5
+        clock.advance(seconds=1.0)  # a slow response
+    clock.advance(seconds=0.5)
     async with pacer.slot():
         pass
-    assert waited == [2.5]
+    assert clock.sleeps == [2.5]

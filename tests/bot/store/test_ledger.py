@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.model.delivery import DeliveryKey
 from bot.store import Store
 from bot.store.ledger import Ledger
 from bot.store.targets import Targets
 
 T0 = datetime(2026, 8, 19, 7, 0, tzinfo=UTC)
+WED = T0.date()
 STALE = timedelta(minutes=10)
 
 
@@ -45,16 +47,17 @@ async def test_targets_are_created_once(ledger: Ledger, targets: Targets) -> Non
 
 async def test_plan_never_duplicates(ledger: Ledger, targets: Targets) -> None:
     target = await targets.ensure("discord", "G1", "channel", "42")
-    a = await ledger.plan(target.id, "digest:2026-08-19", due_at=T0)
-    b = await ledger.plan(target.id, "digest:2026-08-19", due_at=T0 + timedelta(hours=1))
+    a = await ledger.plan(target.id, DeliveryKey.digest(WED), due_at=T0)
+    b = await ledger.plan(target.id, DeliveryKey.digest(WED), due_at=T0 + timedelta(hours=1))
     assert a == b
+    assert a.key == DeliveryKey.digest(WED)
     assert a.state == "pending"
     assert a.due_at == T0
 
 
 async def test_claim_send_mark(ledger: Ledger, targets: Targets) -> None:
     target = await targets.ensure("slack", "T1", "channel", "C1")
-    planned = await ledger.plan(target.id, "digest:2026-08-19", due_at=T0)
+    planned = await ledger.plan(target.id, DeliveryKey.digest(WED), due_at=T0)
     claimed = await ledger.claim(planned.id, now=T0, stale_after=STALE)
     assert claimed is not None
     assert claimed.state == "claimed"
@@ -68,7 +71,7 @@ async def test_claim_send_mark(ledger: Ledger, targets: Targets) -> None:
 
 async def test_concurrent_claims_have_one_winner(ledger: Ledger, targets: Targets) -> None:
     target = await targets.ensure("slack", "T1", "user", "U1")
-    planned = await ledger.plan(target.id, "sub:1:2026-08-19", due_at=T0)
+    planned = await ledger.plan(target.id, DeliveryKey.dm(1, WED), due_at=T0)
     results = await asyncio.gather(
         *(ledger.claim(planned.id, now=T0, stale_after=STALE) for _ in range(10))
     )
@@ -79,7 +82,7 @@ async def test_a_stale_claim_is_taken_over_and_the_old_sender_cannot_mark(
     ledger: Ledger, targets: Targets
 ) -> None:
     target = await targets.ensure("discord", "", "user", "99")
-    planned = await ledger.plan(target.id, "sub:2:2026-08-19", due_at=T0)
+    planned = await ledger.plan(target.id, DeliveryKey.dm(2, WED), due_at=T0)
     crashed = await ledger.claim(planned.id, now=T0, stale_after=STALE)
     assert crashed is not None
     assert await ledger.open_deliveries(now=T0 + STALE / 2, stale_after=STALE) == []
@@ -98,7 +101,7 @@ async def test_transient_failure_backs_off_then_permanent_failure_sticks(
     ledger: Ledger, targets: Targets
 ) -> None:
     target = await targets.ensure("slack", "T1", "channel", "C9")
-    planned = await ledger.plan(target.id, "digest:2026-08-20", due_at=T0)
+    planned = await ledger.plan(target.id, DeliveryKey.digest(date(2026, 8, 20)), due_at=T0)
     first = await ledger.claim(planned.id, now=T0, stale_after=STALE)
     assert first is not None
     retry_at = T0 + timedelta(minutes=2)
@@ -117,7 +120,9 @@ async def test_transient_failure_backs_off_then_permanent_failure_sticks(
 
 async def test_missed_deliveries_are_closed(ledger: Ledger, targets: Targets) -> None:
     target = await targets.ensure("slack", "T1", "channel", "C1")
-    planned = await ledger.plan(target.id, "digest:2026-08-17", due_at=T0 - timedelta(days=2))
+    planned = await ledger.plan(
+        target.id, DeliveryKey.digest(date(2026, 8, 17)), due_at=T0 - timedelta(days=2)
+    )
     assert [d.id for d in await ledger.open_deliveries(now=T0, stale_after=STALE)] == [planned.id]
     await ledger.mark_missed(planned.id, reason="due 2 days ago, outside the grace window")
     assert await ledger.open_deliveries(now=T0, stale_after=STALE) == []
@@ -128,7 +133,7 @@ async def test_the_ledger_survives_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "restart.db"
     store = await Store.open(path)
     target = await store.targets.ensure("slack", "T1", "channel", "C1")
-    planned = await store.ledger.plan(target.id, "digest:2026-08-19", due_at=T0)
+    planned = await store.ledger.plan(target.id, DeliveryKey.digest(WED), due_at=T0)
     await store.ledger.claim(planned.id, now=T0, stale_after=STALE)
     await store.close()
     reopened = await Store.open(path)

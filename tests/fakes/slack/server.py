@@ -25,6 +25,10 @@ bot call), channels (member, outsider, archived) and users (time zone, workspace
 deactivated, another workspace). DM channels are ``D`` + the user id; ``conversations.open``
 creates them and ``conversations.history`` reads them like any channel.
 
+Waiting: :meth:`FakeSlack.wait_responses` (bodies posted to a response_url),
+:meth:`FakeSlack.wait_for` (any condition, re-checked whenever a Web API call arrives or is
+answered) and :meth:`FakeSlack.idle` (every connection closed and answered, e.g. after the
+client process died). Tests wait on these instead of sleeping.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import json
 import time
 import urllib.parse
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -220,6 +225,30 @@ class FakeSlack:
             )
         return self.responses_to(url_id)
 
+    async def wait_for(self, predicate: Callable[[], bool], within: float = 5) -> None:
+        """Wait until *predicate* holds; it is re-checked whenever a Web API call arrives and
+        when it has been answered (``calls``, ``messages``)."""
+        async with asyncio.timeout(within), self._arrived:
+            await self._arrived.wait_for(predicate)
+
+    async def idle(self, within: float = 10) -> None:
+        """Wait until no client holds a connection to the fake, so that every request sent
+        to it has been answered (a killed client's last requests included)."""
+        assert self._runner is not None
+        server = self._runner.server
+        assert server is not None
+        async with asyncio.timeout(within):
+            while True:
+                for _ in range(10):  # turns of the loop: connections already queued are taken
+                    await asyncio.sleep(0)
+                if not server.connections:
+                    return
+                await asyncio.sleep(0.005)
+
+    async def _changed(self) -> None:
+        async with self._arrived:
+            self._arrived.notify_all()
+
     # -- Web API ------------------------------------------------------------------------
 
     async def _args(self, request: web.Request) -> dict[str, Any]:
@@ -236,6 +265,13 @@ class FakeSlack:
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None
         self.calls.append(ApiCall(method, args, request.content_type, token))
+        await self._changed()
+        try:
+            return await self._answer(method, args, token)
+        finally:
+            await self._changed()
+
+    async def _answer(self, method: str, args: dict[str, Any], token: str | None) -> web.Response:
         expected = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
         if token is None:
             return _error("not_authed")
