@@ -12,6 +12,7 @@ and ``str()`` its only formatter.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
@@ -26,7 +27,10 @@ STATES: tuple[State, ...] = ("pending", "claimed", "sent", "failed", "missed")
 CONTENT_KINDS: tuple[ContentKind, ...] = ("papers", "empty", "silent", "unavailable")
 
 
-@dataclass(frozen=True, slots=True, order=True)
+_KEY = re.compile(r"(?:digest|sub:(0|[1-9][0-9]{0,18})):([0-9]{4}-[0-9]{2}-[0-9]{2})", re.ASCII)
+
+
+@dataclass(frozen=True, slots=True)
 class DeliveryKey:
     """One post of a schedule: a channel's digest of *day*, or subscription
     *subscription*'s DM of *day* (the local date of the fire instant)."""
@@ -58,13 +62,13 @@ class DeliveryKey:
 
     @classmethod
     def parse(cls, text: str) -> DeliveryKey:
-        """The key written as *text*; ``ValueError`` if it is not one."""
-        parts = text.split(":")
-        if len(parts) == 2 and parts[0] == "digest":
-            return cls(date.fromisoformat(parts[1]))
-        if len(parts) == 3 and parts[0] == "sub" and parts[1].isdigit():
-            return cls(date.fromisoformat(parts[2]), int(parts[1]))
-        raise ValueError(f"not a delivery key: {text!r}")
+        """The key written as *text* (only its canonical form, so ``str(parse(t)) == t``);
+        ``ValueError`` if it is not one."""
+        found = _KEY.fullmatch(text)
+        if found is None:
+            raise ValueError(f"not a delivery key: {text[:40]!r}")
+        sub, day = found.groups()
+        return cls(date.fromisoformat(day), int(sub) if sub else None)
 
     @staticmethod
     def text_range(kind: KeyKind) -> tuple[str, str]:

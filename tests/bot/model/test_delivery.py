@@ -51,6 +51,14 @@ def test_text_round_trips(key: DeliveryKey) -> None:
         "dm:1:2026-08-19",
         "2026-08-19",
         " digest:2026-08-19",
+        "digest:",
+        "digest:yesterday",
+        "sub:1:",
+        # Not the canonical text of any key: str(parse(text)) would differ from text.
+        "digest:20260819",
+        "sub:007:2026-08-19",
+        "sub:\u0663:2026-08-19",  # a non-ASCII digit
+        "digest:\uff12026-08-19",
     ],
 )
 def test_malformed_keys_are_rejected(text: str) -> None:
@@ -61,11 +69,8 @@ def test_malformed_keys_are_rejected(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "why"),
     [
-        ("digest:", "Invalid isoformat"),
-        ("digest:yesterday", "Invalid isoformat"),
         ("digest:2026-13-01", "month must be in 1..12"),
         ("digest:2026-02-30", "day is out of range"),
-        ("sub:1:", "Invalid isoformat"),
     ],
 )
 def test_keys_with_no_real_day_are_rejected(text: str, why: str) -> None:
