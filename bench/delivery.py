@@ -26,7 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.matching import load, make_queries, rss_mb
 from bot.delivery.courier import SendResult, SendStatus
-from bot.delivery.dispatcher import Dispatcher, TickReport
+from bot.delivery.planner import Planner
+from bot.delivery.policy import DEFAULT_GRACE, DEFAULT_LEASE, TickReport
+from bot.delivery.sender import Sender
 from bot.model.delivery import Target
 from bot.model.replies import Reply
 from bot.store import Store
@@ -84,18 +86,27 @@ async def measure(path: Path) -> dict[str, float]:
     store = await Store.open(path)
     try:
         courier = Accepting()
-        dispatcher = Dispatcher(store, lambda: NOW, {"slack": courier})
+        # The dispatcher's parts, timed one by one (Dispatcher.tick runs them in this order).
+        planner = Planner(store, grace=DEFAULT_GRACE)
+        sender = Sender(
+            store,
+            lambda: NOW,
+            {"slack": courier},
+            grace=DEFAULT_GRACE,
+            lease=DEFAULT_LEASE,
+            concurrency=32,
+        )
         report = TickReport()
         t0 = time.perf_counter()
-        await dispatcher._plan(report)
+        await planner.plan(NOW, report)
         t1 = time.perf_counter()
-        due = await store.ledger.open_deliveries(now=NOW, stale_after=timedelta(minutes=10))
+        due = await store.ledger.open_deliveries(now=NOW)
         t2 = time.perf_counter()
-        matches = await dispatcher._match_subscriptions(due, NOW)
+        matches = await sender.matches.for_due(due, NOW)
         t3 = time.perf_counter()
-        await dispatcher._match_subscriptions(due, NOW)  # warm: queries already compiled
+        await sender.matches.for_due(due, NOW)  # warm: queries already compiled
         t3_warm = time.perf_counter()
-        await dispatcher._deliver(report, reclaim=False)
+        await sender.deliver(report)
         t4 = time.perf_counter()
         return {
             "planned": report.planned,

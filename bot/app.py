@@ -85,7 +85,11 @@ async def open_app(
             hf = HuggingFaceSource(fetcher, settings.hf_api_url, token)
             ingestor = Ingestor(store=store, clock=clock)
             dispatcher = Dispatcher(
-                store, clock, {}, grace=timedelta(hours=settings.papersbot_grace_hours)
+                store,
+                clock,
+                {},
+                grace=timedelta(hours=settings.papersbot_grace_hours),
+                lease=timedelta(seconds=settings.papersbot_lease_seconds),
             )
             clockwork = Clockwork(
                 store,

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     papersbot_arxiv_min_interval: float = Field(default=3.0, ge=0)
     # Scheduled delivery: how late a missed post may still go out, and the ingest cadence.
     papersbot_grace_hours: float = Field(default=4.0, gt=0, le=72)
+    papersbot_lease_seconds: float = Field(default=300.0, ge=1, le=3600)
     papersbot_refresh_minutes: int = Field(default=60, ge=5, le=1440)
 
     hf_api_url: str = "https://huggingface.co"

@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.policy import DEFAULT_LEASE
 from bot.grammar.commands import parse_command
 from bot.model.caller import Caller
 from bot.model.delivery import Target
@@ -58,11 +59,11 @@ async def crash_after_sending(
     *,
     reached: Callable[[Target], bool] = lambda target: True,
 ) -> None:
-    """Plan and claim every due row and send those whose target is *reached*, then stop
-    as a SIGKILL would: nothing is marked."""
+    """Plan and claim every due row (under the default lease) and send those whose target is
+    *reached*, then stop as a SIGKILL would: nothing is marked, the leases stay."""
     await Dispatcher(store, clock, {courier.platform: courier}).plan()
-    for row in await store.ledger.open_deliveries(now=clock.now, stale_after=timedelta(0)):
-        claimed = await store.ledger.claim(row.id, now=clock.now, stale_after=timedelta(0))
+    for row in await store.ledger.open_deliveries(now=clock.now):
+        claimed = await store.ledger.claim(row.id, now=clock.now, lease=DEFAULT_LEASE)
         assert claimed is not None
         target = await store.targets.by_id(claimed.target_id)
         assert target is not None

@@ -76,6 +76,9 @@ def _env(db: Path, slack: FakeSlack) -> dict[str, str]:
         PAPERSBOT_DATABASE=str(db),
         PAPERSBOT_LOG_LEVEL="INFO",
         PAPERSBOT_HTTP_RETRIES="0",
+        # A killed run's claims are retaken when their lease runs out: short here, so each
+        # restart resumes within seconds (the default is 5 minutes).
+        PAPERSBOT_LEASE_SECONDS="2",
         HF_API_URL="http://127.0.0.1:9",  # the start-up refresh fails fast; papers are seeded
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,

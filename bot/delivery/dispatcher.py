@@ -4,8 +4,9 @@ The delivery ledger (:mod:`bot.store.ledger`) is the only truth; the dispatcher 
 rows through it. One :meth:`Dispatcher.tick` runs the :class:`~bot.delivery.planner.Planner`
 (schedules that fell due become ledger rows) and then the
 :class:`~bot.delivery.sender.Sender` (due rows are claimed, composed once, sent through a
-platform's courier and marked). The start-up :meth:`Dispatcher.catch_up` treats every claim
-as stale: one process owns a database.
+platform's courier and marked). Claims are leases (:mod:`bot.store.ledger`): the start-up
+:meth:`Dispatcher.catch_up` retakes only rows whose lease expired, so a second process (or
+a restart while the old one is still sending) never takes over rows being sent.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import datetime, timedelta
 
 from bot.delivery.courier import Courier
 from bot.delivery.planner import Planner
-from bot.delivery.policy import DEFAULT_GRACE, DEFAULT_STALE, RETENTION, TickReport
+from bot.delivery.policy import DEFAULT_GRACE, DEFAULT_LEASE, RETENTION, TickReport
 from bot.delivery.sender import Sender
 from bot.store import Store
 
@@ -33,16 +34,17 @@ class Dispatcher:
         couriers: Mapping[str, Courier],
         *,
         grace: timedelta = DEFAULT_GRACE,
-        stale_after: timedelta = DEFAULT_STALE,
+        lease: timedelta = DEFAULT_LEASE,
         concurrency: int = 32,
     ) -> None:
         self._store = store
         self._clock = clock
         self._couriers = dict(couriers)
-        self._stale_after = stale_after
         self._running = asyncio.Lock()
         self._planner = Planner(store, grace=grace)
-        self._sender = Sender(store, clock, self._couriers, grace=grace, concurrency=concurrency)
+        self._sender = Sender(
+            store, clock, self._couriers, grace=grace, lease=lease, concurrency=concurrency
+        )
 
     def add_courier(self, courier: Courier) -> None:
         """Deliver to *courier*'s platform from now on (adapters join as they connect)."""
@@ -54,16 +56,16 @@ class Dispatcher:
         return frozenset(self._couriers)
 
     async def catch_up(self) -> TickReport:
-        """At start-up: plan what fell due while down, retry every claim left behind."""
-        return await self.tick(reclaim=True)
+        """At start-up: plan what fell due while down and send what is owed; claims left
+        behind by a crash are retaken when their lease expires (the alarm is set for it)."""
+        return await self.tick()
 
-    async def tick(self, *, reclaim: bool = False) -> TickReport:
+    async def tick(self) -> TickReport:
         """Plan whatever fell due, then deliver every row due now. Never runs twice at once."""
         async with self._running:
             report = TickReport()
             await self._planner.plan(self._clock(), report)
-            stale = timedelta(0) if reclaim else self._stale_after
-            await self._sender.deliver(report, stale=stale)
+            await self._sender.deliver(report)
             return report
 
     async def plan(self) -> TickReport:

@@ -1,4 +1,4 @@
-"""The numbers of scheduled delivery (grace, staleness, backoff, retention) and the report
+"""The numbers of scheduled delivery (grace, leases, backoff, retention) and the report
 of one dispatcher pass: shared by the planner, the sender and the dispatcher."""
 
 from __future__ import annotations
@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 DEFAULT_GRACE = timedelta(hours=4)  # a post later than this after its fire is never sent
-DEFAULT_STALE = timedelta(minutes=10)  # a claim older than this is retaken
+# A claim holds its row this long: longer than any one send takes (HTTP timeouts, pacing),
+# short enough that a crashed sender's rows are retaken well inside the grace window.
+DEFAULT_LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(minutes=30)
 RETENTION = timedelta(days=90)  # finished ledger rows kept (> HISTORY_LOOKBACK + RECENT_PAPER)
 MISSED_RECORDED = timedelta(days=8)  # how far back an outage's missed fires are recorded

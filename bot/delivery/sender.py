@@ -6,9 +6,10 @@ on the row (:mod:`bot.delivery.compose`), sent through the platform's
 (so two subscriptions of one user never send the same paper); targets run concurrently,
 bounded, each courier pacing itself to its platform's limits.
 
-Crash safety: a row whose earlier attempt may have reached the platform (a stale claim, or
-a retry) is first looked up there (:meth:`Courier.find_sent`) and marked sent if found; if
-the platform cannot say, the row waits and retries rather than risk a second post.
+Crash safety: a row whose earlier attempt may have reached the platform (a lease that
+expired, or a retry) is first looked up there (:meth:`Courier.find_sent`) and marked sent
+if found; if the platform cannot say, the row waits and retries rather than risk a second
+post.
 Transient failures back off and retry until the grace window closes (then the row is
 ``failed``, shown by ``status``); permanent ones disable the target, and its owner is told
 on their next command.
@@ -47,19 +48,21 @@ class Sender:
         couriers: Mapping[str, Courier],
         *,
         grace: timedelta,
+        lease: timedelta,
         concurrency: int,
     ) -> None:
         self._store = store
         self._clock = clock
         self._couriers = couriers  # the dispatcher's live table: couriers join as they connect
         self._grace = grace
+        self._lease = lease
         self._concurrency = concurrency
         self.matches = SubscriptionMatches(store)
 
-    async def deliver(self, report: TickReport, *, stale: timedelta) -> None:
-        """Send every row due now (and every claim older than *stale*)."""
+    async def deliver(self, report: TickReport) -> None:
+        """Send every row due now (and every claimed one whose lease expired)."""
         now = self._clock()
-        due = await self._store.ledger.open_deliveries(now=now, stale_after=stale)
+        due = await self._store.ledger.open_deliveries(now=now)
         if not due:
             return
         by_target: dict[int, list[Delivery]] = defaultdict(list)
@@ -71,18 +74,16 @@ class Sender:
         async def run(rows: list[Delivery]) -> None:
             async with gate:
                 for row in rows:
-                    await self._one(row, report, stale=stale, matches=matches)
+                    await self._one(row, report, matches=matches)
 
         async with asyncio.TaskGroup() as group:
             for rows in by_target.values():
                 group.create_task(run(rows))
 
-    async def _one(
-        self, row: Delivery, report: TickReport, *, stale: timedelta, matches: Matches
-    ) -> None:
+    async def _one(self, row: Delivery, report: TickReport, *, matches: Matches) -> None:
         ledger = self._store.ledger
         now = self._clock()
-        claimed = await ledger.claim(row.id, now=now, stale_after=stale)
+        claimed = await ledger.claim(row.id, now=now, lease=self._lease)
         if claimed is None:
             return
         target = await self._store.targets.by_id(claimed.target_id)

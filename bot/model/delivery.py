@@ -144,7 +144,8 @@ class Delivery:
     state: State
     attempts: int
     claimed_at: datetime | None
-    claim_token: str | None
+    lease_until: datetime | None  # a claim holds the row until then
+    claim_token: str | None  # the fencing token of the current claim
     next_try_at: datetime | None
     sent_at: datetime | None
     message_id: str | None

@@ -2,9 +2,14 @@
 
 One row per (target, digest key) moves ``pending → claimed → sent | failed`` (or ``missed``
 when it fell due too long ago to be sent late). A sender claims a row, sends, then marks it
-with the platform message id; the claim carries a random token so a sender whose claim went
-stale (it crashed, or hung) can no longer mark the row. ``sent_papers`` records every paper
-a target has received, so a paper reaches a target at most once across days, digests and DMs.
+with the platform message id. A claim is a **lease**: it holds the row until
+``lease_until``, and only an expired lease is ever taken over (by this process after a
+crash, or by another one), so a sender that is alive and sending keeps its rows. Each claim
+carries a new random token, the **fencing token**: every write a sender makes afterwards
+(content, mark sent, mark failed) names it and is refused once another sender holds the
+row, so a sender whose lease ran out (it hung) can no longer mark it. ``sent_papers``
+records every paper a target has received, so a paper reaches a target at most once across
+days, digests and DMs.
 
 :mod:`bot.delivery.dispatcher` drives it: planning fires, the catch-up pass, claim → send → mark.
 """
@@ -28,7 +33,8 @@ from bot.store.rows import ts
 from bot.store.section import Section
 
 _DELIVERY_COLUMNS = (
-    "id, target_id, digest_key, due_at, state, attempts, claimed_at, claim_token, next_try_at, "
+    "id, target_id, digest_key, due_at, state, attempts, claimed_at, lease_until, claim_token, "
+    "next_try_at, "
     "sent_at, message_id, last_error, content"
 )
 _STATES: dict[str, State] = {state: state for state in STATES}
@@ -47,6 +53,7 @@ def _delivery(row: sqlite3.Row) -> Delivery:
         state=_STATES[row["state"]],
         attempts=row["attempts"],
         claimed_at=_dt(row["claimed_at"]),
+        lease_until=_dt(row["lease_until"]),
         claim_token=row["claim_token"],
         next_try_at=_dt(row["next_try_at"]),
         sent_at=_dt(row["sent_at"]),
@@ -77,26 +84,25 @@ class Ledger(Section):
         assert row is not None
         return _delivery(row)
 
-    async def claim(
-        self, delivery_id: int, *, now: datetime, stale_after: timedelta
-    ) -> Delivery | None:
-        """Claim a delivery for sending, or ``None`` if it is not claimable now.
+    async def claim(self, delivery_id: int, *, now: datetime, lease: timedelta) -> Delivery | None:
+        """Claim a delivery for sending until ``now + lease``, or ``None`` if it is not
+        claimable now.
 
-        Claimable: ``pending`` and not waiting for a backoff, or ``claimed`` by a sender whose
-        claim is older than *stale_after*. The claim is one atomic UPDATE, so two senders can
-        never both hold it.
+        Claimable: ``pending`` and not waiting for a backoff, or ``claimed`` under a lease
+        that has expired. The claim is one atomic UPDATE, so two senders (or processes) can
+        never both hold it; the returned row carries the new fencing token.
         """
         row = await self._write_one(
-            "UPDATE deliveries SET state = 'claimed', claimed_at = :now, claim_token = :token, "
-            "attempts = attempts + 1 "
+            "UPDATE deliveries SET state = 'claimed', claimed_at = :now, lease_until = :until, "
+            "claim_token = :token, attempts = attempts + 1 "
             "WHERE id = :id AND ("
             "  (state = 'pending' AND (next_try_at IS NULL OR next_try_at <= :now))"
-            "  OR (state = 'claimed' AND claimed_at <= :stale)"
+            "  OR (state = 'claimed' AND lease_until <= :now)"
             f") RETURNING {_DELIVERY_COLUMNS}",
             {
                 "id": delivery_id,
                 "now": ts(now),
-                "stale": ts(now - stale_after),
+                "until": ts(now + lease),
                 "token": secrets.token_hex(8),
             },
         )
@@ -176,11 +182,14 @@ class Ledger(Section):
             )
 
     async def next_retry(self) -> datetime | None:
-        """The earliest ``next_try_at`` of a pending delivery (when a backoff ends)."""
+        """When a delivery next becomes claimable again: the earliest end of a backoff
+        (``pending``) or of a lease (``claimed``, its sender may have died)."""
         row = await self._one(
-            "SELECT MIN(next_try_at) AS next_try_at FROM deliveries WHERE state = 'pending'"
+            "SELECT MIN(at) AS at FROM ("
+            "  SELECT MIN(next_try_at) AS at FROM deliveries WHERE state = 'pending'"
+            "  UNION ALL SELECT MIN(lease_until) FROM deliveries WHERE state = 'claimed')"
         )
-        return _dt(row["next_try_at"]) if row is not None else None
+        return _dt(row["at"]) if row is not None else None
 
     async def mark_sent(
         self,
@@ -212,7 +221,8 @@ class Ledger(Section):
         """A failed attempt: back to ``pending`` until *retry_at*, or ``failed`` for good."""
         state, retry = ("pending", ts(retry_at)) if retry_at is not None else ("failed", None)
         row = await self._write_one(
-            "UPDATE deliveries SET state = ?, next_try_at = ?, last_error = ?, claim_token = NULL "
+            "UPDATE deliveries SET state = ?, next_try_at = ?, last_error = ?, claim_token = NULL, "
+            "lease_until = NULL "
             "WHERE id = ? AND state = 'claimed' AND claim_token = ? RETURNING id",
             (state, retry, error[:500], claimed.id, claimed.claim_token),
         )
@@ -226,15 +236,15 @@ class Ledger(Section):
             (reason, delivery_id),
         )
 
-    async def open_deliveries(self, *, now: datetime, stale_after: timedelta) -> list[Delivery]:
-        """Deliveries to work on now: due and pending (past any backoff), or claimed but
-        stale."""
+    async def open_deliveries(self, *, now: datetime) -> list[Delivery]:
+        """Deliveries to work on now: due and pending (past any backoff), or claimed under
+        a lease that has expired."""
         rows = await self._rows(
             f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE due_at <= :now AND ("
             "  (state = 'pending' AND (next_try_at IS NULL OR next_try_at <= :now))"
-            "  OR (state = 'claimed' AND claimed_at <= :stale)"
+            "  OR (state = 'claimed' AND lease_until <= :now)"
             ") ORDER BY due_at, id",
-            {"now": ts(now), "stale": ts(now - stale_after)},
+            {"now": ts(now)},
         )
         return [_delivery(row) for row in rows]
 

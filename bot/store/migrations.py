@@ -205,4 +205,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX targets_untold ON targets (platform)
         WHERE disabled_at IS NOT NULL AND owner_told = 0;
     """,
+    # 5: a claim is a lease: it holds its row until ``lease_until``, and only an expired
+    # lease is taken over (a claim left by an older release expires at once).
+    """
+    ALTER TABLE deliveries ADD COLUMN lease_until TEXT;
+    UPDATE deliveries SET lease_until = claimed_at WHERE state = 'claimed';
+    """,
 )

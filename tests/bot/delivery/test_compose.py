@@ -49,7 +49,7 @@ async def subscribe(bot: PapersBot, store: Store, query: str) -> Subscription:
 
 async def mark_sent(store: Store, target_id: int, key: DeliveryKey, papers: list[str]) -> None:
     planned = await store.ledger.plan(target_id, key, due_at=START)
-    claimed = await store.ledger.claim(planned.id, now=START, stale_after=STALE)
+    claimed = await store.ledger.claim(planned.id, now=START, lease=STALE)
     assert claimed is not None
     assert await store.ledger.mark_sent(claimed, now=START, message_id="m1", paper_ids=papers)
 
@@ -173,7 +173,7 @@ async def test_a_dm_leaves_out_what_the_user_was_sent_or_is_promised(
     ids = [sp.paper.id for sp in matched]
     await mark_sent(store, sub.target_id, DeliveryKey.dm(sub.id, WED - timedelta(days=1)), ids[:1])
     other = await store.ledger.plan(sub.target_id, DeliveryKey.dm(99, WED), due_at=START)
-    claimed = await store.ledger.claim(other.id, now=START, stale_after=STALE)
+    claimed = await store.ledger.claim(other.id, now=START, lease=STALE)
     assert claimed is not None
     assert await store.ledger.set_content(claimed, Content("papers", (ids[1],)))  # retrying
     mine = await store.ledger.plan(sub.target_id, DeliveryKey.dm(sub.id, WED), due_at=START)

@@ -17,6 +17,7 @@ import pytest
 
 from bot.delivery.courier import SendResult, SendStatus
 from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.policy import DEFAULT_LEASE
 from bot.model.caller import Caller
 from bot.model.delivery import DeliveryKey
 from bot.service.papersbot import PapersBot
@@ -69,7 +70,10 @@ async def test_crash_between_send_and_mark_does_not_post_twice(
     await crash_after_sending(store, courier, clock)
     clock.advance(minutes=1)
     restarted = Dispatcher(store, clock, {"slack": courier})
-    report = await restarted.catch_up()
+    assert (await restarted.catch_up()).found_already_sent == 0  # the dead sender's lease holds
+    assert courier.lookups == 0
+    clock.advance(seconds=DEFAULT_LEASE.total_seconds())
+    report = await restarted.tick()  # the lease ran out: looked up, found, marked
     assert report.found_already_sent == 1
     assert len(courier.posts) == 1
     assert courier.lookups == 1
@@ -191,6 +195,7 @@ async def test_when_the_platform_cannot_say_the_row_waits_instead_of_posting_aga
     clock.advance(hours=1)
     await crash_after_sending(store, courier, clock)
     courier.lookup_failures = 2
+    clock.advance(seconds=DEFAULT_LEASE.total_seconds())
     restarted = Dispatcher(store, clock, {"slack": courier})
     assert (await restarted.catch_up()).retrying == 1
     for _ in range(3):

@@ -34,6 +34,7 @@ ROW = Delivery(
     state="pending",
     attempts=0,
     claimed_at=None,
+    lease_until=None,
     claim_token=None,
     next_try_at=None,
     sent_at=None,
@@ -197,7 +198,7 @@ async def _row(store: Store, target_id: int, day: date, state: State, error: str
     if state == "missed":
         await store.ledger.mark_missed(planned.id, reason=error)
         return
-    claimed = await store.ledger.claim(planned.id, now=due, stale_after=timedelta(minutes=10))
+    claimed = await store.ledger.claim(planned.id, now=due, lease=timedelta(minutes=10))
     assert claimed is not None
     if state == "sent":
         await store.ledger.mark_sent(claimed, now=due, message_id="m1")

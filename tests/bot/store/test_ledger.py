@@ -58,22 +58,22 @@ async def test_plan_never_duplicates(ledger: Ledger, targets: Targets) -> None:
 async def test_claim_send_mark(ledger: Ledger, targets: Targets) -> None:
     target = await targets.ensure("slack", "T1", "channel", "C1")
     planned = await ledger.plan(target.id, DeliveryKey.digest(WED), due_at=T0)
-    claimed = await ledger.claim(planned.id, now=T0, stale_after=STALE)
+    claimed = await ledger.claim(planned.id, now=T0, lease=STALE)
     assert claimed is not None
     assert claimed.state == "claimed"
     assert claimed.attempts == 1
-    assert await ledger.claim(planned.id, now=T0, stale_after=STALE) is None  # held
+    assert await ledger.claim(planned.id, now=T0, lease=STALE) is None  # held
     assert await ledger.mark_sent(claimed, now=T0, message_id="1.2", paper_ids=["2608.1", "a"])
     assert await ledger.already_sent(target.id, ["2608.1", "2608.2", "a"]) == {"2608.1", "a"}
-    assert await ledger.claim(planned.id, now=T0 + STALE * 2, stale_after=STALE) is None  # sent
-    assert await ledger.open_deliveries(now=T0 + STALE * 2, stale_after=STALE) == []
+    assert await ledger.claim(planned.id, now=T0 + STALE * 2, lease=STALE) is None  # sent
+    assert await ledger.open_deliveries(now=T0 + STALE * 2) == []
 
 
 async def test_concurrent_claims_have_one_winner(ledger: Ledger, targets: Targets) -> None:
     target = await targets.ensure("slack", "T1", "user", "U1")
     planned = await ledger.plan(target.id, DeliveryKey.dm(1, WED), due_at=T0)
     results = await asyncio.gather(
-        *(ledger.claim(planned.id, now=T0, stale_after=STALE) for _ in range(10))
+        *(ledger.claim(planned.id, now=T0, lease=STALE) for _ in range(10))
     )
     assert sum(r is not None for r in results) == 1
 
@@ -83,12 +83,12 @@ async def test_a_stale_claim_is_taken_over_and_the_old_sender_cannot_mark(
 ) -> None:
     target = await targets.ensure("discord", "", "user", "99")
     planned = await ledger.plan(target.id, DeliveryKey.dm(2, WED), due_at=T0)
-    crashed = await ledger.claim(planned.id, now=T0, stale_after=STALE)
+    crashed = await ledger.claim(planned.id, now=T0, lease=STALE)
     assert crashed is not None
-    assert await ledger.open_deliveries(now=T0 + STALE / 2, stale_after=STALE) == []
-    [stale] = await ledger.open_deliveries(now=T0 + STALE, stale_after=STALE)
+    assert await ledger.open_deliveries(now=T0 + STALE / 2) == []
+    [stale] = await ledger.open_deliveries(now=T0 + STALE)
     assert stale.id == planned.id
-    retry = await ledger.claim(planned.id, now=T0 + STALE, stale_after=STALE)
+    retry = await ledger.claim(planned.id, now=T0 + STALE, lease=STALE)
     assert retry is not None
     assert retry.attempts == 2
     assert retry.claim_token != crashed.claim_token
@@ -102,16 +102,16 @@ async def test_transient_failure_backs_off_then_permanent_failure_sticks(
 ) -> None:
     target = await targets.ensure("slack", "T1", "channel", "C9")
     planned = await ledger.plan(target.id, DeliveryKey.digest(date(2026, 8, 20)), due_at=T0)
-    first = await ledger.claim(planned.id, now=T0, stale_after=STALE)
+    first = await ledger.claim(planned.id, now=T0, lease=STALE)
     assert first is not None
     retry_at = T0 + timedelta(minutes=2)
     assert await ledger.mark_failed(first, now=T0, error="ratelimited", retry_at=retry_at)
-    assert await ledger.claim(planned.id, now=T0 + timedelta(minutes=1), stale_after=STALE) is None
-    second = await ledger.claim(planned.id, now=retry_at, stale_after=STALE)
+    assert await ledger.claim(planned.id, now=T0 + timedelta(minutes=1), lease=STALE) is None
+    second = await ledger.claim(planned.id, now=retry_at, lease=STALE)
     assert second is not None
     assert second.last_error == "ratelimited"
     assert await ledger.mark_failed(second, now=retry_at, error="channel_not_found", retry_at=None)
-    assert await ledger.claim(planned.id, now=T0 + timedelta(days=1), stale_after=STALE) is None
+    assert await ledger.claim(planned.id, now=T0 + timedelta(days=1), lease=STALE) is None
     await targets.disable(target.id, now=retry_at, reason="channel_not_found")
     disabled = await targets.ensure("slack", "T1", "channel", "C9")
     assert disabled.disabled_reason == "channel_not_found"
@@ -123,10 +123,10 @@ async def test_missed_deliveries_are_closed(ledger: Ledger, targets: Targets) ->
     planned = await ledger.plan(
         target.id, DeliveryKey.digest(date(2026, 8, 17)), due_at=T0 - timedelta(days=2)
     )
-    assert [d.id for d in await ledger.open_deliveries(now=T0, stale_after=STALE)] == [planned.id]
+    assert [d.id for d in await ledger.open_deliveries(now=T0)] == [planned.id]
     await ledger.mark_missed(planned.id, reason="due 2 days ago, outside the grace window")
-    assert await ledger.open_deliveries(now=T0, stale_after=STALE) == []
-    assert await ledger.claim(planned.id, now=T0, stale_after=STALE) is None
+    assert await ledger.open_deliveries(now=T0) == []
+    assert await ledger.claim(planned.id, now=T0, lease=STALE) is None
 
 
 async def test_the_ledger_survives_a_restart(tmp_path: Path) -> None:
@@ -134,11 +134,11 @@ async def test_the_ledger_survives_a_restart(tmp_path: Path) -> None:
     store = await Store.open(path)
     target = await store.targets.ensure("slack", "T1", "channel", "C1")
     planned = await store.ledger.plan(target.id, DeliveryKey.digest(WED), due_at=T0)
-    await store.ledger.claim(planned.id, now=T0, stale_after=STALE)
+    await store.ledger.claim(planned.id, now=T0, lease=STALE)
     await store.close()
     reopened = await Store.open(path)
     try:
-        [open_one] = await reopened.ledger.open_deliveries(now=T0 + STALE, stale_after=STALE)
+        [open_one] = await reopened.ledger.open_deliveries(now=T0 + STALE)
         assert open_one.state == "claimed"
         assert open_one.attempts == 1
     finally:

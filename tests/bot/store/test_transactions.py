@@ -64,7 +64,7 @@ async def test_an_interrupted_mark_sent_is_rolled_back(
 ) -> None:
     target = await opened.targets.ensure("slack", "T1", "channel", "C1")
     planned = await opened.ledger.plan(target.id, DeliveryKey.parse("digest:2026-08-19"), due_at=T0)
-    claimed = await opened.ledger.claim(planned.id, now=T0, stale_after=timedelta(minutes=10))
+    claimed = await opened.ledger.claim(planned.id, now=T0, lease=timedelta(minutes=10))
     assert claimed is not None
     with pytest.raises(type(exc)):
         await opened.ledger.mark_sent(claimed, now=T0, message_id="m1", paper_ids=interrupted(exc))
