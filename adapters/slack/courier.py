@@ -112,19 +112,34 @@ class SlackCourier:
         return SendResult(SendStatus.SENT, message_id=ts or None)
 
     async def find_sent(self, target: Target, key: DeliveryKey, since: datetime) -> str | None:
-        """The ``ts`` of the first message tagged *key* in *target* since *since*, if any;
-        raises :class:`~bot.delivery.courier.LookupFailed` when Slack cannot be asked."""
+        """The ``ts`` of part 1 of the post tagged *key* in *target* since *since*, when
+        every part of it is there. When only its first parts are (an attempt failed half-way
+        and the process died), ``None``, and the next :meth:`send` of *key* posts only the
+        missing parts. Raises :class:`~bot.delivery.courier.LookupFailed` when Slack cannot
+        be asked."""
         _check(target)
         try:
             channel = target.address
             if target.kind == "user":
                 channel = await self.delivery.open_dm(target.address)
-            return await self.delivery.find_posted(channel, str(key), since.timestamp())
+            found = await self.delivery.find_parts(channel, str(key), since.timestamp())
         except DeliveryError as exc:
             log.warning("slack look-up of %s in target %s failed: %s", key, target.id, exc.code)
             raise LookupFailed(
                 f"Slack could not list the channel's messages ({exc.code})"
             ) from None
+        if found.complete:
+            return found.first
+        if found.prefix:
+            log.info(
+                "slack delivery %s to target %s: parts 1-%d of %d are out; resuming the rest",
+                key,
+                target.id,
+                len(found.prefix),
+                found.total,
+            )
+            self._partial[(target.id, str(key))] = found.prefix
+        return None
 
 
 def _check(target: Target) -> None:

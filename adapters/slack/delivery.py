@@ -17,6 +17,7 @@ import functools
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import NotRequired, TypedDict
 
 import aiohttp
@@ -66,6 +67,36 @@ class PostPayload(TypedDict):
     unfurl_links: bool
     unfurl_media: bool
     metadata: NotRequired[dict[str, object]]
+
+
+def _number(value: object) -> int:
+    """A part number from message metadata (``0`` when missing or not a small integer)."""
+    return value if isinstance(value, int) and 0 < value <= 1000 else 0
+
+
+@dataclass(frozen=True, slots=True)
+class PostedParts:
+    """The parts of one tagged post found in a channel: part number → message ``ts``."""
+
+    parts: dict[int, str]
+    total: int  # how many parts the post has (from its metadata), 0 if none was found
+
+    @property
+    def complete(self) -> bool:
+        return self.total > 0 and all(n in self.parts for n in range(1, self.total + 1))
+
+    @property
+    def first(self) -> str | None:
+        return self.parts.get(1)
+
+    @property
+    def prefix(self) -> tuple[str, ...]:
+        """The ``ts`` of parts 1, 2, ... up to the first missing one (what a resumed send
+        skips: parts go out in order)."""
+        out: list[str] = []
+        while (ts := self.parts.get(len(out) + 1)) is not None:
+            out.append(ts)
+        return tuple(out)
 
 
 class SlackDelivery:
@@ -212,12 +243,20 @@ class SlackDelivery:
         return await self.post_to_channel(channel, reply, digest_key=digest_key, already=already)
 
     async def find_posted(self, channel: str, digest_key: str, oldest: float) -> str | None:
-        """The ``ts`` of our first message tagged *digest_key* since *oldest* (epoch s), if any.
+        """The ``ts`` of part 1 of the post tagged *digest_key* since *oldest* (epoch s),
+        when every part of it is there; ``None`` otherwise (see :meth:`find_parts`)."""
+        found = await self.find_parts(channel, digest_key, oldest)
+        return found.first if found.complete else None
 
-        Reads ``conversations.history`` with ``include_all_metadata`` page by page.
+    async def find_parts(self, channel: str, digest_key: str, oldest: float) -> PostedParts:
+        """Which parts of the post tagged *digest_key* are in *channel* since *oldest*.
+
+        Reads ``conversations.history`` with ``include_all_metadata`` page by page; for
+        each part number the earliest of our messages carrying it counts.
         """
         cursor: str | None = None
-        found: str | None = None
+        parts: dict[int, str] = {}
+        total = 0
         while True:
             data = await self._call(
                 "conversations.history",
@@ -232,12 +271,16 @@ class SlackDelivery:
             )
             for msg in objects(data.get("messages")):
                 ts = text(msg.get("ts"))
-                earlier = ts is not None and (found is None or float(ts) < float(found))
-                if earlier and self._is_tagged(msg, digest_key):
-                    found = ts
+                if ts is None or not self._is_tagged(msg, digest_key):
+                    continue
+                payload = obj(obj(msg.get("metadata")).get("event_payload"))
+                part, parts_of = _number(payload.get("part")), _number(payload.get("parts"))
+                total = max(total, parts_of)
+                if part and (part not in parts or float(ts) < float(parts[part])):
+                    parts[part] = ts
             cursor = text(obj(data.get("response_metadata")).get("next_cursor"))
             if not cursor:
-                return found
+                return PostedParts(parts, total)
 
     def _is_tagged(self, msg: Mapping[str, object], digest_key: str) -> bool:
         """Whether *msg* is one of ours and carries *digest_key* in its metadata."""

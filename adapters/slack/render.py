@@ -45,6 +45,8 @@ ACTION_IDS: dict[ActionKind, str] = {
 LINK_ACTION_PREFIX = "papers_link_"
 
 _AT = re.compile(r"(?<!\w)@(?=\w)")
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_TOKENS = re.compile(r"\S+|\s+")
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 _URL = re.compile(r"https?://[^\s<>|\"]+")
 
@@ -121,19 +123,44 @@ def _context(text: str) -> Block:
     return {"type": "context", "elements": [_mrkdwn(text)]}
 
 
+def _html(char: str) -> str:
+    return _HTML.get(char, char)
+
+
 def _chunks(text: str, limit: int) -> list[str]:
-    """Escaped *text* in pieces of ≤ *limit* chars, cut between words where possible."""
+    """Escaped *text* in pieces of ≤ *limit* chars, cut between words where possible.
+
+    One pass over the text (linear time, whatever the text is): a word longer than a whole
+    piece is cut between characters, after its ``@`` words are defused as a whole, so no
+    cut can reassemble a mention."""
     pieces: list[str] = []
-    rest = text.strip()
-    while rest:
-        end = min(len(rest), limit)
-        while (over := len(escape(rest[:end])) - limit) > 0:
-            end -= over
-        space = rest.rfind(" ", 0, end)
-        if end < len(rest) and space > end // 2:
-            end = space
-        pieces.append(escape(rest[:end].rstrip()))
-        rest = rest[end:].strip()
+    current: list[str] = []
+    size = 0
+
+    def flush() -> None:
+        nonlocal current, size
+        piece = "".join(current).strip()
+        if piece:
+            pieces.append(piece)
+        current, size = [], 0
+
+    for token in _TOKENS.findall(text.strip()):
+        escaped = escape(token)
+        if size + len(escaped) <= limit:
+            current.append(escaped)
+            size += len(escaped)
+        elif len(escaped) <= limit:
+            flush()
+            if not token.isspace():
+                current, size = [escaped], len(escaped)
+        else:
+            for char in _AT.sub("@\u2060", token):
+                piece = _html(char)
+                if size + len(piece) > limit:
+                    flush()
+                current.append(piece)
+                size += len(piece)
+    flush()
     return pieces
 
 

@@ -207,13 +207,26 @@ async def test_a_retry_after_a_partial_post_sends_only_the_rest(
     assert len(parts) > 1
 
 
-async def test_a_restarted_courier_finds_part_one_of_a_partial_post(
+async def test_a_partial_post_is_not_sent_and_a_restarted_courier_resumes_the_rest(
     courier: SlackCourier, slack: FakeSlack
 ) -> None:
-    slack.fail_channel(CHANNEL, "msg_blocks_too_long", after=1)
-    await courier.send(target(), digest(50), KEY)
+    """Part 2 of a two-part digest failed, then the process died: the restarted courier
+    must not call the delivery sent (its papers were never all delivered); its next send
+    posts only the missing parts, and then the post is found."""
+    slack.fail_channel(CHANNEL, "fatal_error", after=1)  # part 2 fails once
+    failed = await courier.send(target(), digest(50), KEY)
+    assert failed.status is SendStatus.RETRY
     [first] = slack.messages[CHANNEL]
-    assert await SlackCourier(courier.delivery).find_sent(target(), KEY, SINCE) == first["ts"]
+    restarted = SlackCourier(courier.delivery)
+    assert await restarted.find_sent(target(), KEY, SINCE) is None
+    sent = await restarted.send(target(), digest(50), KEY)
+    assert sent.status is SendStatus.SENT
+    assert sent.message_id == first["ts"]
+    posted = slack.messages[CHANNEL]
+    parts = [m["metadata"]["event_payload"]["part"] for m in posted]
+    assert parts == list(range(1, len(posted) + 1))  # every part once, in order
+    assert len(posted) > 1
+    assert await restarted.find_sent(target(), KEY, SINCE) == first["ts"]
 
 
 async def test_a_rate_limit_then_success_is_sent(courier: SlackCourier, slack: FakeSlack) -> None:
