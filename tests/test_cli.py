@@ -49,9 +49,32 @@ def test_demo_simulate_prints_posts_as_they_fire(capsys: pytest.CaptureFixture[s
     assert "0 missed, 0 failed" in out
 
 
-def test_demo_simulate_rejects_a_bad_span(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--simulate", "3 weeks"]) == 1
-    assert "not a span" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    ("span", "says"), [("3 weeks", "not a span"), ("0d", "between 1 hour and 14 days")]
+)
+def test_demo_simulate_rejects_a_bad_span_as_bad_usage(
+    capsys: pytest.CaptureFixture[str], span: str, says: str
+) -> None:
+    assert main(["demo", "--simulate", span]) == 2
+    assert says in capsys.readouterr().err
+
+
+def test_search_takes_every_word_after_it_as_the_query_exclusions_included(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    archive = tmp_path / "days.jsonl"
+    items = json.loads((DATA / "hf_daily" / "2025-10-14.json").read_text())
+    archive.write_text(json.dumps({"date": "2025-10-14", "items": items}) + "\n")
+    assert main(["ingest", "--from-file", str(archive)]) == 0
+    capsys.readouterr()
+    assert main(["search", "model", "-video"]) == 0
+    out = capsys.readouterr().out
+    assert "for “model -video”" in out
+    assert main(["search", "--page", "2", "model", "-video"]) == 0
+    assert "Results 6–" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as usage:  # elsewhere an unknown option is still an error
+        main(["ingest", "-video"])
+    assert usage.value.code == 2
 
 
 def test_ingest_from_file_then_search(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

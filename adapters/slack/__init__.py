@@ -40,6 +40,7 @@ from adapters.slack.client import build_client
 from adapters.slack.courier import SlackCourier
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.errors import AUTH_ERRORS
+from adapters.slack.guard import guard
 from bot import ConfigError, Settings
 
 __all__ = [
@@ -95,6 +96,7 @@ async def _check_app_token(delivery: SlackDelivery, app_token: str) -> None:
 
 def _web_app(app: AsyncApp, settings: Settings) -> web.Application:
     web_app = app.server(port=settings.slack_http_port, path=EVENTS_PATH).web_app
+    web_app.middlewares.append(guard(EVENTS_PATH))  # malformed requests: 400, not 500
 
     async def health(_: web.Request) -> web.Response:
         return web.json_response({"ok": True, "mode": "http"})

@@ -42,6 +42,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.client import USER_AGENT
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.errors import DeliveryError, Outcome, classify, payload_size
+from adapters.slack.guard import bolt_logger
 from adapters.slack.payloads import (
     COMMAND,
     caller_from_action,
@@ -230,7 +231,7 @@ def _bolt_app(delivery: SlackDelivery, signing_secret: str | None) -> AsyncApp:
         request_verification_enabled=signing_secret is not None,
         authorize=authorize,
         process_before_response=True,
-        logger=logging.getLogger("adapters.slack.bolt"),
+        logger=bolt_logger(),
     )
 
 

@@ -24,7 +24,7 @@ from bot.app import configure_logging
 from bot.cli.offline import demo, ingest, invite, search_once, simulate_demo
 from bot.cli.serve import run
 from bot.config import Settings, load_settings
-from bot.errors import ConfigError, PapersbotError
+from bot.errors import ConfigError, PapersbotError, UserInputError
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="a daily_papers JSON array or {date, items} JSON lines (.gz ok)",
     )
     search = sub.add_parser("search", help="search the store once and print the results")
-    search.add_argument("query", nargs="+", help="query, e.g. 'diffusion -video since:30d'")
+    search.add_argument(
+        "query", nargs="+", help="query, e.g. diffusion -video since:30d (no quotes needed)"
+    )
     search.add_argument("--page", type=int, default=1, help="result page (5 per page)")
     invite = sub.add_parser("discord-invite", help="print the Discord OAuth2 invite URL")
     invite.add_argument(
@@ -74,8 +76,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line; after ``search`` every word is the query, ``-word`` exclusions
+    included (``papersbot search diffusion -video``)."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command == "search":
+        args.query = [*args.query, *extra]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     # Wrap for a person at a terminal; keep one line per item for pipes and logs.
     console = Console(soft_wrap=not sys.stdout.isatty())
     try:
@@ -86,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         Console(stderr=True).print(
             f"[red]configuration error:[/] {exc}", markup=True, highlight=False
         )
+        return 2
+    except UserInputError as exc:  # bad usage the person can fix: `--simulate 0d`
+        Console(stderr=True).print(f"papersbot: {exc}", markup=False, highlight=False)
         return 2
     except PapersbotError as exc:
         Console(stderr=True).print(f"papersbot: {exc}", markup=False, highlight=False)

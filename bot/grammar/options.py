@@ -54,8 +54,9 @@ def _is_cadence(word: str) -> bool:
 
 
 def _looks_like_time(word: str) -> bool:
-    """``at`` followed by this is a schedule, not query words (``look at attention``)."""
-    return word[:1].isdigit() or word.lower() in ("noon", "midnight")
+    """``at`` followed by this is a schedule, not query words (``look at attention``): any
+    word with a digit in it is meant as a time (``at -1`` is an error, not a query)."""
+    return any(char.isdigit() for char in word) or word.lower() in ("noon", "midnight")
 
 
 def _set(when: When, name: str, value: str) -> When:
@@ -97,6 +98,10 @@ def split_subscribe(text: str) -> tuple[str, When]:
         elif len(words) >= 2 and words[-2].lower() == "weekly" and _is_day(last):
             when = _cadence(when, f"weekly {last}")
             del words[-2:]
+        elif len(words) >= 2 and words[-2].lower() == "weekly" and last.lower().endswith("day"):
+            raise UserInputError(
+                f"`{shown(last, 20)}` is not a day of the week; write it like `weekly fri`."
+            )
         elif _is_cadence(last):
             when = _cadence(when, last)
             del words[-1]

@@ -187,3 +187,17 @@ def test_an_unknown_digest_option_lists_the_ones_there_are() -> None:
         parse_digest_options("x" * 200)
     assert "I don't understand `xxx" in str(caught.value)
     assert "x" * 31 not in str(caught.value)  # the word is shown shortened
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("diffusion weekly funday", "`funday` is not a day of the week"),
+        ("diffusion at -1", "`-1` is not a time"),
+        ("diffusion at 8x", "`8x` is not a time"),
+    ],
+)
+def test_a_word_that_looks_like_an_option_but_is_not_one_is_an_error(text: str, says: str) -> None:
+    """It used to become part of the query: a subscription to "diffusion weekly funday"."""
+    with pytest.raises(UserInputError, match=says):
+        split_subscribe(text)
