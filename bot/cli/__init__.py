@@ -6,6 +6,7 @@
     papersbot demo --simulate 3d       fast-forward days: watch digests and DMs fire
     papersbot ingest [--date D | --since D | --from-file PATH]
     papersbot search QUERY...          one-shot; each result line shows its arXiv id
+    papersbot backup PATH              a consistent copy of the database, even while running
     papersbot discord-invite           the OAuth2 URL that adds the bot to a server
 """
 
@@ -21,7 +22,14 @@ from pathlib import Path
 from rich.console import Console
 
 from bot.app import configure_logging
-from bot.cli.offline import demo, ingest, invite, search_once, simulate_demo
+from bot.cli.offline import (
+    backup_database,
+    demo,
+    ingest,
+    invite,
+    search_once,
+    simulate_demo,
+)
 from bot.cli.serve import run
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError, PapersbotError, UserInputError
@@ -69,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
         "query", nargs="+", help="query, e.g. diffusion -video since:30d (no quotes needed)"
     )
     search.add_argument("--page", type=int, default=1, help="result page (5 per page)")
+    copy = sub.add_parser(
+        "backup", help="copy the database, consistently, while papersbot runs (see README)"
+    )
+    copy.add_argument("path", type=Path, metavar="PATH", help="the new backup file")
     invite = sub.add_parser("discord-invite", help="print the Discord OAuth2 invite URL")
     invite.add_argument(
         "--application-id", help="the application id (default: read from DISCORD_TOKEN)"
@@ -130,6 +142,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, console: Conso
         return await run(settings, console)
     if args.command == "ingest":
         return await ingest(settings, console, args)
+    if args.command == "backup":
+        return await backup_database(settings, console, args.path)
     if args.command == "discord-invite":
         return invite(settings, console, "discord", args.application_id)
     return await search_once(settings, console, " ".join(args.query), args.page)

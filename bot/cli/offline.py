@@ -4,6 +4,7 @@ platform invite links. They print through the registry's terminal (the console a
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 import tempfile
 from datetime import timedelta
@@ -21,6 +22,7 @@ from bot.grammar.commands import DEFAULT_COUNT, Search
 from bot.plugins import AdapterPlugin, load_plugins, terminal_plugin
 from bot.service.papersbot import PAGE_SIZE
 from bot.sources.ingest import REFRESH_DAYS, IngestSummary, weekdays
+from bot.store.backup import backup
 
 
 async def demo(settings: Settings, console: Console, *, once: bool, database: str | None) -> int:
@@ -136,3 +138,16 @@ async def search_once(settings: Settings, console: Console, query: str, page: in
         reply = await app.bot.run_command(Search(query, offset=(page - 1) * PAGE_SIZE))
         terminal_plugin().create(app.context).show(reply, compact=True)
     return 1 if reply.is_error else 0
+
+
+async def backup_database(settings: Settings, console: Console, path: Path) -> int:
+    """``papersbot backup PATH``: copy the configured database online (see
+    :mod:`bot.store.backup`)."""
+    summary = await asyncio.to_thread(backup, Path(settings.papersbot_database), path)
+    console.print(
+        f"Backed up {settings.papersbot_database} to {summary.path} "
+        f"({summary.pages} pages, {summary.size:,} bytes, checked).",
+        markup=False,
+        highlight=False,
+    )
+    return 0
