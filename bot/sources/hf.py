@@ -87,7 +87,7 @@ class HuggingFaceSource:
     def _json(self, response: httpx.Response) -> Any:
         try:
             return response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
             snippet = " ".join(response.text.split())[:80]
             detail = f"body is not JSON: {snippet!r}"
             raise SourceResponseError(self.name, str(response.url), detail) from None

@@ -94,7 +94,7 @@ def error_detail(response: httpx.Response) -> str:
     try:
         body: Any = response.json()
         message = body.get("error") if isinstance(body, dict) else None
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
         message = None
     if not isinstance(message, str):
         message = response.text
