@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import assert_never
 
 import discord
@@ -35,7 +35,10 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
 PAGE = 100  # messages per history request, Discord's maximum
-MAX_PAGES = 50  # 5,000 messages since the claim: more means a look-up is not worth it
+MAX_PAGES = 500  # 50,000 messages: past this a look-up says it cannot tell
+# A post for a delivery can only exist between its due time and the end of its grace
+# window (4 h by default), plus slack: history after that is not read.
+WINDOW = timedelta(hours=8)
 
 
 def send_status(outcome: Outcome) -> SendStatus:
@@ -66,16 +69,25 @@ class DiscordCourier:
     ``find_sent`` needs the bot's own user id). *pacer* defaults to :class:`Pacer`'s
     defaults: 48 requests/s for everything this courier sends, 5 messages per 5 s per
     channel. Build one courier per client: two would each take 48/s of the same 50.
-    *max_pages* bounds a look-up (100 messages a page).
+    A look-up reads the history from the delivery's due time to *window* after it; a
+    channel too busy to read that far in *max_pages* pages (100 messages each) makes it
+    raise :class:`~bot.delivery.courier.LookupFailed` (so nothing is re-sent), never
+    answer "not there".
     """
 
     platform = PLATFORM
 
     def __init__(
-        self, client: discord.Client, *, pacer: Pacer | None = None, max_pages: int = MAX_PAGES
+        self,
+        client: discord.Client,
+        *,
+        pacer: Pacer | None = None,
+        max_pages: int = MAX_PAGES,
+        window: timedelta = WINDOW,
     ) -> None:
         self.deliverer = Deliverer(client, pacer=pacer or Pacer())
         self.max_pages = max_pages
+        self.window = window
 
     async def send(self, target: Target, reply: Reply, key: DeliveryKey) -> SendResult:
         """Post *reply* to *target* with *key* as its nonce and marker."""
@@ -118,6 +130,7 @@ class DiscordCourier:
         parts: dict[int, int] = {}  # part number -> message id
         total = 1
         after: discord.abc.Snowflake = discord.Object(id=discord.utils.time_snowflake(since) - 1)
+        until = since + self.window
         for _ in range(self.max_pages):
             page = await self.deliverer.call(functools.partial(_page, channel, after))
             for message in page:
@@ -129,11 +142,14 @@ class DiscordCourier:
                         total = count
             if all(n in parts for n in range(1, total + 1)):
                 return str(parts[1])
-            if len(page) < PAGE:
-                break
+            if len(page) < PAGE or page[-1].created_at > until:
+                break  # the end of the history, or of the delivery's window
             after = page[-1]
         else:
             log.warning("stopped looking for %s after %d messages", key, self.max_pages * PAGE)
+            raise LookupFailed(
+                f"more than {self.max_pages * PAGE} messages in the channel since it was due"
+            )
         if parts:
             log.warning("delivery %s: only parts %s of %d found", key, sorted(parts), total)
         return None

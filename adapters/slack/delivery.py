@@ -69,6 +69,30 @@ class PostPayload(TypedDict):
     metadata: NotRequired[dict[str, object]]
 
 
+def _strings(value: object) -> list[str]:
+    """The strings of a JSON list (Slack's ``response_metadata.messages``)."""
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
+def _has_images(blocks: Sequence[Block]) -> bool:
+    return any(
+        block.get("type") == "image" or obj(block.get("accessory")).get("type") == "image"
+        for block in blocks
+    )
+
+
+def _without_images(blocks: Sequence[Block]) -> list[Block]:
+    """*blocks* without image blocks and image accessories (thumbnails)."""
+    kept: list[Block] = []
+    for block in blocks:
+        if block.get("type") == "image":
+            continue
+        if obj(block.get("accessory")).get("type") == "image":
+            block = {key: value for key, value in block.items() if key != "accessory"}
+        kept.append(block)
+    return kept
+
+
 def _number(value: object) -> int:
     """A part number from message metadata (``0`` when missing or not a small integer)."""
     return value if isinstance(value, int) and 0 < value <= 1000 else 0
@@ -145,6 +169,8 @@ class SlackDelivery:
             wait = parse_retry_after(exc.response.headers)
             status = exc.response.status_code
             error = classify(code, bot_name=self.bot_name, status=status, retry_after=wait)
+            metadata = obj(exc.response.get("response_metadata"))
+            error.details = tuple(m for m in _strings(metadata.get("messages")))
             if error.outcome is Outcome.BUG:
                 size = payload_size(payload or {})
                 blocks = len(objects((payload or {}).get("blocks")))
@@ -178,9 +204,21 @@ class SlackDelivery:
         if metadata is not None:
             payload["metadata"] = metadata
         async with self.pacer.slot(channel):
-            data = await self._call(
-                "chat.postMessage", lambda: self.client.chat_postMessage(**payload), payload
-            )
+            try:
+                data = await self._call(
+                    "chat.postMessage", lambda: self.client.chat_postMessage(**payload), payload
+                )
+            except DeliveryError as exc:
+                # Slack refuses a whole message when it cannot fetch one thumbnail: the
+                # papers matter more than the pictures (a refused message posted nothing).
+                image = any("image" in detail for detail in exc.details)
+                if exc.code != "invalid_blocks" or not image or not _has_images(payload["blocks"]):
+                    raise
+                log.warning("slack refused the images in a message to %s; sent without", channel)
+                payload["blocks"] = _without_images(payload["blocks"])
+                data = await self._call(
+                    "chat.postMessage", lambda: self.client.chat_postMessage(**payload), payload
+                )
         return str(data.get("ts", ""))
 
     async def post_to_channel(

@@ -70,6 +70,7 @@ class Fault:
     status: int = 200
     retry_after: int | None = None
     passes: bool = False  # let this call through (a fault that comes after N good calls)
+    messages: tuple[str, ...] = ()  # response_metadata.messages, as Slack explains some errors
 
 
 @dataclass
@@ -164,14 +165,16 @@ class FakeSlack:
         retry_after: int | None = None,
         times: int = 1,
         after: int = 0,
+        messages: tuple[str, ...] = (),
     ) -> None:
         """Make *times* calls naming *channel* (any method) fail like :meth:`fail`, once
-        *after* more calls have gone through normally."""
+        *after* more calls have gone through normally; *messages* explain the error as
+        Slack's ``response_metadata.messages`` do."""
         if retry_after is not None:
             status = 429
         queue = self._channel_faults[channel]
         queue.extend(Fault(passes=True) for _ in range(after))
-        queue.extend(Fault(error, status, retry_after) for _ in range(times))
+        queue.extend(Fault(error, status, retry_after, messages=messages) for _ in range(times))
 
     def hold(self, method: str) -> asyncio.Event:
         """Park every call of *method* until the returned event is set."""
@@ -419,6 +422,13 @@ class FakeSlack:
 
 def _fault(fault: Fault) -> web.Response:
     """Slack's answer to an injected failure: 429 with ``Retry-After``, a 5xx, or an error."""
+    if fault.status == 200 and fault.messages:
+        body = {
+            "ok": False,
+            "error": fault.error,
+            "response_metadata": {"messages": fault.messages},
+        }
+        return web.json_response(body)
     if fault.status == 200:
         return _error(fault.error or "internal_error")
     headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
