@@ -9,7 +9,7 @@ import adapters.discord  # noqa: F401  (first: it imports discord.py without the
 # isort: split
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
 from typing import Any
@@ -32,6 +32,7 @@ from tests.fakes.clock import Clock
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord_payloads import CHANNEL_ID, USER_ID
 from tests.fakes.discord_rest import GlobalLimit
+from tests.fakes.loop import ClockLoop
 
 MESSAGES = rf"/channels/{CHANNEL_ID}/messages"
 CHANNEL = Target(1, "discord", "guild", "channel", str(CHANNEL_ID))
@@ -254,13 +255,33 @@ def test_the_fake_global_limit_is_a_sliding_second_per_token() -> None:
     assert headers["Via"]
 
 
-async def test_channel_buckets_space_posts_to_one_channel() -> None:
+def on_clock(clock: Clock, pace: Callable[[], Awaitable[None]], times: int) -> list[float]:
+    """Seconds on *clock* at which each of *times* calls of *pace* returned, run in a row on
+    a loop that keeps the clock's time (so the pacer's waits take no real time)."""
+
+    async def run() -> list[float]:
+        start, done = clock.monotonic(), []
+        for _ in range(times):
+            await pace()
+            done.append(clock.monotonic() - start)
+        return done
+
+    with asyncio.Runner(loop_factory=lambda: ClockLoop(clock)) as runner:
+        return runner.run(run())
+
+
+def test_channel_buckets_space_posts_to_one_channel() -> None:
     pacer = Pacer(1000, channel_messages=2, channel_period=0.2)
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    for _ in range(4):
-        await pacer.message(CHANNEL_ID)
-    assert loop.time() - start >= 0.19  # two more than the burst, 0.1 s apart
+    done = on_clock(Clock(), lambda: pacer.message(CHANNEL_ID), 4)
+    assert done == pytest.approx([0, 0, 0.1, 0.2], abs=1e-5)  # the burst, then 0.1 s apart
+
+
+def test_the_global_bucket_holds_any_second_to_per_second_plus_burst() -> None:
+    pacer = Pacer(48)  # burst 2
+    done = on_clock(Clock(), pacer.request, 100)
+    assert done[:3] == pytest.approx([0, 0, 1 / 48], abs=1e-5)
+    assert done[-1] == pytest.approx(98 / 48, abs=1e-4)  # 48 a second after the burst
+    assert max(sum(t <= s <= t + 1 for s in done) for t in done) <= 48 + 2
 
 
 def test_the_marker_goes_where_there_is_room() -> None:
