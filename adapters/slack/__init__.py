@@ -126,6 +126,8 @@ async def open_slack(bot: Responder, settings: Settings) -> AsyncIterator[SlackR
             await _check_app_token(delivery, app_token)
             app = build_app(bot, delivery, signing_secret=None, managers=managers)
             handler = AsyncSocketModeHandler(app, app_token=app_token, web_client=delivery.client)
+            # slack_bolt does not annotate connect_async / close_async, and strict mypy
+            # refuses calls to unannotated functions: hence the two ignores below.
             await handler.connect_async()  # type: ignore[no-untyped-call]
             log.info("slack: connected in Socket Mode")
             try:

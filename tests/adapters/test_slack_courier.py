@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import aiohttp
 import pytest
@@ -14,12 +14,13 @@ from adapters.slack import SlackRuntime
 from adapters.slack.courier import SlackCourier, send_status
 from adapters.slack.delivery import EVENT_TYPE, Outcome, SlackDelivery
 from bot.delivery.courier import Courier, LookupFailed, SendStatus
-from bot.model.delivery import Kind, Target
+from bot.model.delivery import DeliveryKey, Kind, Target
 from bot.model.replies import Reply
 from tests.adapters.conftest import CHANNEL, USER, assert_valid, connect, digest
 from tests.fakes.slack import FakeSlack
 
-KEY = "digest:C0LAB:2026-08-19"
+DAY = date(2026, 8, 19)
+KEY = DeliveryKey.digest(DAY)
 SINCE = datetime(2026, 1, 1, tzinfo=UTC)  # the fake's ts are in mid-2026
 OUTCOME_STATUS = {
     Outcome.NOT_IN_CHANNEL: SendStatus.PERMANENT,
@@ -34,6 +35,11 @@ OUTCOME_STATUS = {
 
 def target(kind: Kind = "channel", address: str = CHANNEL, *, platform: str = "slack") -> Target:
     return Target(id=7, platform=platform, workspace="T0FAKE", kind=kind, address=address)
+
+
+def key_for(where: Target, day: date = DAY) -> DeliveryKey:
+    """The key of *where*'s post of *day*: the channel's digest, or subscription 1's DM."""
+    return DeliveryKey.digest(day) if where.kind == "channel" else DeliveryKey.dm(1, day)
 
 
 @pytest.fixture
@@ -62,18 +68,20 @@ async def test_send_to_a_channel_tags_every_part_with_the_key(
     assert result.status is SendStatus.SENT
     assert result.message_id == posted[0]["ts"]
     assert {m["metadata"]["event_type"] for m in posted} == {EVENT_TYPE}
-    assert {m["metadata"]["event_payload"]["digest_key"] for m in posted} == {KEY}
+    assert {m["metadata"]["event_payload"]["digest_key"] for m in posted} == {str(KEY)}
     assert_valid(posted)
 
 
 async def test_send_to_a_user_goes_to_their_dm(courier: SlackCourier, slack: FakeSlack) -> None:
-    result = await courier.send(target("user", USER), digest(3), "sub:1:2026-08-19")
+    user = target("user", USER)
+    key = key_for(user)
+    result = await courier.send(user, digest(3), key)
     [opened] = slack.calls_to("conversations.open")
     assert opened.args["users"] == USER
     [message] = slack.messages["D" + USER]
     assert result.status is SendStatus.SENT
     assert result.message_id == message["ts"]
-    assert message["metadata"]["event_payload"]["digest_key"] == "sub:1:2026-08-19"
+    assert message["metadata"]["event_payload"]["digest_key"] == str(key)
     assert slack.messages[CHANNEL] == []
 
 
@@ -82,15 +90,18 @@ async def test_find_sent_after_a_crash(
     courier: SlackCourier, slack: FakeSlack, kind: Kind, address: str
 ) -> None:
     where = target(kind, address)
-    await courier.send(where, Reply(text="someone else's key", ephemeral=False), "other")
-    sent = await courier.send(where, digest(30), KEY)
+    key = key_for(where)
+    other = key_for(where, DAY - timedelta(days=1))  # another delivery's key
+    await courier.send(where, Reply(text="someone else's key", ephemeral=False), other)
+    sent = await courier.send(where, digest(30), key)
     async with aiohttp.ClientSession() as session:  # a new process: nothing in memory
         restarted = SlackCourier(await connect(slack, session))
-        assert await restarted.find_sent(where, KEY, SINCE) == sent.message_id
-        assert await restarted.find_sent(where, "digest:C0LAB:2026-08-20", SINCE) is None
+        assert await restarted.find_sent(where, key, SINCE) == sent.message_id
+        next_day = key_for(where, DAY + timedelta(days=1))
+        assert await restarted.find_sent(where, next_day, SINCE) is None
         assert sent.message_id is not None
         later = datetime.fromtimestamp(float(sent.message_id) + 60, UTC)
-        assert await restarted.find_sent(where, KEY, later) is None
+        assert await restarted.find_sent(where, key, later) is None
     history = slack.calls_to("conversations.history")
     assert {c.args["channel"] for c in history} == {"D" + USER if kind == "user" else CHANNEL}
 
@@ -119,7 +130,7 @@ async def test_find_sent_raises_when_slack_cannot_say(
 ) -> None:
     setup(slack)
     with pytest.raises(LookupFailed):
-        await courier.find_sent(where, KEY, SINCE)
+        await courier.find_sent(where, key_for(where), SINCE)
     assert any("look-up of" in r.getMessage() for r in caplog.records)
 
 
@@ -148,7 +159,7 @@ async def test_a_closed_conversation_is_permanent(
     code: str,
 ) -> None:
     setup(slack)
-    result = await courier.send(where, digest(1), KEY)
+    result = await courier.send(where, digest(1), key_for(where))
     assert result.status is SendStatus.PERMANENT
     assert result.message_id is None
     assert result.detail.endswith(f"(slack: {code})")
@@ -185,7 +196,7 @@ async def test_everything_else_is_retried(
     [record] = [r for r in caplog.records if r.name == "adapters.slack.courier"]
     assert record.levelno == level
     assert code in record.getMessage()
-    assert KEY in record.getMessage()
+    assert str(KEY) in record.getMessage()
 
 
 @pytest.mark.parametrize(("kind", "address"), [("channel", CHANNEL), ("user", USER)])
@@ -195,10 +206,10 @@ async def test_a_retry_after_a_partial_post_sends_only_the_rest(
     where = target(kind, address)
     channel = "D" + USER if kind == "user" else CHANNEL
     slack.fail_channel(channel, "msg_blocks_too_long", after=1)
-    failed = await courier.send(where, digest(50), KEY)
+    failed = await courier.send(where, digest(50), key_for(where))
     assert failed.status is SendStatus.RETRY
     [first] = slack.messages[channel]
-    sent = await courier.send(where, digest(50), KEY)
+    sent = await courier.send(where, digest(50), key_for(where))  # the same key again
     assert sent.status is SendStatus.SENT
     assert sent.message_id == first["ts"]
     posted = slack.messages[channel]
@@ -241,7 +252,8 @@ async def test_a_rate_limit_that_persists_passes_on_retry_after(
     bare: SlackCourier, slack: FakeSlack
 ) -> None:
     slack.fail_channel("D" + USER, retry_after=42)
-    result = await bare.send(target("user", USER), digest(1), KEY)
+    user = target("user", USER)
+    result = await bare.send(user, digest(1), key_for(user))
     assert result.status is SendStatus.RETRY
     assert result.retry_after == 42.0
     assert result.detail == "Slack is busy or unreachable; retrying later (slack: ratelimited)"
@@ -304,7 +316,7 @@ async def test_a_lost_response_is_not_resent_blindly_and_is_found_later() -> Non
         await posting.check_auth()
         courier = SlackCourier(posting)
         target = Target(1, "slack", "T0FAKE", "channel", CHANNEL)
-        key = "digest:2026-11-29"
+        key = DeliveryKey.digest(date(2026, 11, 29))
         result = await courier.send(target, Reply(text="digest", ephemeral=False), key)
         assert result.status is SendStatus.RETRY
         assert len(slack.calls_to("chat.postMessage")) == 1
@@ -314,9 +326,10 @@ async def test_a_lost_response_is_not_resent_blindly_and_is_found_later() -> Non
 async def test_a_users_dm_channel_is_opened_once(courier: SlackCourier, slack: FakeSlack) -> None:
     """conversations.open is Tier 3 (about 50 a minute): daily DMs must not spend it."""
     user = target("user", USER)
-    for day in ("2026-08-19", "2026-08-20", "2026-08-21"):
-        result = await courier.send(user, digest(1), f"sub:1:{day}")
+    keys = [key_for(user, DAY + timedelta(days=n)) for n in range(3)]
+    for key in keys:
+        result = await courier.send(user, digest(1), key)
         assert result.status is SendStatus.SENT
     assert len(slack.calls_to("conversations.open")) == 1
-    assert await courier.find_sent(user, "sub:1:2026-08-21", SINCE) is not None
+    assert await courier.find_sent(user, keys[-1], SINCE) is not None
     assert len(slack.calls_to("conversations.open")) == 1

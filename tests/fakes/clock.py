@@ -1,9 +1,10 @@
-"""The one test clock: time that moves only when a test (or a sleep it injected) moves it.
+"""The one test clock: time that moves only when a test (or a sleep or loop it injected) moves it.
 
     clock = Clock()                                  # Wednesday 2026-08-19 15:00 UTC
     PapersBot(store=store, clock=clock)              # where code asks "what time is it?"
     CommandBudget(clock=clock.monotonic)             # where it measures intervals
     Pacer(3.0, clock=clock.monotonic, sleep=clock.sleep)  # where it waits
+    ClockLoop(clock)                                 # an event loop on it (tests/fakes/loop.py)
     clock.advance(hours=1)
 
 The wall reading and the monotonic reading are the same time, so a test that advances one
