@@ -29,7 +29,7 @@ from bot.delivery.courier import SendResult, SendStatus
 from bot.delivery.planner import Planner
 from bot.delivery.policy import DEFAULT_GRACE, DEFAULT_LEASE, TickReport
 from bot.delivery.sender import Sender
-from bot.model.delivery import Target
+from bot.model.delivery import DeliveryKey, Target
 from bot.model.replies import Reply
 from bot.store import Store
 
@@ -44,12 +44,12 @@ class Accepting:
         self.sent = 0
         self.cards = 0
 
-    async def send(self, target: Target, reply: Reply, key: str) -> SendResult:
+    async def send(self, target: Target, reply: Reply, key: DeliveryKey) -> SendResult:
         self.sent += 1
         self.cards += len(reply.cards)
         return SendResult(SendStatus.SENT, str(self.sent))
 
-    async def find_sent(self, target: Target, key: str, since: datetime) -> str | None:
+    async def find_sent(self, target: Target, key: DeliveryKey, since: datetime) -> str | None:
         return None
 
 

@@ -42,7 +42,7 @@ from adapters.discord import DiscordCourier  # noqa: E402  (first: no audioop wa
 from adapters.discord.render import render_reply  # noqa: E402
 from bot.app import bundled_snapshot  # noqa: E402
 from bot.delivery.courier import SendStatus  # noqa: E402
-from bot.model.delivery import Target  # noqa: E402
+from bot.model.delivery import DeliveryKey, Target  # noqa: E402
 from bot.model.papers import StoredPaper  # noqa: E402
 from bot.model.replies import Reply  # noqa: E402
 from bot.search import ranking  # noqa: E402
@@ -149,7 +149,7 @@ async def _run(
     async def one(user_id: int) -> None:
         target = Target(user_id, "discord", "bench", "user", str(user_id))
         async with gate:
-            result = await courier.send(target, reply, f"dm:{user_id}:{NOW.date()}")
+            result = await courier.send(target, reply, DeliveryKey.dm(user_id, NOW.date()))
         if result.status is not SendStatus.SENT:
             failures[f"{result.status}: {result.detail}"] += 1
 
