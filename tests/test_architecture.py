@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,6 +66,22 @@ def test_adapter_imports_no_io_plumbing(path: Path) -> None:
     assert not imported_roots(path) & PLUMBING
 
 
+def fresh_interpreter(script: str) -> dict[str, Any]:
+    """Run *script* in a new Python (nothing imported yet) and return the JSON object its
+    last printed line holds."""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return report
+
+
 def test_importing_the_whole_core_loads_no_platform_sdk() -> None:
     """Import every ``bot.*`` module (``bot.__main__`` too: the console script imports it)."""
     script = """
@@ -76,16 +93,7 @@ for name in names:
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in {"slack_bolt", "slack_sdk", "discord"})
 print(json.dumps({"imported": names, "platform": loaded}))
 """
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report = fresh_interpreter(script)
     assert {"bot.model.ids", "bot.grammar.query", "bot.search.engine", "bot.store.db"} <= set(
         report["imported"]
     )
@@ -236,16 +244,7 @@ kinds = {name: type(p).__name__ for name, p in plugins.items()}
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in {"slack_bolt", "slack_sdk", "discord"})
 print(json.dumps({"kinds": kinds, "platform": loaded}))
 """
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report = fresh_interpreter(script)
     assert report["kinds"] == {
         "console": "TerminalPlugin",
         "discord": "AdapterPlugin",

@@ -57,6 +57,31 @@ async def _poll(predicate: Callable[[], bool], within: float) -> None:
             await asyncio.sleep(0.05)
 
 
+def _slack_env(slack: FakeSlack, port: int) -> dict[str, str]:
+    """Slack HTTP mode on *port*, against the fake's Web API."""
+    return {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "SLACK_HTTP_HOST": "127.0.0.1",
+        "SLACK_HTTP_PORT": str(port),
+    }
+
+
+async def _healthy(http: aiohttp.ClientSession, base: str) -> bool:
+    try:
+        async with http.get(f"{base}/healthz") as resp:
+            return resp.status == 200
+    except aiohttp.ClientError:
+        return False
+
+
+async def _until_healthy(http: aiohttp.ClientSession, base: str) -> None:
+    async with asyncio.timeout(30):
+        while not await _healthy(http, base):  # noqa: ASYNC110 (another process)
+            await asyncio.sleep(0.1)
+
+
 async def _start(tmp_path: Path, env: dict[str, str]) -> asyncio.subprocess.Process:
     assert SCRIPT is not None
     return await asyncio.create_subprocess_exec(
@@ -186,27 +211,11 @@ async def test_run_serves_slack_http_mode_until_sigterm(
         if not with_discord:
             for key in ("DISCORD_TOKEN", "DISCORD_API_URL", "DISCORD_GATEWAY_URL"):
                 del env[key]
-        env.update(
-            SLACK_BOT_TOKEN=BOT_TOKEN,
-            SLACK_SIGNING_SECRET=SIGNING_SECRET,
-            SLACK_API_URL=slack.api_url,
-            SLACK_HTTP_HOST="127.0.0.1",
-            SLACK_HTTP_PORT=str(port),
-        )
+        env.update(_slack_env(slack, port))
         proc = await _start(tmp_path, env)
         base = f"http://127.0.0.1:{port}"
         try:
-
-            async def healthy() -> bool:
-                try:
-                    async with http.get(f"{base}/healthz") as resp:
-                        return resp.status == 200
-                except aiohttp.ClientError:
-                    return False
-
-            async with asyncio.timeout(30):
-                while not await healthy():  # noqa: ASYNC110 (another process)
-                    await asyncio.sleep(0.1)
+            await _until_healthy(http, base)
             form = command_form("today 2", response_url=slack.response_url("R1"))
             status, _, _ = await signed_post(http, f"{base}/slack/events", form)
             assert status == 200
@@ -244,35 +253,20 @@ async def test_a_second_run_on_the_same_database_is_refused_while_the_first_serv
         env = _env(tmp_path, snapshot_db, discord, "unused")
         for key in ("DISCORD_TOKEN", "DISCORD_API_URL", "DISCORD_GATEWAY_URL"):
             del env[key]
-        env.update(
-            SLACK_BOT_TOKEN=BOT_TOKEN,
-            SLACK_SIGNING_SECRET=SIGNING_SECRET,
-            SLACK_API_URL=slack.api_url,
-            SLACK_HTTP_HOST="127.0.0.1",
-            SLACK_HTTP_PORT=str(port),
-        )
+        env.update(_slack_env(slack, port))
         first = await _start(tmp_path, env)
         second: asyncio.subprocess.Process | None = None
         base = f"http://127.0.0.1:{port}"
 
-        async def healthy() -> bool:
-            try:
-                async with http.get(f"{base}/healthz") as resp:
-                    return resp.status == 200
-            except aiohttp.ClientError:
-                return False
-
         try:
-            async with asyncio.timeout(30):
-                while not await healthy():  # noqa: ASYNC110 (another process)
-                    await asyncio.sleep(0.1)
+            await _until_healthy(http, base)
             second = await _start(tmp_path, {**env, "SLACK_HTTP_PORT": str(_free_port())})
             _, err = await asyncio.wait_for(second.communicate(), 20)
             assert second.returncode == 1
             message = " ".join(err.decode().split())  # rich wraps stderr at 80 columns
             assert f"the database {env['PAPERSBOT_DATABASE']} is in use" in message
             assert f"pid {first.pid}" in message
-            assert await healthy()  # the first keeps serving
+            assert await _healthy(http, base)  # the first keeps serving
             first.send_signal(signal.SIGTERM)
             _, first_err = await asyncio.wait_for(first.communicate(), 20)
             assert first.returncode == 0, first_err.decode()
