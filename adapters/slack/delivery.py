@@ -17,7 +17,6 @@ import functools
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import NotRequired, TypedDict
 
 import aiohttp
@@ -35,6 +34,13 @@ from adapters.slack.errors import (
     payload_size,
 )
 from adapters.slack.pacing import ChannelPacer
+from adapters.slack.parts import (
+    PostedParts,
+    has_images,
+    part_number,
+    strings,
+    without_images,
+)
 from adapters.slack.payloads import obj, objects, text
 from adapters.slack.render import Block, SlackMessage, render_reply
 from adapters.slack.users import BotIdentity, SlackUser, identity_from, user_from
@@ -67,60 +73,6 @@ class PostPayload(TypedDict):
     unfurl_links: bool
     unfurl_media: bool
     metadata: NotRequired[dict[str, object]]
-
-
-def _strings(value: object) -> list[str]:
-    """The strings of a JSON list (Slack's ``response_metadata.messages``)."""
-    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
-
-
-def _has_images(blocks: Sequence[Block]) -> bool:
-    return any(
-        block.get("type") == "image" or obj(block.get("accessory")).get("type") == "image"
-        for block in blocks
-    )
-
-
-def _without_images(blocks: Sequence[Block]) -> list[Block]:
-    """*blocks* without image blocks and image accessories (thumbnails)."""
-    kept: list[Block] = []
-    for block in blocks:
-        if block.get("type") == "image":
-            continue
-        if obj(block.get("accessory")).get("type") == "image":
-            block = {key: value for key, value in block.items() if key != "accessory"}
-        kept.append(block)
-    return kept
-
-
-def _number(value: object) -> int:
-    """A part number from message metadata (``0`` when missing or not a small integer)."""
-    return value if isinstance(value, int) and 0 < value <= 1000 else 0
-
-
-@dataclass(frozen=True, slots=True)
-class PostedParts:
-    """The parts of one tagged post found in a channel: part number → message ``ts``."""
-
-    parts: dict[int, str]
-    total: int  # how many parts the post has (from its metadata), 0 if none was found
-
-    @property
-    def complete(self) -> bool:
-        return self.total > 0 and all(n in self.parts for n in range(1, self.total + 1))
-
-    @property
-    def first(self) -> str | None:
-        return self.parts.get(1)
-
-    @property
-    def prefix(self) -> tuple[str, ...]:
-        """The ``ts`` of parts 1, 2, ... up to the first missing one (what a resumed send
-        skips: parts go out in order)."""
-        out: list[str] = []
-        while (ts := self.parts.get(len(out) + 1)) is not None:
-            out.append(ts)
-        return tuple(out)
 
 
 class SlackDelivery:
@@ -170,7 +122,7 @@ class SlackDelivery:
             status = exc.response.status_code
             error = classify(code, bot_name=self.bot_name, status=status, retry_after=wait)
             metadata = obj(exc.response.get("response_metadata"))
-            error.details = tuple(m for m in _strings(metadata.get("messages")))
+            error.details = tuple(m for m in strings(metadata.get("messages")))
             if error.outcome is Outcome.BUG:
                 size = payload_size(payload or {})
                 blocks = len(objects((payload or {}).get("blocks")))
@@ -212,10 +164,10 @@ class SlackDelivery:
                 # Slack refuses a whole message when it cannot fetch one thumbnail: the
                 # papers matter more than the pictures (a refused message posted nothing).
                 image = any("image" in detail for detail in exc.details)
-                if exc.code != "invalid_blocks" or not image or not _has_images(payload["blocks"]):
+                if exc.code != "invalid_blocks" or not image or not has_images(payload["blocks"]):
                     raise
                 log.warning("slack refused the images in a message to %s; sent without", channel)
-                payload["blocks"] = _without_images(payload["blocks"])
+                payload["blocks"] = without_images(payload["blocks"])
                 data = await self._call(
                     "chat.postMessage", lambda: self.client.chat_postMessage(**payload), payload
                 )
@@ -312,7 +264,7 @@ class SlackDelivery:
                 if ts is None or not self._is_tagged(msg, digest_key):
                     continue
                 payload = obj(obj(msg.get("metadata")).get("event_payload"))
-                part, parts_of = _number(payload.get("part")), _number(payload.get("parts"))
+                part, parts_of = part_number(payload.get("part")), part_number(payload.get("parts"))
                 total = max(total, parts_of)
                 if part and (part not in parts or float(ts) < float(parts[part])):
                     parts[part] = ts
