@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -324,3 +325,43 @@ async def test_a_sigkill_during_ingest_leaves_a_whole_store_that_a_rerun_complet
 def _wal_size(db: Path) -> int:
     wal = db.with_name(db.name + "-wal")
     return wal.stat().st_size if wal.exists() else 0
+
+
+def _small_disk(limit: int) -> Callable[[], None]:
+    """For a child process: files may not grow past *limit* bytes (as on a full disk; the
+    write fails with EFBIG instead of killing the process with SIGXFSZ)."""
+
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+async def test_a_full_disk_during_ingest_is_a_clear_error_and_the_store_stays_whole(
+    tmp_path: Path,
+) -> None:
+    assert SCRIPT is not None
+    archive = SHARED_DATA / "hf_daily_archive.jsonl.gz"
+    db = tmp_path / "full.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
+    env.update(PAPERSBOT_DATABASE=str(db), HF_API_URL="http://127.0.0.1:9")
+    proc = await asyncio.create_subprocess_exec(
+        SCRIPT,
+        "ingest",
+        "--from-file",
+        str(archive),
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        preexec_fn=_small_disk(3_000_000),
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 120)
+    message = " ".join(err.decode().split())
+    assert proc.returncode == 1, message
+    assert "(is the disk full, or the file read-only?)" in message, message
+    assert "Traceback" not in message
+    with closing(sqlite3.connect(db)) as conn:  # what was committed before is whole
+        assert conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+        assert conn.execute("SELECT COUNT(*) FROM papers").fetchone()[0] > 0

@@ -24,6 +24,13 @@ def chunks(values: Sequence[object], size: int = CHUNK) -> list[list[object]]:
     return [list(values[start : start + size]) for start in range(0, len(values), size)]
 
 
+def _io(exc: BaseException) -> bool:
+    """Whether SQLite failed to write the file itself (a full disk, a read-only file)."""
+    return isinstance(exc, sqlite3.OperationalError) and any(
+        words in str(exc) for words in ("disk I/O error", "disk is full", "readonly database")
+    )
+
+
 async def _roll_back(conn: aiosqlite.Connection) -> None:
     """Roll back, even while the caller is being cancelled: the rollback is queued on the
     connection's thread before anything another task sends after it."""
@@ -91,7 +98,8 @@ class Section:
                 await _roll_back(self._conn)
                 if isinstance(exc, sqlite3.Error | UnicodeError):
                     what = failure or f"{self._what} write failed"
-                    raise StoreError(f"{what}: {exc}") from exc
+                    hint = " (is the disk full, or the file read-only?)" if _io(exc) else ""
+                    raise StoreError(f"{what}: {exc}{hint}") from exc
                 raise
             finally:
                 if busy_ms is not None:
