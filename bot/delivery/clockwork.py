@@ -43,6 +43,9 @@ from bot.store.pages import PAGE_TTL
 log = logging.getLogger(__name__)
 
 SWEEP_EVERY = timedelta(minutes=1)
+# After a failed tick (a full disk, a damaged page) the alarm waits this long, doubling up
+# to the sweep's minute, instead of ringing again at once for rows still due.
+FAILED_TICK_WAIT = timedelta(seconds=5)
 FIRST_REFRESH_WAIT = timedelta(seconds=90)
 _JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
 
@@ -70,6 +73,7 @@ class Clockwork:
         self._alarm_at: datetime | None = None
         self._rearming: set[asyncio.Task[None]] = set()  # and the start-up refresh
         self._moving: set[asyncio.Task[None]] = set()  # the re-arms alone
+        self._failed_ticks = 0  # in a row, for the alarm's back-off
 
     @property
     def running(self) -> bool:
@@ -96,8 +100,7 @@ class Clockwork:
                 log.warning("the start-up refresh is slow; catching up with what is stored")
                 self._rearming.add(refreshing)
                 refreshing.add_done_callback(self._rearming.discard)
-        report = await self._dispatcher.catch_up()
-        log.info("catch-up: %s", report)
+        await self._catch_up()
         scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=_JOB_DEFAULTS)
         scheduler.add_job(
             self._tick, IntervalTrigger(seconds=self._sweep_every.total_seconds()), id="sweep"
@@ -142,6 +145,8 @@ class Clockwork:
         await asyncio.gather(*self._moving)
 
     async def _arm(self) -> None:
+        """Set the alarm for the earliest due schedule or retry (but not while backing off
+        after failed ticks: a due row would ring the alarm again at once)."""
         if self._scheduler is None:
             return
         times = [
@@ -158,6 +163,9 @@ class Clockwork:
             return
         # The dispatcher's clock may be injected; the alarm runs on the real one.
         self._alarm_at = min(times)
+        if self._failed_ticks:
+            wait = min(FAILED_TICK_WAIT * 2 ** (self._failed_ticks - 1), self._sweep_every)
+            self._alarm_at = max(self._alarm_at, self._clock() + wait)
         wait = max(timedelta(0), self._alarm_at - self._clock())
         run_at = datetime.now(UTC) + wait + timedelta(milliseconds=50)
         self._scheduler.add_job(
@@ -177,12 +185,26 @@ class Clockwork:
         try:
             report = await self._dispatcher.tick()
         except PapersbotError as exc:
+            self._failed_ticks += 1
             log.error("delivery tick failed: %s", exc)
         except Exception:
+            self._failed_ticks += 1
             log.exception("delivery tick failed unexpectedly")
         else:
+            self._failed_ticks = 0
             if report.planned or report.sent or report.failed or report.retrying:
                 log.info("delivery tick: %s", report)
+
+    async def _catch_up(self) -> None:
+        """A failed catch-up (a full disk, say) must not stop the bot from serving: what is
+        owed stays in the store, and the alarm (backing off) and the sweep try again."""
+        try:
+            report = await self._dispatcher.catch_up()
+        except PapersbotError as exc:
+            self._failed_ticks += 1
+            log.error("catch-up failed, will retry: %s", exc)
+        else:
+            log.info("catch-up: %s", report)
 
     async def _housekeeping(self) -> None:
         try:
