@@ -29,6 +29,7 @@ from adapters.discord.answers import DEFER_AFTER, Answerer
 from adapters.discord.buttons import PaperButtons
 from adapters.discord.commands import PapersCommands
 from adapters.discord.permissions import invite_url
+from adapters.discord.shape import CheckedTree
 from adapters.discord.views import BUTTON_TEMPLATE
 from bot import ConfigError, PapersBot, Settings
 
@@ -96,7 +97,7 @@ class PapersClient(discord.Client):
         self.guild_id = guild_id
         answerer = Answerer(defer_after=defer_after)
         self.buttons = PaperButtons(bot, answerer)
-        self.tree: app_commands.CommandTree[PapersClient] = app_commands.CommandTree(self)
+        self.tree: app_commands.CommandTree[PapersClient] = CheckedTree(self)
         self.tree.add_command(PapersCommands(bot, answerer))
         self.tree.error(_on_tree_error)
         self.synced: list[app_commands.AppCommand] = []
