@@ -30,7 +30,8 @@ def _problem(content_type: str, body: str) -> str | None:
     """Why this body cannot be a Slack request, or ``None``."""
     if content_type == "application/json":
         try:
-            json.loads(body)
+            if not isinstance(json.loads(body), dict):
+                return "the body is not a JSON object"
         except ValueError:
             return "the body is not JSON"
         return None
@@ -40,10 +41,33 @@ def _problem(content_type: str, body: str) -> str | None:
         return "the form is not readable"
     for payload in form.get("payload", []):
         try:
-            if not isinstance(json.loads(payload), dict):
-                return "payload is not a JSON object"
+            found = json.loads(payload)
         except ValueError:
             return "payload is not JSON"
+        if (why := _payload_problem(found)) is not None:
+            return why
+    return None
+
+
+def _payload_problem(payload: object) -> str | None:
+    """What Slack always sends in an interaction payload and Bolt's middleware indexes into
+    without looking (an empty ``actions`` list was a 500 with a traceback)."""
+    if not isinstance(payload, dict):
+        return "payload is not a JSON object"
+    if not isinstance(payload.get("type"), str):
+        return "payload has no type"
+    for key in ("user", "team", "enterprise", "channel", "container", "view", "message"):
+        if payload.get(key) is not None and not isinstance(payload[key], dict):
+            return f"payload {key} is not an object"
+    for key in ("user", "team", "channel"):
+        if isinstance(payload.get(key), dict) and not isinstance(payload[key].get("id"), str):
+            return f"payload {key} has no id"
+    if payload["type"] == "block_actions":
+        actions = payload.get("actions")
+        if not isinstance(actions, list) or not actions:
+            return "payload has no actions"
+        if not all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions):
+            return "payload has an action without an action_id"
     return None
 
 
