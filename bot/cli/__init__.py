@@ -7,6 +7,8 @@
     papersbot ingest [--date D | --since D | --from-file PATH]
     papersbot search QUERY...          one-shot; each result line shows its arXiv id
     papersbot backup PATH              a consistent copy of the database, even while running
+    papersbot export PATH              the store as portable JSON lines (.gz to compress)
+    papersbot import PATH [--merge]    load an export into a new database
     papersbot discord-invite           the OAuth2 URL that adds the bot to a server
 """
 
@@ -25,6 +27,8 @@ from bot.app import configure_logging
 from bot.cli.offline import (
     backup_database,
     demo,
+    export_database,
+    import_database,
     ingest,
     invite,
     search_once,
@@ -81,6 +85,15 @@ def build_parser() -> argparse.ArgumentParser:
         "backup", help="copy the database, consistently, while papersbot runs (see README)"
     )
     copy.add_argument("path", type=Path, metavar="PATH", help="the new backup file")
+    out = sub.add_parser(
+        "export", help="write the store as portable JSON lines, even while papersbot runs"
+    )
+    out.add_argument("path", type=Path, metavar="PATH", help="the new file (.gz: compressed)")
+    into = sub.add_parser("import", help="load an export into a new database (all or nothing)")
+    into.add_argument("path", type=Path, metavar="PATH", help="a papersbot export")
+    into.add_argument(
+        "--merge", action="store_true", help="add to a database that holds only papers"
+    )
     invite = sub.add_parser("discord-invite", help="print the Discord OAuth2 invite URL")
     invite.add_argument(
         "--application-id", help="the application id (default: read from DISCORD_TOKEN)"
@@ -144,6 +157,10 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, console: Conso
         return await ingest(settings, console, args)
     if args.command == "backup":
         return await backup_database(settings, console, args.path)
+    if args.command == "export":
+        return await export_database(settings, console, args.path)
+    if args.command == "import":
+        return await import_database(settings, console, args.path, merge=args.merge)
     if args.command == "discord-invite":
         return invite(settings, console, "discord", args.application_id)
     return await search_once(settings, console, " ".join(args.query), args.page)

@@ -22,7 +22,10 @@ from bot.grammar.commands import DEFAULT_COUNT, Search
 from bot.plugins import AdapterPlugin, load_plugins, terminal_plugin
 from bot.service.papersbot import PAGE_SIZE
 from bot.sources.ingest import REFRESH_DAYS, IngestSummary, weekdays
+from bot.store import Store
 from bot.store.backup import backup
+from bot.store.lock import DatabaseLock
+from bot.store.portable import export, import_into
 
 
 async def demo(settings: Settings, console: Console, *, once: bool, database: str | None) -> int:
@@ -147,6 +150,38 @@ async def backup_database(settings: Settings, console: Console, path: Path) -> i
     console.print(
         f"Backed up {settings.papersbot_database} to {summary.path} "
         f"({summary.pages} pages, {summary.size:,} bytes, checked).",
+        markup=False,
+        highlight=False,
+    )
+    return 0
+
+
+def _moved(rows: dict[str, int]) -> str:
+    return ", ".join(f"{count:,} {table.replace('_', ' ')}" for table, count in rows.items())
+
+
+async def export_database(settings: Settings, console: Console, path: Path) -> int:
+    """``papersbot export PATH``: the store as portable JSON lines (see
+    :mod:`bot.store.portable`); consistent while ``run`` writes."""
+    moved = await asyncio.to_thread(export, Path(settings.papersbot_database), path)
+    console.print(
+        f"Exported {settings.papersbot_database} to {moved.path}: {_moved(moved.rows)}.",
+        markup=False,
+        highlight=False,
+    )
+    return 0
+
+
+async def import_database(settings: Settings, console: Console, path: Path, *, merge: bool) -> int:
+    """``papersbot import PATH [--merge]``: into a new (or papers-only) store, while no
+    ``run`` uses it; all or nothing."""
+    database = Path(settings.papersbot_database)
+    with DatabaseLock(str(database)):
+        store = await Store.open(database, check=True)  # migrated to this release's schema
+        await store.close()
+        moved = await asyncio.to_thread(import_into, database, path, merge=merge)
+    console.print(
+        f"Imported {moved.path} into {database}: {_moved(moved.rows)}.",
         markup=False,
         highlight=False,
     )
