@@ -27,6 +27,7 @@ from typing import assert_never
 
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.errors import DeliveryError, Outcome
+from adapters.slack.parts import Resume
 from bot import DeliveryKey, LookupFailed, Reply, SendResult, SendStatus, Target
 
 log = logging.getLogger(__name__)
@@ -78,14 +79,14 @@ class SlackCourier:
 
     def __init__(self, delivery: SlackDelivery) -> None:
         self.delivery = delivery
-        self._partial: dict[tuple[int, str], tuple[str, ...]] = {}  # parts already out
+        self._partial: dict[tuple[int, str], Resume] = {}  # parts already out
 
     async def send(self, target: Target, reply: Reply, key: DeliveryKey) -> SendResult:
         """Post *reply* to *target*, every message tagged with *key*; the first ``ts`` is
         the message id."""
         _check(target)
         name = str(key)
-        already = self._partial.pop((target.id, name), ())
+        already = self._partial.pop((target.id, name), Resume())
         try:
             if target.kind == "channel":
                 ts = await self.delivery.post_to_channel(
@@ -98,7 +99,7 @@ class SlackCourier:
         except DeliveryError as exc:
             result = failure(exc)
             if exc.posted and result.status is SendStatus.RETRY:
-                self._partial[(target.id, name)] = exc.posted
+                self._partial[(target.id, name)] = Resume(exc.posted, exc.posted_papers)
             level = logging.ERROR if exc.outcome in (Outcome.BUG, Outcome.AUTH) else logging.WARNING
             log.log(
                 level,
@@ -138,7 +139,7 @@ class SlackCourier:
                 len(found.prefix),
                 found.total,
             )
-            self._partial[(target.id, str(key))] = found.prefix
+            self._partial[(target.id, str(key))] = found.resume
         return None
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from typing import NotRequired, TypedDict
 
 import aiohttp
@@ -36,17 +36,21 @@ from adapters.slack.errors import (
 from adapters.slack.pacing import ChannelPacer
 from adapters.slack.parts import (
     PostedParts,
+    Resume,
     has_images,
+    paper_ids,
     part_number,
+    remaining,
     strings,
     without_images,
 )
 from adapters.slack.payloads import obj, objects, text
-from adapters.slack.render import Block, SlackMessage, render_reply
+from adapters.slack.render import Block, SlackMessage
 from adapters.slack.users import BotIdentity, SlackUser, identity_from, user_from
 from bot import ConfigError, Reply
 
 log = logging.getLogger(__name__)
+NOTHING_YET = Resume()
 
 EVENT_TYPE = "papersbot_digest"
 MAX_DM_CHANNELS = 100_000  # remembered DM channel ids (about 10 MB at the cap)
@@ -180,28 +184,36 @@ class SlackDelivery:
         *,
         digest_key: str | None = None,
         shared_by: str | None = None,
-        already: Sequence[str] = (),
+        already: Resume = NOTHING_YET,
     ) -> str:
         """Post *reply* publicly in *channel*; return the first message's ``ts``.
 
         A reply too big for one message goes out as several, in order; each carries
         message metadata ``{event_type: papersbot_digest, event_payload: {digest_key, part,
-        parts}}`` when *digest_key* is given, so :meth:`find_posted` can see it later.
-        *already* are the ``ts`` of parts an earlier attempt posted: those are skipped. If a
-        part fails, the :class:`DeliveryError` lists every part out so far in ``posted``.
+        parts, papers}}`` when *digest_key* is given, so :meth:`find_parts` can see it later.
+        *already* is what an earlier attempt posted: only the papers it did not show go out,
+        as a continuation numbered on from it. If a part fails, the :class:`DeliveryError`
+        lists every part out so far (``posted``) and their papers (``posted_papers``).
         """
-        messages = render_reply(reply, shared_by=shared_by)
-        posted = list(already[: len(messages)])
-        for part, message in enumerate(messages[len(posted) :], start=len(posted) + 1):
+        messages = remaining(reply, shared_by, already)
+        posted, papers = list(already.ts), set(already.papers)
+        total = len(posted) + len(messages)
+        for part, message in enumerate(messages, start=len(posted) + 1):
             metadata: dict[str, object] | None = None
             if digest_key is not None:
-                event = {"digest_key": digest_key, "part": part, "parts": len(messages)}
+                event = {
+                    "digest_key": digest_key,
+                    "part": part,
+                    "parts": total,
+                    "papers": " ".join(message.papers),
+                }
                 metadata = {"event_type": EVENT_TYPE, "event_payload": event}
             try:
                 posted.append(await self.post_message(channel, message, metadata))
             except DeliveryError as exc:
-                exc.posted = tuple(posted)
+                exc.posted, exc.posted_papers = tuple(posted), frozenset(papers)
                 raise
+            papers.update(message.papers)
         return posted[0] if posted else ""
 
     async def open_dm(self, user: str) -> str:
@@ -226,7 +238,7 @@ class SlackDelivery:
         reply: Reply,
         *,
         digest_key: str | None = None,
-        already: Sequence[str] = (),
+        already: Resume = NOTHING_YET,
     ) -> str:
         """Open a DM with *user* and post *reply* there; return the first ``ts``."""
         channel = await self.open_dm(user)
@@ -246,7 +258,8 @@ class SlackDelivery:
         """
         cursor: str | None = None
         parts: dict[int, str] = {}
-        total = 0
+        papers: dict[int, tuple[str, ...] | None] = {}
+        top = total = 0
         while True:
             data = await self._call(
                 "conversations.history",
@@ -265,12 +278,14 @@ class SlackDelivery:
                     continue
                 payload = obj(obj(msg.get("metadata")).get("event_payload"))
                 part, parts_of = part_number(payload.get("part")), part_number(payload.get("parts"))
-                total = max(total, parts_of)
+                if part >= top:  # a continuation renumbers the whole: its last part knows
+                    top, total = part, max(parts_of, total if part == top else 0)
                 if part and (part not in parts or float(ts) < float(parts[part])):
                     parts[part] = ts
+                    papers[part] = paper_ids(payload.get("papers"))
             cursor = text(obj(data.get("response_metadata")).get("next_cursor"))
             if not cursor:
-                return PostedParts(parts, total)
+                return PostedParts(parts, total, papers)
 
     def _is_tagged(self, msg: Mapping[str, object], digest_key: str) -> bool:
         """Whether *msg* is one of ours and carries *digest_key* in its metadata."""

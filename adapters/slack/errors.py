@@ -77,6 +77,7 @@ class DeliveryError(PapersbotError):
         self.user_message = user_message
         self.retry_after = retry_after
         self.posted: tuple[str, ...] = ()
+        self.posted_papers: frozenset[str] = frozenset()  # the papers those parts showed
         self.details: tuple[str, ...] = ()  # Slack's response_metadata.messages, if any
         super().__init__(f"slack: {code} ({outcome})")
 

@@ -64,6 +64,7 @@ class SlackMessage:
 
     text: str
     blocks: tuple[Block, ...]
+    papers: tuple[str, ...] = ()  # ids of the cards it shows (for resuming a post)
 
     def payload(self) -> MessagePayload:
         """Keyword arguments for ``chat.postMessage`` or ``respond()``."""
@@ -301,5 +302,5 @@ def render_reply(reply: Reply, *, shared_by: str | None = None) -> list[SlackMes
         if len(pages) > 1:
             text = f"({number}/{len(pages)}) {text}"
         blocks = tuple(b for u in page for b in u.blocks)
-        messages.append(SlackMessage(text=text, blocks=blocks))
+        messages.append(SlackMessage(text, blocks, tuple(c.paper_id for c in cards)))
     return messages

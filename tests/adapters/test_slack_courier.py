@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import aiohttp
 import pytest
@@ -333,3 +336,39 @@ async def test_a_users_dm_channel_is_opened_once(courier: SlackCourier, slack: F
     assert len(slack.calls_to("conversations.open")) == 1
     assert await courier.find_sent(user, keys[-1], SINCE) is not None
     assert len(slack.calls_to("conversations.open")) == 1
+
+
+def _shown_in(posted: list[dict[str, Any]], paper_id: str) -> int:
+    """In how many of *posted* messages the card of *paper_id* appears."""
+    return sum(f"`{paper_id}`" in json.dumps(m["blocks"]) for m in posted)
+
+
+@pytest.mark.parametrize("restart", [False, True], ids=["retry", "after-restart"])
+@pytest.mark.parametrize("change", ["shorter", "longer"])
+async def test_a_resumed_post_shows_every_paper_once_though_its_cards_changed(
+    courier: SlackCourier, slack: FakeSlack, restart: bool, change: str
+) -> None:
+    """Between the failed part and the retry the cards' text changed (a refresh brought new
+    counts), so a fresh render would cut the messages elsewhere: re-sending "parts k+1.."
+    of it would post a card twice or never. The resumed post shows each paper once."""
+    first = digest(50)
+    slack.fail_channel(CHANNEL, "fatal_error", after=1)  # part 2 fails once
+    assert (await courier.send(target(), first, KEY)).status is SendStatus.RETRY
+    [part_one] = slack.messages[CHANNEL]
+    shown = {c.paper_id for c in first.cards if _shown_in([part_one], c.paper_id)}
+    assert 0 < len(shown) < len(first.cards)
+    why = (lambda card: "") if change == "shorter" else (lambda card: card.why + " ·" * 400)
+    changed = replace(first, cards=tuple(replace(c, why=why(c)) for c in first.cards))
+    sender = courier
+    if restart:
+        sender = SlackCourier(courier.delivery)
+        assert await sender.find_sent(target(), KEY, SINCE) is None
+    result = await sender.send(target(), changed, KEY)
+    assert result.status is SendStatus.SENT
+    assert result.message_id == part_one["ts"]
+    posted = slack.messages[CHANNEL]
+    assert [_shown_in(posted, c.paper_id) for c in first.cards] == [1] * len(first.cards)
+    parts = [m["metadata"]["event_payload"]["part"] for m in posted]
+    assert parts == list(range(1, len(posted) + 1))
+    assert_valid(posted)
+    assert await SlackCourier(courier.delivery).find_sent(target(), KEY, SINCE) == part_one["ts"]

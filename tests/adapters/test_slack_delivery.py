@@ -31,12 +31,14 @@ from tests.fakes.slack import BOT_TOKEN, FakeSlack
 async def test_post_returns_ts_and_tags_the_digest(
     delivery: SlackDelivery, slack: FakeSlack
 ) -> None:
-    ts = await delivery.post_to_channel(CHANNEL, digest(5), digest_key="2026-08-19")
+    reply = digest(5)
+    ts = await delivery.post_to_channel(CHANNEL, reply, digest_key="2026-08-19")
     [message] = slack.messages[CHANNEL]
     assert message["ts"] == ts
+    papers = " ".join(card.paper_id for card in reply.cards)
     assert message["metadata"] == {
         "event_type": EVENT_TYPE,
-        "event_payload": {"digest_key": "2026-08-19", "part": 1, "parts": 1},
+        "event_payload": {"digest_key": "2026-08-19", "part": 1, "parts": 1, "papers": papers},
     }
     assert_valid([message])
     [call] = slack.calls_to("chat.postMessage")
