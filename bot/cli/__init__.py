@@ -80,13 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--simulate",
         metavar="SPAN",
-        help="fast-forward SPAN (e.g. 3d, 36h) on a simulated clock and print every "
-        "scheduled post as it fires",
+        help="fast-forward SPAN (36h, 3d, 2w; at most 14 days) on a simulated clock and "
+        "print every scheduled post as it fires",
     )
     demo.add_argument(
         "--script",
-        help="commands to run before the fast-forward, separated by ';' (default: a digest "
-        "and two subscriptions)",
+        help="with --simulate: commands to run before the fast-forward, separated by ';' "
+        "(default: a digest and two subscriptions)",
     )
     ingest = _command(sub, "ingest", "fetch Daily Papers into the store")
     which = ingest.add_mutually_exclusive_group()
@@ -121,6 +121,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.query = [*args.query, *extra]
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "demo" and args.script is not None and not args.simulate:
+        parser.error(
+            "demo: --script runs its commands before a fast-forward; add --simulate SPAN "
+            '(e.g. papersbot demo --simulate 2d --script "digest on at 9am")'
+        )
     return args
 
 
