@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.runtime
 DEV := $(VENV)/.dev
 
-.PHONY: demo run test lint bench clean
+.PHONY: demo run test lint bench screenshot clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,8 @@ run: $(RUNTIME)  ## start every configured adapter (console when no platform tok
 	$(BIN)/papersbot run
 
 lint: $(DEV)
-	$(BIN)/ruff format --check bot adapters tests bench
-	$(BIN)/ruff check bot adapters tests bench
+	$(BIN)/ruff format --check bot adapters tests bench docs
+	$(BIN)/ruff check bot adapters tests bench docs
 	$(BIN)/mypy
 
 test: lint  ## format check, lint, types, then every test
@@ -37,6 +37,9 @@ test: lint  ## format check, lint, types, then every test
 
 bench: $(DEV)  ## measure ingest, search latency, memory and ranking quality
 	$(BIN)/python bench/search.py
+
+screenshot: $(RUNTIME)  ## record the demo's digest as docs/demo.svg (shown in the README)
+	$(BIN)/python docs/screenshot.py docs/demo.svg
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache *.egg-info
