@@ -31,6 +31,7 @@ lint: $(DEV)
 	$(BIN)/ruff format --check bot adapters tests bench docs
 	$(BIN)/ruff check bot adapters tests bench docs
 	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
 
 test: lint  ## format check, lint, types, then every test
 	$(BIN)/pytest
