@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     papersbot_grace_hours: float = Field(default=4.0, gt=0, le=72)
     papersbot_lease_seconds: float = Field(default=300.0, ge=1, le=3600)
     papersbot_refresh_minutes: int = Field(default=60, ge=5, le=1440)
+    # Operations: /healthz, /readyz, /metrics on their own port (unset: none).
+    papersbot_health_host: str = "127.0.0.1"
+    papersbot_health_port: int | None = Field(default=None, ge=0, le=65535)
 
     hf_api_url: str = "https://huggingface.co"
     hf_token: SecretStr | None = None

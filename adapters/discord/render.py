@@ -243,7 +243,7 @@ def render_reply(reply: Reply, *, heading: str | None = None) -> list[DiscordMes
     single = len(reply.cards) == 1
     groups: list[tuple[list[discord.Embed], list[Button]]] = [([], [])]
     total = 0
-    for index, card in enumerate(reply.cards, start=1):
+    for index, card in enumerate(reply.cards, start=reply.start):  # 6 on page 2
         number = None if single else index
         embed = card_embed(card, number=number, inline_links=not single)
         buttons = _action_buttons(card.actions, number)

@@ -37,6 +37,7 @@ from bot.cli.offline import (
 from bot.cli.serve import run
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError, PapersbotError, UserInputError
+from bot.identity import bot_version
 
 log = logging.getLogger(__name__)
 
@@ -48,25 +49,50 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-08-19") from None
 
 
+DESCRIPTION = (
+    "Trending research papers (Hugging Face Daily Papers, arXiv) in Slack, Discord and "
+    "the terminal: channel digests, search and DM subscriptions."
+)
+EPILOG = (
+    "Settings come from the environment or a .env file (see .env.example). "
+    "Exit codes: 0 success, 2 bad usage or configuration, 1 any other failure. "
+    "Run 'papersbot COMMAND --help' for a command's options."
+)
+
+
+def _command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, summary: str
+) -> argparse.ArgumentParser:
+    """A subcommand whose one-line *summary* is both its entry in ``--help`` and the
+    description of its own ``--help``."""
+    return sub.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="papersbot", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("run", help="start every configured adapter (console when none is)")
-    demo = sub.add_parser("demo", help="offline demo on a bundled snapshot of real days")
+    parser = argparse.ArgumentParser(
+        prog="papersbot",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=lambda prog: argparse.HelpFormatter(prog, max_help_position=30),
+    )
+    parser.add_argument("--version", action="version", version=f"papersbot {bot_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
+    _command(sub, "run", "start every configured adapter (the console when none is)")
+    demo = _command(sub, "demo", "offline demo on a bundled snapshot of real Daily Papers days")
     demo.add_argument("--once", action="store_true", help="print the digest and exit")
     demo.add_argument("--database", help="keep the demo store in this file (default: temp)")
     demo.add_argument(
         "--simulate",
         metavar="SPAN",
-        help="fast-forward SPAN (e.g. 3d, 36h) on a simulated clock and print every "
-        "scheduled post as it fires",
+        help="fast-forward SPAN (36h, 3d, 2w; at most 14 days) on a simulated clock and "
+        "print every scheduled post as it fires",
     )
     demo.add_argument(
         "--script",
-        help="commands to run before the fast-forward, separated by ';' (default: a digest "
-        "and two subscriptions)",
+        help="with --simulate: commands to run before the fast-forward, separated by ';' "
+        "(default: a digest and two subscriptions)",
     )
-    ingest = sub.add_parser("ingest", help="fetch Daily Papers into the store")
+    ingest = _command(sub, "ingest", "fetch Daily Papers into the store")
     which = ingest.add_mutually_exclusive_group()
     which.add_argument("--date", type=_day, help="one day (YYYY-MM-DD)")
     which.add_argument("--since", type=_day, help="every weekday from this day to today")
@@ -76,25 +102,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="a daily_papers JSON array or {date, items} JSON lines (.gz ok)",
     )
-    search = sub.add_parser("search", help="search the store once and print the results")
+    search = _command(sub, "search", "search the store once and print the results")
     search.add_argument(
         "query", nargs="+", help="query, e.g. diffusion -video since:30d (no quotes needed)"
     )
     search.add_argument("--page", type=int, default=1, help="result page (5 per page)")
-    copy = sub.add_parser(
-        "backup", help="copy the database, consistently, while papersbot runs (see README)"
-    )
+    copy = _command(sub, "backup", "copy the database consistently, even while papersbot runs")
     copy.add_argument("path", type=Path, metavar="PATH", help="the new backup file")
-    out = sub.add_parser(
-        "export", help="write the store as portable JSON lines, even while papersbot runs"
-    )
+    out = _command(sub, "export", "write the store as portable JSON lines, even while it runs")
     out.add_argument("path", type=Path, metavar="PATH", help="the new file (.gz: compressed)")
-    into = sub.add_parser("import", help="load an export into a new database (all or nothing)")
+    into = _command(sub, "import", "load an export into a new database, all or nothing")
     into.add_argument("path", type=Path, metavar="PATH", help="a papersbot export")
     into.add_argument(
         "--merge", action="store_true", help="add to a database that holds only papers"
     )
-    invite = sub.add_parser("discord-invite", help="print the Discord OAuth2 invite URL")
+    invite = _command(sub, "discord-invite", "print the URL that adds the bot to a Discord server")
     invite.add_argument(
         "--application-id", help="the application id (default: read from DISCORD_TOKEN)"
     )
@@ -110,6 +132,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.query = [*args.query, *extra]
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "demo" and args.script is not None and not args.simulate:
+        parser.error(
+            "demo: --script runs its commands before a fast-forward; add --simulate SPAN "
+            '(e.g. papersbot demo --simulate 2d --script "digest on at 9am")'
+        )
     return args
 
 

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from bot.app import bundled_snapshot, open_app
 from bot.config import Settings
-from bot.delivery.simulate import DEFAULT_SCRIPT, Simulation, parse_span, span_words
+from bot.delivery.simulate import DEFAULT_SCRIPT, Simulation, parse_span, plural, span_words
 from bot.errors import ConfigError
 from bot.grammar.commands import DEFAULT_COUNT, Search
 from bot.plugins import AdapterPlugin, load_plugins, terminal_plugin
@@ -77,8 +77,9 @@ async def simulate_demo(
                 announce=lambda text: console.print(Text(text, style="dim")),
             )
     console.print(
-        f"Simulated {span_words(simulation.span)}: {report.sent} posts sent, {report.silent} "
-        f"quiet days recorded silently, {report.missed} missed, {report.failed} failed.",
+        f"Simulated {span_words(simulation.span)}: {plural(report.sent, 'post')} sent, "
+        f"{plural(report.silent, 'quiet day')} recorded silently, {report.missed} missed, "
+        f"{report.failed} failed.",
         highlight=False,
     )
     return 0

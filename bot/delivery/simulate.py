@@ -35,24 +35,36 @@ DEFAULT_SCRIPT = (
     "subscribe diffusion OR video at 08:00 tz Europe/Berlin daily",
     "subscribe language model at 18:00 tz America/New_York weekdays",
 )
-_SPAN = re.compile(r"(\d{1,3})\s*([dh])")
+_SPAN = re.compile(r"(\d{1,3})\s*([hdwmy])")
+# The units of `since:` (d, w, m, y; a month is 30 days), plus hours.
+_SPAN_HOURS = {"h": 1, "d": 24, "w": 7 * 24, "m": 30 * 24, "y": 365 * 24}
 
 
 def parse_span(text: str) -> timedelta:
-    """``3d`` or ``36h``, at most :data:`MAX_SPAN`."""
+    """``36h``, ``3d`` or ``2w`` (the units of ``since:``, plus hours), at most
+    :data:`MAX_SPAN`."""
     found = _SPAN.fullmatch(text.strip().lower())
     if not found:
-        raise UserInputError(f"`{text}` is not a span; use days or hours, like `3d` or `36h`.")
-    number, unit = int(found[1]), found[2]
-    span = timedelta(days=number) if unit == "d" else timedelta(hours=number)
+        raise UserInputError(
+            f"`{text}` is not a span; use hours, days or weeks, like `36h`, `3d` or `2w`."
+        )
+    span = timedelta(hours=int(found[1]) * _SPAN_HOURS[found[2]])
     if not timedelta(hours=1) <= span <= MAX_SPAN:
-        raise UserInputError("Simulate between 1 hour and 14 days.")
+        raise UserInputError(
+            f"`{text.strip()}` is too long or too short; simulate between 1 hour and 14 days."
+        )
     return span
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 day``, ``2 days``, ``0 posts``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def span_words(span: timedelta) -> str:
+    """``1 day``, ``3 days``, ``36 hours``, ``1 hour``."""
     hours = int(span.total_seconds() // 3600)
-    return f"{hours // 24} days" if hours % 24 == 0 else f"{hours} hours"
+    return plural(hours // 24, "day") if hours % 24 == 0 else plural(hours, "hour")
 
 
 class SimClock:

@@ -144,10 +144,15 @@ VERBS = (
 
 def parse_count(text: str) -> int:
     """A paper count for ``today``: 1 to 10."""
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_COUNT:
+    if not (text.isascii() and text.isdigit()):
         raise UserInputError(
             f"`{shown(text, 20)}` is not a count; "
             f"use a number from 1 to {MAX_COUNT}, like `today 5`."
+        )
+    if not 1 <= int(text) <= MAX_COUNT:
+        raise UserInputError(
+            f"`today` shows 1 to {MAX_COUNT} papers, not {shown(text, 20)}; "
+            f"try `today {MAX_COUNT}`, or `search` for more."
         )
     return int(text)
 

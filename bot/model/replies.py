@@ -42,6 +42,7 @@ class Card:
     organization: str | None = None
     abstract: str | None = None  # only for `show`
     actions: tuple[Action, ...] = ()
+    all_authors: tuple[str, ...] = ()  # only for `show`: every author, where `authors` stops
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,3 +55,4 @@ class Reply:
     notes: tuple[str, ...] = ()
     ephemeral: bool = True
     is_error: bool = False
+    start: int = 1  # the number of the first card in a numbered list (6 on a second page)

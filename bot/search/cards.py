@@ -65,4 +65,5 @@ def card_for(stored: StoredPaper, trend: Trend, *, full: bool = False) -> Card:
         organization=paper.organization,
         abstract=paper.abstract if full else None,
         actions=tuple(actions),
+        all_authors=paper.authors if full else (),
     )

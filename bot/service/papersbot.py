@@ -230,6 +230,7 @@ class PapersBot:
             cards=cards,
             notes=notes,
             actions=actions,
+            start=first,
         )
 
     async def show(self, paper_id: str) -> Reply:
