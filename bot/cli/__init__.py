@@ -8,6 +8,7 @@
     papersbot search QUERY...          one-shot; each result line shows its arXiv id
     papersbot backup PATH              a consistent copy of the database, even while running
     papersbot discord-invite           the OAuth2 URL that adds the bot to a server
+    papersbot secret-key               a new random key for PAPERSBOT_SECRET_KEY
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from bot.cli.offline import (
 from bot.cli.serve import run
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError, PapersbotError, UserInputError
+from bot.service.sealing import generate_key
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument(
         "--application-id", help="the application id (default: read from DISCORD_TOKEN)"
     )
+    sub.add_parser(
+        "secret-key", help="print a new random key for PAPERSBOT_SECRET_KEY (Slack OAuth mode)"
+    )
     return parser
 
 
@@ -102,6 +107,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.command == "secret-key":  # needs no settings: it is how one of them is made
+        print(generate_key())
+        return 0
     # Wrap for a person at a terminal; keep one line per item for pipes and logs.
     console = Console(soft_wrap=not sys.stdout.isatty())
     try:
