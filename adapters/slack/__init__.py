@@ -147,6 +147,8 @@ async def _open_oauth(
             "workspace's token encrypted with it. Generate one with `papersbot secret-key`"
         )
     stored = await installs.check("slack")  # a wrong key stops here, naming the setting
+    if settings.slack_bot_token is not None:
+        log.warning("slack: OAuth mode ignores SLACK_BOT_TOKEN; each workspace has its own")
     secret = settings.slack_signing_secret
     assert secret is not None  # _mode checked
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:

@@ -87,6 +87,11 @@ class SlackCourier:
         self._tenancy = tenancy
         self._partial: dict[tuple[int, str], tuple[str, ...]] = {}  # parts already out
 
+    @property
+    def tenancy(self) -> Tenancy | None:
+        """OAuth mode's per-workspace tokens (``None`` with one token)."""
+        return self._tenancy
+
     @classmethod
     def per_workspace(cls, delivery: SlackDelivery, tenancy: Tenancy) -> SlackCourier:
         """OAuth mode: each target is served with its own workspace's token (*delivery* is

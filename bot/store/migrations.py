@@ -228,6 +228,8 @@ MIGRATIONS: tuple[str, ...] = (
         payload       BLOB NOT NULL,
         UNIQUE (platform, kind, enterprise_id, team_id, user_id)
     );
+    -- a scheduled post looks its workspace up by team, whatever the enterprise
+    CREATE INDEX installations_team ON installations (platform, kind, team_id);
     CREATE TABLE oauth_states (
         state       TEXT PRIMARY KEY,
         expires_at  TEXT NOT NULL

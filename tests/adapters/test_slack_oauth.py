@@ -196,3 +196,21 @@ async def test_a_workspace_state_flood_is_bounded(
     oauth.clock.advance(minutes=11)  # the pending ones expire and make room
     async with oauth.http.get(f"{oauth.url}/slack/install") as resp:
         assert resp.status == 200
+
+
+async def test_a_forged_code_with_a_good_state_installs_nothing(oauth: OAuthRig) -> None:
+    redirect, cookie = await start_install(oauth.http, oauth.url, "TA")
+    forged = re.sub(r"code=[^&]+", "code=code-TB-999", redirect)
+    status, page = await finish_install(oauth.http, forged, cookie)
+    assert status == 401
+    assert "Slack did not accept this install" in page
+    assert await oauth.installs.workspaces(PLATFORM) == 0
+
+
+async def test_an_oversized_state_is_refused_like_any_unknown_one(oauth: OAuthRig) -> None:
+    redirect, _ = await start_install(oauth.http, oauth.url, "TA")
+    huge = "s" * 5000
+    forged = re.sub(r"state=[^&]+", f"state={huge}", redirect)
+    status, page = await finish_install(oauth.http, forged, f"slack-app-oauth-state={huge}")
+    assert status == 401
+    assert "expired or was already used" in page
