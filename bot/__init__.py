@@ -11,6 +11,7 @@ without touching them (``tests/test_architecture.py`` checks it). What is here:
 - the ports an adapter implements: :class:`Courier` for scheduled posts (with
   :class:`Target`, :class:`DeliveryKey` and :class:`SendResult`) and :class:`Adapter` with
   its registry entry (:class:`AdapterPlugin`, :class:`TerminalPlugin`);
+- per-workspace installs, sealed at rest (:class:`WorkspaceInstalls`, :class:`InstallKey`);
 - settings, the error tree's root and the parsers the Discord options reuse.
 
 Layers, lowest first (each imports only those below it): ``errors``, ``identity``,
@@ -54,6 +55,7 @@ from bot.model.replies import Action, ActionKind, Card, Link, Reply
 from bot.model.schedule import Cadence, parse_cadence, parse_time, parse_timezone
 from bot.plugins import Adapter, AdapterContext, AdapterPlugin, Terminal, TerminalPlugin
 from bot.search.cards import shorten
+from bot.service.installs import UNINSTALLED, InstallKey, WorkspaceInstalls
 from bot.service.papersbot import PapersBot
 
 __all__ = [
@@ -63,6 +65,7 @@ __all__ = [
     "MAX_MIN_UPVOTES",
     "MAX_QUERY_CHARS",
     "MAX_TOP",
+    "UNINSTALLED",
     "Action",
     "ActionKind",
     "Adapter",
@@ -81,6 +84,7 @@ __all__ = [
     "DigestStatus",
     "EmptyDays",
     "Help",
+    "InstallKey",
     "Link",
     "LookupFailed",
     "PapersBot",
@@ -100,6 +104,7 @@ __all__ = [
     "Today",
     "UserInputError",
     "When",
+    "WorkspaceInstalls",
     "bot_version",
     "parse_cadence",
     "parse_time",

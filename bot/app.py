@@ -22,7 +22,9 @@ from bot.config import Settings
 from bot.delivery.clockwork import Clockwork
 from bot.delivery.dispatcher import Dispatcher
 from bot.plugins import AdapterContext
+from bot.service.installs import WorkspaceInstalls
 from bot.service.papersbot import PapersBot
+from bot.service.sealing import Sealer
 from bot.sources.hf import HuggingFaceSource
 from bot.sources.http import Fetcher, build_client
 from bot.sources.ingest import Ingestor, refresh_recent
@@ -45,6 +47,9 @@ def configure_logging(settings: Settings) -> None:
     )
     # httpx logs every request URL at INFO; keep that for DEBUG.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # slack_sdk logs whole response bodies at DEBUG, tokens from oauth.v2.access included:
+    # never below INFO, whatever PAPERSBOT_LOG_LEVEL says.
+    logging.getLogger("slack_sdk").setLevel(logging.INFO)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +62,14 @@ class App:
     clock: Callable[[], datetime]
     dispatcher: Dispatcher  # couriers are added as platform adapters connect
     clockwork: Clockwork  # not started: the CLI starts it once adapters are up
+    installs: WorkspaceInstalls | None = None  # with PAPERSBOT_SECRET_KEY only
 
     @property
     def context(self) -> AdapterContext:
         """What an adapter is built with (see :mod:`bot.plugins`)."""
-        return AdapterContext(bot=self.bot, settings=self.settings, clock=self.clock)
+        return AdapterContext(
+            bot=self.bot, settings=self.settings, clock=self.clock, installs=self.installs
+        )
 
 
 @asynccontextmanager
@@ -77,6 +85,10 @@ async def open_app(
 
     *offline* keeps the bot from looking papers up on Hugging Face (the demo).
     """
+    # A key that is set must be a key (ConfigError naming it); unset, OAuth mode refuses
+    # to start when the Slack adapter starts, and everything else runs as before.
+    key = settings.papersbot_secret_key
+    sealer = Sealer.from_setting(key) if key is not None else None
     async with build_client(settings, transport=transport) as client:
         store = await Store.open(database or settings.papersbot_database, check=True)
         try:
@@ -105,6 +117,7 @@ async def open_app(
                 default_tz=settings.papersbot_timezone,
                 on_schedule_change=clockwork.rearm,
             )
-            yield App(settings, store, bot, ingestor, hf, clock, dispatcher, clockwork)
+            installs = WorkspaceInstalls(store, sealer, clock) if sealer is not None else None
+            yield App(settings, store, bot, ingestor, hf, clock, dispatcher, clockwork, installs)
         finally:
             await store.close()

@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     slack_http_port: int = Field(default=3000, ge=0, le=65535)
     # Slack user ids (comma-separated) who may run `digest on/off` besides admins and owners.
     slack_digest_managers: str = ""
+    # Multi-workspace (OAuth) mode: both set selects it; tokens come from the database.
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_oauth_authorize_url: str = "https://slack.com/oauth/v2/authorize"
+    slack_redirect_uri: str | None = None
+    # Fernet key(s) sealing stored platform tokens; comma-separated: the first encrypts.
+    papersbot_secret_key: SecretStr | None = None
 
     discord_token: SecretStr | None = None
     discord_guild_id: int | None = None
@@ -83,8 +90,14 @@ class Settings(BaseSettings):
         )
 
     @property
+    def slack_oauth(self) -> bool:
+        """Multi-workspace mode: an OAuth client id or secret is set (the adapter refuses
+        one without the other, naming the missing key)."""
+        return self.slack_client_id is not None or self.slack_client_secret is not None
+
+    @property
     def slack_configured(self) -> bool:
-        return self.slack_bot_token is not None
+        return self.slack_bot_token is not None or self.slack_oauth
 
     @property
     def discord_configured(self) -> bool:

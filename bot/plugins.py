@@ -27,6 +27,7 @@ from bot.config import Settings
 from bot.delivery.courier import Courier
 from bot.errors import ConfigError
 from bot.model.replies import Reply
+from bot.service.installs import WorkspaceInstalls
 from bot.service.papersbot import PapersBot
 
 GROUP = "papersbot.adapters"
@@ -34,11 +35,13 @@ GROUP = "papersbot.adapters"
 
 @dataclass(frozen=True, slots=True)
 class AdapterContext:
-    """What the composition root hands an adapter: the core and the settings."""
+    """What the composition root hands an adapter: the core and the settings, and where
+    per-workspace installs are kept (``None`` when ``PAPERSBOT_SECRET_KEY`` is unset)."""
 
     bot: PapersBot
     settings: Settings
     clock: Callable[[], datetime]
+    installs: WorkspaceInstalls | None = None
 
 
 class Adapter(Protocol):

@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from bot.cli import main
+from bot.service.sealing import Sealer
 from tests.shared_data import SHARED_DATA
 
 DATA = SHARED_DATA
@@ -144,3 +146,12 @@ def test_installed_script_runs_the_demo_without_a_tty(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "Top 5 papers" in done.stdout
+
+
+def test_secret_key_prints_a_key_that_seals(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["secret-key"]) == 0
+    key = capsys.readouterr().out.strip()
+    sealer = Sealer.from_setting(SecretStr(key))
+    assert sealer.open(sealer.seal({"bot_token": "xoxb-1"})) == {"bot_token": "xoxb-1"}
+    assert main(["secret-key"]) == 0
+    assert capsys.readouterr().out.strip() != key  # random every time

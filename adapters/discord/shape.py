@@ -42,9 +42,25 @@ def _options(options: Any, depth: int) -> str | None:
                 return "subcommands nested too deep"
             if (found := _options(option.get("options", []), depth + 1)) is not None:
                 return found
-        elif not isinstance(option.get("value"), _SCALARS):
-            return f"option {option['name'][:40]!r} has no value, or one that is not a scalar"
+        elif not _fits_declared(option["type"], option.get("value")):
+            return f"option {option['name'][:40]!r} has no value, or one its type cannot hold"
     return None
+
+
+def _fits_declared(kind: int, value: object) -> bool:
+    """Whether *value* is what discord.py can convert for the option type Discord declared
+    (it converts by that type, ``float("abc")`` included, before any check of ours)."""
+    if not isinstance(value, _SCALARS):
+        return False
+    if kind == 5:
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if kind in (4, 10):
+        return isinstance(value, int | float)
+    if kind in (6, 7, 8, 9, 11):  # snowflakes, as strings
+        return isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 21
+    return isinstance(value, str) if kind == 3 else True
 
 
 class CheckedTree(app_commands.CommandTree[Any]):
@@ -101,6 +117,8 @@ def value_problem(command: app_commands.Command[Any, ..., Any], options: list[An
         param = params.get(option["name"])
         if param is None or "value" not in option:
             continue
+        if option["type"] != param.type.value:  # discord.py converts by the sent type
+            return f"option {param.display_name!r} is not of type {param.type.name}"
         value, kinds = option["value"], _KINDS.get(param.type)
         if kinds is None:
             continue

@@ -10,7 +10,11 @@ naming the setting), then serves either
 * **Socket Mode** when ``SLACK_APP_TOKEN`` is set (no public URL needed), or
 * **HTTP mode** with ``SLACK_SIGNING_SECRET``: an aiohttp server on
   ``SLACK_HTTP_HOST:SLACK_HTTP_PORT`` with ``POST /slack/events`` (slash command and
-  interactivity requests, signature-checked) and ``GET /healthz``.
+  interactivity requests, signature-checked) and ``GET /healthz``, or
+* **OAuth mode** (HTTP, many workspaces) when ``SLACK_CLIENT_ID`` and
+  ``SLACK_CLIENT_SECRET`` are set: no ``SLACK_BOT_TOKEN``; ``/slack/install`` and
+  ``/slack/oauth_redirect`` add workspaces, and each is served with its own stored token
+  (:mod:`.oauth`, :mod:`.tenancy`, :mod:`.installs`). ``PAPERSBOT_SECRET_KEY`` is required.
 
 :func:`open_slack` is the same as an async context manager and yields a
 :class:`SlackRuntime` (the app, the delivery primitives, the :class:`SlackCourier` for the
@@ -41,7 +45,9 @@ from adapters.slack.courier import SlackCourier
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.errors import AUTH_ERRORS
 from adapters.slack.guard import guard
-from bot import ConfigError, Settings
+from adapters.slack.oauth import INSTALL_PATH, build_oauth_app
+from adapters.slack.tenancy import Tenancy
+from bot import ConfigError, Settings, WorkspaceInstalls
 
 __all__ = [
     "EVENTS_PATH",
@@ -65,11 +71,20 @@ class SlackRuntime:
     app: AsyncApp
     delivery: SlackDelivery
     courier: SlackCourier  # for the dispatcher's scheduled deliveries
-    mode: str  # "http" or "socket"
+    mode: str  # "http", "socket" or "oauth"
     url: str | None = None  # HTTP mode: e.g. http://127.0.0.1:3000 (events at /slack/events)
 
 
 def _mode(settings: Settings) -> str:
+    if settings.slack_oauth:
+        if settings.slack_app_token is not None:
+            raise ConfigError(
+                "SLACK_APP_TOKEN (Socket Mode) cannot serve several workspaces: unset it, or "
+                "unset SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for one workspace"
+            )
+        if settings.slack_signing_secret is None:
+            raise ConfigError("SLACK_SIGNING_SECRET is not set; OAuth mode serves HTTP requests")
+        return "oauth"
     if settings.slack_bot_token is None:
         raise ConfigError("SLACK_BOT_TOKEN is not set")
     if settings.slack_app_token is not None:
@@ -106,9 +121,66 @@ def _web_app(app: AsyncApp, settings: Settings) -> web.Application:
 
 
 @asynccontextmanager
-async def open_slack(bot: Responder, settings: Settings) -> AsyncIterator[SlackRuntime]:
-    """Start the Slack adapter (HTTP or Socket Mode per *settings*); stop it on exit."""
+async def _serve(app: AsyncApp, settings: Settings) -> AsyncIterator[str]:
+    """Serve *app* over HTTP; yield its base URL."""
+    runner = web.AppRunner(_web_app(app, settings), access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, settings.slack_http_host, settings.slack_http_port)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        url = f"http://{host}:{port}"
+        log.info("slack: listening on %s%s (health: %s)", url, EVENTS_PATH, HEALTH_PATH)
+        yield url
+    finally:
+        await runner.cleanup()
+
+
+@asynccontextmanager
+async def _open_oauth(
+    bot: Responder, settings: Settings, installs: WorkspaceInstalls | None
+) -> AsyncIterator[SlackRuntime]:
+    """OAuth mode: no token of its own; every workspace's comes from the store."""
+    if installs is None:
+        raise ConfigError(
+            "PAPERSBOT_SECRET_KEY is not set; Slack OAuth mode (SLACK_CLIENT_ID) stores each "
+            "workspace's token encrypted with it. Generate one with `papersbot secret-key`"
+        )
+    stored = await installs.check("slack")  # a wrong key stops here, naming the setting
+    if settings.slack_bot_token is not None:
+        log.warning("slack: OAuth mode ignores SLACK_BOT_TOKEN; each workspace has its own")
+    secret = settings.slack_signing_secret
+    assert secret is not None  # _mode checked
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+        template = SlackDelivery(build_client(settings, session=session, token=""))
+        tenancy = Tenancy(settings, installs, session=session, pacer=template.pacer)
+        courier = SlackCourier.per_workspace(template, tenancy)
+        app = build_oauth_app(
+            bot, template, tenancy, settings, signing_secret=secret.get_secret_value()
+        )
+        async with _serve(app, settings) as url:
+            workspaces = await installs.workspaces("slack")
+            log.info(
+                "slack: OAuth mode, installed in %d workspaces (%d records); add more at %s%s",
+                workspaces,
+                stored,
+                url,
+                INSTALL_PATH,
+            )
+            yield SlackRuntime(app, template, courier, "oauth", url)
+
+
+@asynccontextmanager
+async def open_slack(
+    bot: Responder, settings: Settings, installs: WorkspaceInstalls | None = None
+) -> AsyncIterator[SlackRuntime]:
+    """Start the Slack adapter (HTTP, Socket Mode or OAuth mode per *settings*; OAuth mode
+    keeps its workspaces in *installs*); stop it on exit."""
     mode = _mode(settings)
+    if mode == "oauth":
+        async with _open_oauth(bot, settings, installs) as runtime:
+            yield runtime
+        return
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
         delivery = SlackDelivery(build_client(settings, session=session))
         await delivery.check_auth()
@@ -137,20 +209,13 @@ async def open_slack(bot: Responder, settings: Settings) -> AsyncIterator[SlackR
             return
         signing = secret.get_secret_value() if secret else None
         app = build_app(bot, delivery, signing_secret=signing, managers=managers)
-        runner = web.AppRunner(_web_app(app, settings), access_log=None)
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, settings.slack_http_host, settings.slack_http_port)
-            await site.start()
-            host, port = runner.addresses[0][:2]
-            url = f"http://{host}:{port}"
-            log.info("slack: listening on %s%s (health: %s)", url, EVENTS_PATH, HEALTH_PATH)
+        async with _serve(app, settings) as url:
             yield SlackRuntime(app, delivery, courier, "http", url)
-        finally:
-            await runner.cleanup()
 
 
-async def run_slack(bot: Responder, settings: Settings) -> None:
+async def run_slack(
+    bot: Responder, settings: Settings, installs: WorkspaceInstalls | None = None
+) -> None:
     """Run the Slack adapter until cancelled (the composition root's entry point)."""
-    async with open_slack(bot, settings):
+    async with open_slack(bot, settings, installs):
         await asyncio.Event().wait()

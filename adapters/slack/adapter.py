@@ -7,7 +7,7 @@ import contextlib
 
 from adapters.slack import SlackRuntime, open_slack
 from adapters.slack.courier import SlackCourier
-from bot import PapersBot, Settings
+from bot import PapersBot, Settings, WorkspaceInstalls
 
 
 class SlackAdapter:
@@ -15,9 +15,12 @@ class SlackAdapter:
 
     name = "Slack"
 
-    def __init__(self, bot: PapersBot, settings: Settings) -> None:
+    def __init__(
+        self, bot: PapersBot, settings: Settings, *, installs: WorkspaceInstalls | None = None
+    ) -> None:
         self._bot = bot
         self._settings = settings
+        self._installs = installs  # OAuth mode's workspaces (None without a secret key)
         self._stack = contextlib.AsyncExitStack()
         self._runtime: SlackRuntime | None = None
         self._started = asyncio.Event()
@@ -37,8 +40,11 @@ class SlackAdapter:
         return self._runtime is not None
 
     async def start(self) -> None:
-        """Check the token with ``auth.test``, then serve HTTP or Socket Mode."""
-        self._runtime = await self._stack.enter_async_context(open_slack(self._bot, self._settings))
+        """Check the token with ``auth.test`` (OAuth mode: the stored tokens' key), then
+        serve HTTP, Socket Mode or OAuth mode."""
+        self._runtime = await self._stack.enter_async_context(
+            open_slack(self._bot, self._settings, self._installs)
+        )
         self._started.set()
 
     async def until_ready(self) -> None:

@@ -36,10 +36,10 @@ from typing import Protocol
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.client import USER_AGENT
+from adapters.slack.client import bolt_client
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.errors import DeliveryError, Outcome, classify, payload_size
 from adapters.slack.guard import bolt_logger
@@ -68,6 +68,13 @@ class Responder(Protocol):
     async def respond(self, text: str, caller: Caller | None = None) -> Reply: ...
 
     async def press(self, value: str, caller: Caller | None = None) -> Reply: ...
+
+
+# Which delivery serves a request: the one token in single-workspace mode, the request's
+# workspace's own token in OAuth mode (adapters.slack.tenancy).
+Deliveries = Callable[[AsyncBoltContext], SlackDelivery]
+# OAuth mode: the workspace a request belongs to (team, or enterprise when org-wide).
+WorkspaceOf = Callable[[AsyncBoltContext], str | None]
 
 
 async def with_profile(caller: Caller, delivery: SlackDelivery, managers: frozenset[str]) -> Caller:
@@ -142,36 +149,62 @@ class Listeners:
     ``action``, ``respond``); the payload dicts are read through :mod:`.payloads`.
     """
 
-    def __init__(self, bot: Responder, delivery: SlackDelivery, managers: frozenset[str]) -> None:
+    def __init__(
+        self,
+        bot: Responder,
+        deliveries: Deliveries,
+        managers: frozenset[str],
+        workspace_of: WorkspaceOf | None = None,
+    ) -> None:
         self.bot = bot
-        self.delivery = delivery
+        self.deliveries = deliveries
         self.managers = managers
+        self.workspace_of = workspace_of
 
-    async def on_command(self, command: dict[str, object], respond: AsyncRespond) -> None:
+    def _where(self, caller: Caller, context: AsyncBoltContext) -> Caller:
+        """OAuth mode: the workspace is the one Bolt authorized the request for (an org-wide
+        install's enterprise), and the user's DMs live in it."""
+        if self.workspace_of is None:
+            return caller
+        workspace = self.workspace_of(context) or caller.workspace_id
+        return dataclasses.replace(caller, workspace_id=workspace, dm_workspace=workspace)
+
+    async def on_command(
+        self, command: dict[str, object], respond: AsyncRespond, context: AsyncBoltContext
+    ) -> None:
         """``/papers ...``: answer what the user typed."""
 
         async def work() -> None:
+            delivery = self.deliveries(context)
             caller = caller_from_command(command)
             typed = command_text(text(command.get("text")) or "")
             if command_verb(typed) in PROFILE_VERBS:
-                caller = await with_profile(caller, self.delivery, self.managers)
+                caller = await with_profile(caller, delivery, self.managers)
+            caller = self._where(caller, context)  # after the team check of with_profile
             reply = await self.bot.respond(typed, caller)
-            await self._answer(reply, caller, respond, None)
+            await self._answer(reply, caller, respond, None, delivery)
 
         await _guarded(respond, work)
 
     async def on_button(
-        self, body: dict[str, object], action: dict[str, object], respond: AsyncRespond
+        self,
+        body: dict[str, object],
+        action: dict[str, object],
+        respond: AsyncRespond,
+        context: AsyncBoltContext,
     ) -> None:
         """A More / Show / Share / Subscribe press: answer the core action it carries."""
 
         async def work() -> None:
+            delivery = self.deliveries(context)
             caller = caller_from_action(body)
             value = text(action.get("value")) or ""
             if value.startswith(PROFILE_ACTIONS):
-                caller = await with_profile(caller, self.delivery, self.managers)
+                caller = await with_profile(caller, delivery, self.managers)
+            caller = self._where(caller, context)
             reply = await self.bot.press(value, caller)
-            await self._answer(reply, caller, respond, False, shared=value.startswith(SHARE_ACTION))
+            shared = value.startswith(SHARE_ACTION)
+            await self._answer(reply, caller, respond, False, delivery, shared=shared)
 
         await _guarded(respond, work)
 
@@ -181,6 +214,7 @@ class Listeners:
         caller: Caller,
         respond: AsyncRespond,
         replace: bool | None,
+        delivery: SlackDelivery,
         *,
         shared: bool = False,
     ) -> None:
@@ -194,7 +228,7 @@ class Listeners:
             return
         try:
             shared_by = caller.user_id if shared else None
-            await self.delivery.post_to_channel(caller.channel_id, reply, shared_by=shared_by)
+            await delivery.post_to_channel(caller.channel_id, reply, shared_by=shared_by)
         except DeliveryError as exc:
             await respond(text=exc.user_message, response_type="ephemeral", replace_original=False)
 
@@ -216,15 +250,7 @@ def _bolt_app(delivery: SlackDelivery, signing_secret: str | None) -> AsyncApp:
                 bot_token=token,
             )
 
-    # Bolt deep-copies its per-request client for lazy listeners, so its client holds no
-    # shared aiohttp session, and no token when authorize() supplies it (Bolt warns).
-    client = AsyncWebClient(
-        token=None if identity is not None else token,
-        base_url=delivery.client.base_url,
-        timeout=delivery.client.timeout,
-        user_agent_prefix=USER_AGENT,
-        retry_handlers=list(delivery.client.retry_handlers),
-    )
+    client = bolt_client(delivery.client, token=None if identity is not None else token)
     return AsyncApp(
         client=client,
         signing_secret=signing_secret or "",
@@ -239,6 +265,21 @@ async def _ack(ack: AsyncAck) -> None:
     await ack()
 
 
+def add_listeners(
+    app: AsyncApp,
+    bot: Responder,
+    deliveries: Deliveries,
+    managers: frozenset[str],
+    workspace_of: WorkspaceOf | None = None,
+) -> None:
+    """``/papers`` and its buttons on *app*."""
+    listeners = Listeners(bot, deliveries, managers, workspace_of)
+    buttons = re.compile("^(" + "|".join(ACTION_IDS.values()) + ")$")
+    app.command(COMMAND)(ack=_ack, lazy=[listeners.on_command])
+    app.action(buttons)(ack=_ack, lazy=[listeners.on_button])
+    app.action(re.compile("^" + LINK_ACTION_PREFIX))(_ack)  # a URL button: nothing to do
+
+
 def build_app(
     bot: Responder,
     delivery: SlackDelivery,
@@ -251,9 +292,5 @@ def build_app(
     user ids allowed to manage any channel's digest (``SLACK_DIGEST_MANAGERS``). Call
     :meth:`SlackDelivery.check_auth` first so the app reuses its ``auth.test`` result."""
     app = _bolt_app(delivery, signing_secret)
-    listeners = Listeners(bot, delivery, managers)
-    buttons = re.compile("^(" + "|".join(ACTION_IDS.values()) + ")$")
-    app.command(COMMAND)(ack=_ack, lazy=[listeners.on_command])
-    app.action(buttons)(ack=_ack, lazy=[listeners.on_button])
-    app.action(re.compile("^" + LINK_ACTION_PREFIX))(_ack)  # a URL button: nothing to do
+    add_listeners(app, bot, lambda _: delivery, managers)
     return app

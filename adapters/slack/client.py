@@ -24,6 +24,7 @@ def build_client(
     server_error_retries: int = 2,
     server_error_interval: RetryIntervalCalculator | None = None,
     blind_retries: bool = True,
+    token: str | None = None,
 ) -> AsyncWebClient:
     """The Web API client at ``SLACK_API_URL``, retrying 429s (sleeping ``Retry-After``
     plus up to 1 s of jitter) and 500/503s (exponential backoff from 0.5 s with jitter).
@@ -36,11 +37,15 @@ def build_client(
     after Slack posted the message, so resending blindly could post it twice. Only 429s
     (rejected, so never posted) are retried; anything else reaches the dispatcher, which
     looks the post up (message metadata) before it tries again.
+
+    *token* is a workspace's own bot token (OAuth mode), instead of ``SLACK_BOT_TOKEN``.
     """
-    if settings.slack_bot_token is None:
+    if token is None and settings.slack_bot_token is None:
         raise ConfigError("SLACK_BOT_TOKEN is not set")
+    if token is None and settings.slack_bot_token is not None:
+        token = settings.slack_bot_token.get_secret_value()
     client = AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(),
+        token=token,
         base_url=settings.slack_api_url,
         timeout=30,
         session=session,
@@ -55,3 +60,15 @@ def build_client(
         interval = server_error_interval or BackoffRetryIntervalCalculator(backoff_factor=0.5)
         client.retry_handlers.append(AsyncServerErrorRetryHandler(server_error_retries, interval))
     return client
+
+
+def bolt_client(template: AsyncWebClient, *, token: str | None) -> AsyncWebClient:
+    """The client Bolt is given: Bolt deep-copies it for lazy listeners, so it holds no
+    shared aiohttp session, and no token when an authorize function supplies one."""
+    return AsyncWebClient(
+        token=token,
+        base_url=template.base_url,
+        timeout=template.timeout,
+        user_agent_prefix=USER_AGENT,
+        retry_handlers=list(template.retry_handlers),
+    )

@@ -14,6 +14,11 @@ A failed send is classified by its :class:`Outcome` (:func:`send_status`):
 * a payload Slack rejects (our bug): ``RETRY``, logged at ERROR. It is not the target's
   fault, and the dispatcher's grace window bounds how long it is retried.
 
+In OAuth mode (:meth:`SlackCourier.per_workspace`) each post goes out with the token of the
+target's workspace. A workspace that uninstalled the bot, or whose token Slack refuses, is
+stopped (:meth:`Tenancy.suspend`: every target there is recorded as stopped, with the
+reason) and the send is ``PERMANENT``; a reinstall resumes them.
+
 A reply too big for one message goes out in parts. When a later part fails, the courier
 remembers (in memory) the parts that went out, and the retry of that key posts only the
 rest, so nobody sees part 1 twice. After a restart ``find_sent`` finds part 1 instead.
@@ -28,7 +33,8 @@ from typing import assert_never
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.errors import DeliveryError, Outcome
 from adapters.slack.parts import Resume
-from bot import DeliveryKey, LookupFailed, Reply, SendResult, SendStatus, Target
+from adapters.slack.tenancy import NOT_INSTALLED, Tenancy
+from bot import UNINSTALLED, DeliveryKey, LookupFailed, Reply, SendResult, SendStatus, Target
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +83,33 @@ class SlackCourier:
 
     platform = PLATFORM
 
-    def __init__(self, delivery: SlackDelivery) -> None:
+    def __init__(self, delivery: SlackDelivery, *, tenancy: Tenancy | None = None) -> None:
         self.delivery = delivery
+        self._tenancy = tenancy
         self._partial: dict[tuple[int, str], Resume] = {}  # parts already out
+
+    @property
+    def tenancy(self) -> Tenancy | None:
+        """OAuth mode's per-workspace tokens (``None`` with one token)."""
+        return self._tenancy
+
+    @classmethod
+    def per_workspace(cls, delivery: SlackDelivery, tenancy: Tenancy) -> SlackCourier:
+        """OAuth mode: each target is served with its own workspace's token (*delivery* is
+        only a template; it is never used to post)."""
+        return cls(delivery, tenancy=tenancy)
+
+    async def _delivery(self, target: Target) -> SlackDelivery | None:
+        if self._tenancy is None:
+            return self.delivery
+        return await self._tenancy.for_workspace(target.workspace)
+
+    async def _stopped(self, target: Target, code: str) -> SendResult:
+        """OAuth mode: the workspace has no working token; stop all of its deliveries."""
+        assert self._tenancy is not None
+        await self._tenancy.suspend(target.workspace, UNINSTALLED)
+        log.warning("slack workspace %s has no working token (%s)", target.workspace, code)
+        return SendResult(SendStatus.PERMANENT, detail=f"{UNINSTALLED} (slack: {code[:40]})")
 
     async def send(self, target: Target, reply: Reply, key: DeliveryKey) -> SendResult:
         """Post *reply* to *target*, every message tagged with *key*; the first ``ts`` is
@@ -88,15 +118,18 @@ class SlackCourier:
         name = str(key)
         already = self._partial.pop((target.id, name), Resume())
         try:
+            delivery = await self._delivery(target)
+            if delivery is None:
+                return await self._stopped(target, "not_installed")
             if target.kind == "channel":
-                ts = await self.delivery.post_to_channel(
+                ts = await delivery.post_to_channel(
                     target.address, reply, digest_key=name, already=already
                 )
             else:
-                ts = await self.delivery.send_dm(
-                    target.address, reply, digest_key=name, already=already
-                )
+                ts = await delivery.send_dm(target.address, reply, digest_key=name, already=already)
         except DeliveryError as exc:
+            if self._tenancy is not None and exc.outcome is Outcome.AUTH:
+                return await self._stopped(target, exc.code)
             result = failure(exc)
             if exc.posted and result.status is SendStatus.RETRY:
                 self._partial[(target.id, name)] = Resume(exc.posted, exc.posted_papers)
@@ -120,10 +153,14 @@ class SlackCourier:
         be asked."""
         _check(target)
         try:
+            delivery = await self._delivery(target)
+            if delivery is None:
+                await self._stopped(target, "not_installed")  # its rows end as stopped
+                raise LookupFailed(NOT_INSTALLED)
             channel = target.address
             if target.kind == "user":
-                channel = await self.delivery.open_dm(target.address)
-            found = await self.delivery.find_parts(channel, str(key), since.timestamp())
+                channel = await delivery.open_dm(target.address)
+            found = await delivery.find_parts(channel, str(key), since.timestamp())
         except DeliveryError as exc:
             log.warning("slack look-up of %s in target %s failed: %s", key, target.id, exc.code)
             raise LookupFailed(

@@ -39,6 +39,10 @@ def _problem(content_type: str, body: str) -> str | None:
         form = parse_qs(body, strict_parsing=False, errors="strict")
     except (ValueError, UnicodeDecodeError):
         return "the form is not readable"
+    if "command" in form:  # a slash command: Slack always says who, where and how to answer
+        for field in ("response_url", "user_id", "team_id", "channel_id"):
+            if not form.get(field, [""])[0].strip():
+                return f"the command has no {field}"
     for payload in form.get("payload", []):
         try:
             found = json.loads(payload)
@@ -68,6 +72,8 @@ def _payload_problem(payload: object) -> str | None:
             return "payload has no actions"
         if not all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions):
             return "payload has an action without an action_id"
+        if not isinstance(payload.get("response_url"), str) or not payload["response_url"]:
+            return "payload has no response_url"  # our buttons live only in messages
     return None
 
 

@@ -10,6 +10,7 @@
     papersbot export PATH              the store as portable JSON lines (.gz to compress)
     papersbot import PATH [--merge]    load an export into a new database
     papersbot discord-invite           the OAuth2 URL that adds the bot to a server
+    papersbot secret-key               a new random key for PAPERSBOT_SECRET_KEY
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from bot.cli.serve import run
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError, PapersbotError, UserInputError
 from bot.identity import bot_version
+from bot.service.sealing import generate_key
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument(
         "--application-id", help="the application id (default: read from DISCORD_TOKEN)"
     )
+    _command(sub, "secret-key", "print a new key for PAPERSBOT_SECRET_KEY (Slack OAuth)")
     return parser
 
 
@@ -142,6 +145,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.command == "secret-key":  # needs no settings: it is how one of them is made
+        print(generate_key())
+        return 0
     # Wrap for a person at a terminal; keep one line per item for pipes and logs.
     console = Console(soft_wrap=not sys.stdout.isatty())
     try:

@@ -16,6 +16,9 @@ class Caller:
     user_name: str = "someone"
     channel_id: str | None = None
     workspace_id: str | None = None  # Slack team or Discord guild
+    # Where this user's DMs live when a platform's DMs are per workspace (Slack with one
+    # token per workspace, OAuth mode); None: one DM conversation per user platform-wide.
+    dm_workspace: str | None = None
     # Set by adapters for `subscribe` and `digest`: may this user manage the channel's
     # digest (Discord: Manage Channels; Slack: admin, owner or allow-listed), and their
     # platform time zone where the platform knows it (Slack `users.info`).

@@ -88,7 +88,8 @@ class ScheduleCommands:
     async def _user_target(self, caller: Caller) -> Target:
         if not caller.user_id:
             raise UserInputError("Subscriptions need a user; this client did not say who you are.")
-        return await self._store.targets.ensure(caller.platform, "", "user", caller.user_id)
+        workspace = caller.dm_workspace or ""
+        return await self._store.targets.ensure(caller.platform, workspace, "user", caller.user_id)
 
     async def subscribe(self, command: Subscribe, caller: Caller) -> Reply:
         now = self._clock()

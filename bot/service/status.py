@@ -84,7 +84,7 @@ async def _schedule_lines(store: Store, now: datetime, caller: Caller) -> list[s
             fire = max(digest.next_fire, now)
             notes.append(f"This channel's next digest: {when_text(fire, digest.schedule.tz, now)}")
     if user_id:
-        target = await store.targets.find(platform, "", "user", user_id)
+        target = await store.targets.find(platform, caller.dm_workspace or "", "user", user_id)
         targets += [target] if target is not None else []
         subs = await store.schedules.subscriptions_of(target.id) if target is not None else []
         if subs:

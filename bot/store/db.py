@@ -2,9 +2,9 @@
 
 :class:`Store` opens the file, applies migrations and hands its connection to each part:
 ``papers`` (:mod:`.papers`), ``runs`` (:mod:`.runs`), ``pages`` (:mod:`.pages`),
-``targets`` (:mod:`.targets`), ``ledger`` (:mod:`.ledger`) and ``schedules``
-(:mod:`.schedules`). All timestamps are stored as ISO-8601 strings in UTC; rows are read by
-column name.
+``targets`` (:mod:`.targets`), ``ledger`` (:mod:`.ledger`), ``schedules``
+(:mod:`.schedules`), and ``installations`` / ``oauth_states`` (:mod:`.installations`).
+All timestamps are stored as ISO-8601 strings in UTC; rows are read by column name.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from types import TracebackType
 import aiosqlite
 
 from bot.errors import StoreError
+from bot.store.installations import Installations, OAuthStates
 from bot.store.ledger import Ledger
 from bot.store.migrations import MIGRATIONS
 from bot.store.pages import Pages
@@ -76,6 +77,8 @@ class Store:
         self.targets = Targets(conn, self._writing)
         self.ledger = Ledger(conn, self._writing)
         self.schedules = Schedules(conn, self._writing)
+        self.installations = Installations(conn, self._writing)
+        self.oauth_states = OAuthStates(conn, self._writing)
 
     @classmethod
     async def open(cls, path: str | Path, *, check: bool = False) -> Store:

@@ -211,4 +211,30 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE deliveries ADD COLUMN lease_until TEXT;
     UPDATE deliveries SET lease_until = claimed_at WHERE state = 'claimed';
     """,
+    # 6: multi-workspace installs (Slack OAuth). ``installations`` holds each workspace's
+    # credentials as an encrypted payload (Fernet, sealed above the store); ``oauth_states``
+    # the one-time ``state`` of install flows in progress. ``targets.suspended`` marks a
+    # target stopped because its workspace uninstalled the bot: a reinstall resumes exactly
+    # those, never a target stopped for its own reasons (blocked DMs, a deleted channel).
+    """
+    CREATE TABLE installations (
+        id            INTEGER PRIMARY KEY,
+        platform      TEXT NOT NULL,
+        kind          TEXT NOT NULL CHECK (kind IN ('bot', 'installation')),
+        enterprise_id TEXT NOT NULL DEFAULT '',
+        team_id       TEXT NOT NULL DEFAULT '',
+        user_id       TEXT NOT NULL DEFAULT '',
+        installed_at  TEXT NOT NULL,
+        payload       BLOB NOT NULL,
+        UNIQUE (platform, kind, enterprise_id, team_id, user_id)
+    );
+    -- a scheduled post looks its workspace up by team, whatever the enterprise
+    CREATE INDEX installations_team ON installations (platform, kind, team_id);
+    CREATE TABLE oauth_states (
+        state       TEXT PRIMARY KEY,
+        expires_at  TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX oauth_states_expiry ON oauth_states (expires_at);
+    ALTER TABLE targets ADD COLUMN suspended INTEGER NOT NULL DEFAULT 0;
+    """,
 )

@@ -8,11 +8,12 @@ is told once on their next command.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot.model.delivery import Kind, Target
 from bot.store.rows import ts
-from bot.store.section import Section
+from bot.store.section import Section, chunks
 
 _TARGET_COLUMNS = "id, platform, workspace, kind, address, disabled_at, disabled_reason"
 _KINDS: dict[str, Kind] = {"channel": "channel", "user": "user"}
@@ -67,7 +68,7 @@ class Targets(Section):
         """Deliver to a target again (its owner set it up anew) and record who owns it."""
         await self._write_one(
             "UPDATE targets SET disabled_at = NULL, disabled_reason = NULL, owner_told = 0, "
-            "owner = COALESCE(?, owner) WHERE id = ?",
+            "suspended = 0, owner = COALESCE(?, owner) WHERE id = ?",
             (owner, target_id),
         )
 
@@ -97,6 +98,44 @@ class Targets(Section):
             "WHERE id = ? AND disabled_at IS NULL",
             (ts(now), reason, target_id),
         )
+
+    async def suspend_workspace(
+        self, platform: str, workspaces: Sequence[str], *, now: datetime, reason: str
+    ) -> int:
+        """Stop every live target of *workspaces* (the bot was uninstalled there); return
+        how many. Nobody is told: nobody there can ask the bot any more."""
+        rows = await self._rows_in_write(
+            "UPDATE targets SET disabled_at = ?, disabled_reason = ?, owner_told = 1, "
+            "suspended = 1 WHERE platform = ? AND workspace IN ({ids}) "
+            "AND disabled_at IS NULL RETURNING id",
+            workspaces,
+            before=(ts(now), reason, platform),
+        )
+        return len(rows)
+
+    async def resume_workspace(self, platform: str, workspaces: Sequence[str]) -> int:
+        """Deliver again to the targets :meth:`suspend_workspace` stopped in *workspaces*
+        (the bot was installed again); return how many."""
+        rows = await self._rows_in_write(
+            "UPDATE targets SET disabled_at = NULL, disabled_reason = NULL, owner_told = 0, "
+            "suspended = 0 WHERE platform = ? AND workspace IN ({ids}) AND suspended = 1 "
+            "RETURNING id",
+            workspaces,
+            before=(platform,),
+        )
+        return len(rows)
+
+    async def _rows_in_write(
+        self, sql: str, ids: Sequence[str], *, before: Sequence[object]
+    ) -> list[sqlite3.Row]:
+        """*sql* (an ``UPDATE ... IN ({ids}) RETURNING``) for *ids*, in one transaction."""
+        found: list[sqlite3.Row] = []
+        async with self._transaction() as conn:
+            for chunk in chunks(list(ids)):
+                marks = ", ".join("?" * len(chunk))
+                async with conn.execute(sql.format(ids=marks), [*before, *chunk]) as cur:
+                    found += list(await cur.fetchall())
+        return found
 
     async def disabled(self) -> set[int]:
         rows = await self._rows("SELECT id FROM targets WHERE disabled_at IS NOT NULL")

@@ -29,6 +29,7 @@ from bot.search.ranking import trend
 from bot.service.papersbot import PapersBot
 from bot.sources.snapshot import SnapshotSource
 from bot.store import Store
+from tests.adapters.conftest_oauth import oauth  # noqa: F401 (the OAuth-mode fixture)
 from tests.conftest import NOW
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, message_errors
 from tests.shared_data import SHARED_DATA

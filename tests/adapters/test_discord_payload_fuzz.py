@@ -9,7 +9,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.service.papersbot import PapersBot
@@ -133,7 +133,12 @@ def _generated(count: int) -> list[Json]:
     one event loop and one fake for all of them, so hypothesis only generates here)."""
     drawn: list[Json] = []
 
-    @settings(max_examples=count, database=None, derandomize=True)
+    @settings(
+        max_examples=count,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),  # only drawing here, on a busy machine
+    )
     @given(DATA)
     def draw(data: Json) -> None:
         drawn.append(data)
@@ -142,18 +147,18 @@ def _generated(count: int) -> list[Json]:
     return drawn
 
 
-GENERATED = _generated(120)
+COUNT = 120
 
 
 async def test_generated_command_payloads_get_clear_answers(
     testbot: PapersBot, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """{len(GENERATED)} generated command payloads: subcommand and option names from the real
+    """{COUNT} generated command payloads: subcommand and option names from the real
     ones and random, option types valid and not, values of every JSON type and the nasty
     strings."""
     async with discord_env(testbot) as (fake, _):
         papers = _command(fake)
-        for data in GENERATED:
+        for data in _generated(COUNT):
             ix = await _answered(fake, 2, {"id": papers["id"], "name": papers["name"], **data})
             _clear(ix)
     assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records]

@@ -10,7 +10,7 @@ import urllib.parse
 
 import aiohttp
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.slack import EVENTS_PATH, open_slack
@@ -142,7 +142,12 @@ def _bodies(count: int) -> list[tuple[str, bytes]]:
     )
     drawn: list[tuple[str, bytes]] = []
 
-    @settings(max_examples=count, database=None, derandomize=True)
+    @settings(
+        max_examples=count,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),  # only drawing here, on a busy machine
+    )
     @given(kind, body)
     def draw(content_type: str, raw: bytes) -> None:
         drawn.append((content_type, raw))

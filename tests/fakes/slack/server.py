@@ -8,12 +8,16 @@ Serves on 127.0.0.1:
 * ``/api/{method}``: ``auth.test``, ``chat.postMessage``, ``conversations.open``,
   ``conversations.history``, ``users.info``, ``apps.connections.open``. Arguments come from
   the query string, a form body or a JSON body (slack_sdk uses all three). Every call needs
-  ``Authorization: Bearer <token>`` with the bot token (the app token for
-  ``apps.connections.open``); otherwise ``not_authed`` / ``invalid_auth``.
+  ``Authorization: Bearer <token>`` with a bot token the fake issued (the app token for
+  ``apps.connections.open``); otherwise ``not_authed`` / ``invalid_auth`` /
+  ``token_revoked``.
 * ``/commands/{id}``: a ``response_url`` sink. Records JSON bodies; allows 5 uses within
   30 minutes per URL and answers like Slack's incoming webhooks (plain-text error bodies:
   ``used_url``, ``expired_url``, ``invalid_blocks``, ``msg_too_long``, ``no_text``).
 * ``/link/``: the Socket Mode websocket (``hello``, envelopes, acks).
+* ``/oauth/v2/authorize`` and ``oauth.v2.access``: OAuth v2 installs into any number of
+  workspaces, each with its own bot token, checked on every call against the channel or
+  user it touches (:mod:`tests.fakes.slack.oauth`).
 
 Every message is checked strictly (:func:`tests.fakes.slack.checks.message_errors`) and
 rejected with Slack's real error codes. Knobs: :meth:`FakeSlack.fail` (an error code, a 429
@@ -47,6 +51,7 @@ import aiohttp
 from aiohttp import web
 
 from tests.fakes.slack.checks import message_errors
+from tests.fakes.slack.oauth import OAuthFake, Workspace
 
 BOT_TOKEN = "xoxb-fake-bot-token"
 APP_TOKEN = "xapp-1-fake-app-token"
@@ -82,11 +87,12 @@ class Received:
     at: float = field(default_factory=time.perf_counter)
 
 
-class FakeSlack:
+class FakeSlack(OAuthFake):
     """The fake Slack server; see the module docstring."""
 
     def __init__(self, *, team_id: str = "T0FAKE", bot_user: str = "U0BOT") -> None:
         self.team_id, self.bot_user, self.bot_name = team_id, bot_user, "papersbot"
+        self._init_workspaces(Workspace(team_id, "Fake", bot_user, "B0BOT"), BOT_TOKEN)
         self.calls: list[ApiCall] = []
         self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.responses: list[Received] = []
@@ -114,6 +120,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/commands/{url_id}", self._response_url)
         app.router.add_get("/link/", self._socket)
+        app.router.add_get("/oauth/v2/authorize", self._authorize)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -132,6 +139,11 @@ class FakeSlack:
     @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api/"
+
+    @property
+    def authorize_url(self) -> str:
+        """Slack's consent page (see :mod:`tests.fakes.slack.oauth`)."""
+        return f"http://127.0.0.1:{self.port}/oauth/v2/authorize"
 
     def response_url(self, url_id: str) -> str:
         """A fresh response_url (valid 30 minutes, 5 uses)."""
@@ -180,8 +192,12 @@ class FakeSlack:
         """Park every call of *method* until the returned event is set."""
         return self._holds.setdefault(method, asyncio.Event())
 
-    def add_channel(self, channel: str, *, member: bool = True, archived: bool = False) -> None:
+    def add_channel(
+        self, channel: str, *, member: bool = True, archived: bool = False, team: str | None = None
+    ) -> None:
+        """A channel of workspace *team* (default: the fake's own team)."""
         self.channels[channel] = "archived" if archived else "member" if member else "outsider"
+        self.channel_teams[channel] = team or self.team_id
 
     def add_user(
         self,
@@ -270,18 +286,31 @@ class FakeSlack:
         self.calls.append(ApiCall(method, args, request.content_type, token))
         await self._changed()
         try:
+            if method == "oauth.v2.access":  # client credentials, not a token
+                if not self.client_ok(auth):
+                    return _error("invalid_client_id")
+                result = self._oauth_v2_access(args)
+                return _error(result) if isinstance(result, str) else _ok(result)
             return await self._answer(method, args, token)
         finally:
             await self._changed()
 
-    async def _answer(self, method: str, args: dict[str, Any], token: str | None) -> web.Response:
-        expected = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
+    def _refused(self, method: str, token: str | None) -> str | None:
+        """Why *token* may not call *method*: every workspace's bot token is its own."""
         if token is None:
-            return _error("not_authed")
-        if token != expected:
-            return _error("invalid_auth")
-        if self.auth_error and expected == BOT_TOKEN:
-            return _error(self.auth_error)
+            return "not_authed"
+        if method == "apps.connections.open":
+            return None if token == APP_TOKEN else "invalid_auth"
+        owner = self.token_owner.get(token)
+        if owner is None:
+            return "invalid_auth"
+        if token in owner.revoked:
+            return "token_revoked"
+        return self.auth_error
+
+    async def _answer(self, method: str, args: dict[str, Any], token: str | None) -> web.Response:
+        if refused := self._refused(method, token):
+            return _error(refused)
         if delay := self.latency.get(method):
             await asyncio.sleep(delay)
         if method in self._holds:
@@ -290,50 +319,53 @@ class FakeSlack:
         if faults and not (fault := faults.popleft()).passes:
             return _fault(fault)
         handler = getattr(self, "_" + method.replace(".", "_"), None)
-        if handler is None:
+        if handler is None or method == "oauth.v2.access":
             return _error("unknown_method")
-        result: dict[str, Any] | str = handler(args)
+        result: dict[str, Any] | str = handler(args, token)
         return _error(result) if isinstance(result, str) else _ok(result)
 
-    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "url": "https://fake.slack.com/",
-            "team": "Fake",
-            "user": self.bot_name,
-            "team_id": self.team_id,
-            "user_id": self.bot_user,
-            "bot_id": "B0BOT",
-        }
+    def _auth_test(self, args: dict[str, Any], token: str | None) -> dict[str, Any]:
+        answer = self.auth_test_for(token)
+        if self.owner(token) is self.workspaces[self.team_id]:
+            answer.update(user=self.bot_name, user_id=self.bot_user, url="https://fake.slack.com/")
+        return answer
 
-    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _apps_connections_open(self, args: dict[str, Any], token: str | None) -> dict[str, Any]:
         return {"url": f"ws://127.0.0.1:{self.port}/link/?ticket=t{next(self._ts)}"}
 
-    def _channel_error(self, channel: str, *, writing: bool) -> str | None:
+    def _channel_error(
+        self, channel: str, *, writing: bool, token: str | None = None, method: str = ""
+    ) -> str | None:
         state = self.channels.get(channel)
-        if state is None:
+        if state is None or self.crosses(method, token, self.team_of_channel(channel), channel):
             return "channel_not_found"
         if state == "archived" and writing:
             return "is_archived"
         return "not_in_channel" if state == "outsider" else None
 
-    def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any] | str:
+    def _chat_postMessage(self, args: dict[str, Any], token: str | None) -> dict[str, Any] | str:
         channel = str(args.get("channel", ""))
-        if error := self._channel_error(channel, writing=True):
+        if error := self._channel_error(
+            channel, writing=True, token=token, method="chat.postMessage"
+        ):
             return error
         if problem := message_errors(args):
             return problem[0]
         ts = f"{self.ts_epoch + next(self._ts)}.000100"
         metadata = args.get("metadata")
-        message = {"type": "message", "ts": ts, "user": self.bot_user, "bot_id": "B0BOT"}
+        me = self.owner(token) or self.workspaces[self.team_id]
+        user = self.bot_user if me.team_id == self.team_id else me.bot_user
+        bot_id = "B0BOT" if me.team_id == self.team_id else me.bot_id
+        message = {"type": "message", "ts": ts, "user": user, "bot_id": bot_id}
         message.update(text=args.get("text", ""), blocks=args.get("blocks", []))
         if metadata:
             message["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
         self.messages[channel].append(message)
         return {"channel": channel, "ts": ts, "message": message}
 
-    def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any] | str:
+    def _conversations_open(self, args: dict[str, Any], token: str | None) -> dict[str, Any] | str:
         user = self.users.get(str(args.get("users", "")))
-        if user is None:
+        if user is None or self.crosses("conversations.open", token, user["team_id"], user["id"]):
             return "user_not_found"
         if user["is_bot"]:
             return "cannot_dm_bot"
@@ -341,11 +373,16 @@ class FakeSlack:
             return "user_disabled"
         channel = "D" + user["id"]
         self.channels.setdefault(channel, "member")
+        self.channel_teams.setdefault(channel, user["team_id"])
         return {"channel": {"id": channel}}
 
-    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any] | str:
+    def _conversations_history(
+        self, args: dict[str, Any], token: str | None
+    ) -> dict[str, Any] | str:
         channel = str(args.get("channel", ""))
-        if error := self._channel_error(channel, writing=False):
+        if error := self._channel_error(
+            channel, writing=False, token=token, method="conversations.history"
+        ):
             return error
         oldest = float(args.get("oldest") or 0)
         with_meta = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
@@ -360,7 +397,7 @@ class FakeSlack:
         cursor = str(start + limit) if more else ""
         return {"messages": page, "has_more": more, "response_metadata": {"next_cursor": cursor}}
 
-    def _users_info(self, args: dict[str, Any]) -> dict[str, Any] | str:
+    def _users_info(self, args: dict[str, Any], token: str | None) -> dict[str, Any] | str:
         user = self.users.get(str(args.get("user", "")))
         return {"user": user} if user else "user_not_found"
 
