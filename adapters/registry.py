@@ -28,7 +28,7 @@ def _console(context: AdapterContext) -> Terminal:
 def _slack(context: AdapterContext) -> Adapter:
     from adapters.slack.adapter import SlackAdapter
 
-    return SlackAdapter(context.bot, context.settings)
+    return SlackAdapter(context.bot, context.settings, operations=context.operations)
 
 
 def _discord(context: AdapterContext) -> Adapter:

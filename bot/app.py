@@ -8,7 +8,6 @@ the same App (the simulation only passes its own clock and a temporary database)
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,8 +20,11 @@ import httpx
 from bot.config import Settings
 from bot.delivery.clockwork import Clockwork
 from bot.delivery.dispatcher import Dispatcher
+from bot.ops.health import Operations
+from bot.ops.metrics import Metrics
 from bot.plugins import AdapterContext
 from bot.service.papersbot import PapersBot
+from bot.sources.backfill import BackfillProgress
 from bot.sources.hf import HuggingFaceSource
 from bot.sources.http import Fetcher, build_client
 from bot.sources.ingest import Ingestor, refresh_recent
@@ -38,15 +40,6 @@ def bundled_snapshot() -> Path:
     return Path(str(resources.files("bot") / "data" / "snapshot.jsonl.gz"))
 
 
-def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.papersbot_log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # httpx logs every request URL at INFO; keep that for DEBUG.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-
-
 @dataclass(frozen=True, slots=True)
 class App:
     settings: Settings
@@ -57,11 +50,15 @@ class App:
     clock: Callable[[], datetime]
     dispatcher: Dispatcher  # couriers are added as platform adapters connect
     clockwork: Clockwork  # not started: the CLI starts it once adapters are up
+    operations: Operations  # /healthz, /readyz, /metrics (served by the CLI and Slack HTTP)
+    backfill: BackfillProgress  # the first-day backfill, if `run` starts one
 
     @property
     def context(self) -> AdapterContext:
         """What an adapter is built with (see :mod:`bot.plugins`)."""
-        return AdapterContext(bot=self.bot, settings=self.settings, clock=self.clock)
+        return AdapterContext(
+            bot=self.bot, settings=self.settings, clock=self.clock, operations=self.operations
+        )
 
 
 @asynccontextmanager
@@ -80,7 +77,15 @@ async def open_app(
     async with build_client(settings, transport=transport) as client:
         store = await Store.open(database or settings.papersbot_database, check=True)
         try:
-            fetcher = Fetcher(client, "Hugging Face", retries=settings.papersbot_http_retries)
+            metrics = Metrics()
+            progress = BackfillProgress()
+            fetcher = Fetcher(
+                client,
+                "Hugging Face",
+                retries=settings.papersbot_http_retries,
+                observer=metrics,
+                label="hf",
+            )
             token = settings.hf_token.get_secret_value() if settings.hf_token else None
             hf = HuggingFaceSource(fetcher, settings.hf_api_url, token)
             ingestor = Ingestor(store=store, clock=clock)
@@ -90,6 +95,7 @@ async def open_app(
                 {},
                 grace=timedelta(hours=settings.papersbot_grace_hours),
                 lease=timedelta(seconds=settings.papersbot_lease_seconds),
+                observer=metrics,
             )
             clockwork = Clockwork(
                 store,
@@ -104,7 +110,23 @@ async def open_app(
                 lookup=None if offline else hf,
                 default_tz=settings.papersbot_timezone,
                 on_schedule_change=clockwork.rearm,
+                observer=metrics,
+                backfill=progress,
             )
-            yield App(settings, store, bot, ingestor, hf, clock, dispatcher, clockwork)
+            operations = Operations(
+                store=store, metrics=metrics, clockwork=clockwork, clock=clock, backfill=progress
+            )
+            yield App(
+                settings,
+                store,
+                bot,
+                ingestor,
+                hf,
+                clock,
+                dispatcher,
+                clockwork,
+                operations,
+                progress,
+            )
         finally:
             await store.close()

@@ -27,6 +27,7 @@ from bot.config import Settings
 from bot.delivery.courier import Courier
 from bot.errors import ConfigError
 from bot.model.replies import Reply
+from bot.ops.health import Operations
 from bot.service.papersbot import PapersBot
 
 GROUP = "papersbot.adapters"
@@ -34,11 +35,14 @@ GROUP = "papersbot.adapters"
 
 @dataclass(frozen=True, slots=True)
 class AdapterContext:
-    """What the composition root hands an adapter: the core and the settings."""
+    """What the composition root hands an adapter: the core and the settings, and the
+    operations answers (``/healthz``, ``/readyz``, ``/metrics``) for an adapter that runs a
+    web server of its own (Slack HTTP mode serves them on its port too)."""
 
     bot: PapersBot
     settings: Settings
     clock: Callable[[], datetime]
+    operations: Operations | None = None
 
 
 class Adapter(Protocol):

@@ -31,7 +31,8 @@ class DiscordAdapter:
 
     @property
     def ready(self) -> bool:
-        return self.client.connected.is_set()
+        """Connected to the gateway now (false while discord.py reconnects)."""
+        return self.client.connected.is_set() and self.client.online
 
     async def start(self) -> None:
         """Log in and connect in the background (a rejected token surfaces in :meth:`closed`

@@ -10,7 +10,9 @@ naming the setting), then serves either
 * **Socket Mode** when ``SLACK_APP_TOKEN`` is set (no public URL needed), or
 * **HTTP mode** with ``SLACK_SIGNING_SECRET``: an aiohttp server on
   ``SLACK_HTTP_HOST:SLACK_HTTP_PORT`` with ``POST /slack/events`` (slash command and
-  interactivity requests, signature-checked) and ``GET /healthz``.
+  interactivity requests, signature-checked) and ``GET /healthz``; given the core's
+  :class:`~bot.Operations`, also ``/readyz`` and ``/metrics`` (the same answers as the
+  operations server of ``PAPERSBOT_HEALTH_PORT``).
 
 :func:`open_slack` is the same as an async context manager and yields a
 :class:`SlackRuntime` (the app, the delivery primitives, the :class:`SlackCourier` for the
@@ -41,7 +43,7 @@ from adapters.slack.courier import SlackCourier
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.errors import AUTH_ERRORS
 from adapters.slack.guard import guard
-from bot import ConfigError, Settings
+from bot import OPS_PATHS, ConfigError, Operations, Settings
 
 __all__ = [
     "EVENTS_PATH",
@@ -94,20 +96,35 @@ async def _check_app_token(delivery: SlackDelivery, app_token: str) -> None:
         raise ConfigError(f"SLACK_APP_TOKEN was rejected by Slack ({code}){hint}") from None
 
 
-def _web_app(app: AsyncApp, settings: Settings) -> web.Application:
+def _web_app(
+    app: AsyncApp, settings: Settings, operations: Operations | None = None
+) -> web.Application:
     web_app = app.server(port=settings.slack_http_port, path=EVENTS_PATH).web_app
     web_app.middlewares.append(guard(EVENTS_PATH))  # malformed requests: 400, not 500
 
     async def health(_: web.Request) -> web.Response:
         return web.json_response({"ok": True, "mode": "http"})
 
-    web_app.router.add_get(HEALTH_PATH, health)
+    async def ops(request: web.Request) -> web.Response:
+        assert operations is not None
+        answer = await operations.answer(request.path)
+        headers = {"Content-Type": answer.content_type, "Cache-Control": "no-store"}
+        return web.Response(status=answer.status, body=answer.body, headers=headers)
+
+    if operations is None:
+        web_app.router.add_get(HEALTH_PATH, health)
+    else:
+        for path in OPS_PATHS:
+            web_app.router.add_get(path, ops)
     return web_app
 
 
 @asynccontextmanager
-async def open_slack(bot: Responder, settings: Settings) -> AsyncIterator[SlackRuntime]:
-    """Start the Slack adapter (HTTP or Socket Mode per *settings*); stop it on exit."""
+async def open_slack(
+    bot: Responder, settings: Settings, *, operations: Operations | None = None
+) -> AsyncIterator[SlackRuntime]:
+    """Start the Slack adapter (HTTP or Socket Mode per *settings*); stop it on exit.
+    In HTTP mode its port also serves *operations* (``/healthz``, ``/readyz``, ``/metrics``)."""
     mode = _mode(settings)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
         delivery = SlackDelivery(build_client(settings, session=session))
@@ -137,7 +154,7 @@ async def open_slack(bot: Responder, settings: Settings) -> AsyncIterator[SlackR
             return
         signing = secret.get_secret_value() if secret else None
         app = build_app(bot, delivery, signing_secret=signing, managers=managers)
-        runner = web.AppRunner(_web_app(app, settings), access_log=None)
+        runner = web.AppRunner(_web_app(app, settings, operations), access_log=None)
         await runner.setup()
         try:
             site = web.TCPSite(runner, settings.slack_http_host, settings.slack_http_port)

@@ -7,7 +7,7 @@ import contextlib
 
 from adapters.slack import SlackRuntime, open_slack
 from adapters.slack.courier import SlackCourier
-from bot import PapersBot, Settings
+from bot import Operations, PapersBot, Settings
 
 
 class SlackAdapter:
@@ -15,9 +15,12 @@ class SlackAdapter:
 
     name = "Slack"
 
-    def __init__(self, bot: PapersBot, settings: Settings) -> None:
+    def __init__(
+        self, bot: PapersBot, settings: Settings, *, operations: Operations | None = None
+    ) -> None:
         self._bot = bot
         self._settings = settings
+        self._operations = operations
         self._stack = contextlib.AsyncExitStack()
         self._runtime: SlackRuntime | None = None
         self._started = asyncio.Event()
@@ -38,7 +41,9 @@ class SlackAdapter:
 
     async def start(self) -> None:
         """Check the token with ``auth.test``, then serve HTTP or Socket Mode."""
-        self._runtime = await self._stack.enter_async_context(open_slack(self._bot, self._settings))
+        self._runtime = await self._stack.enter_async_context(
+            open_slack(self._bot, self._settings, operations=self._operations)
+        )
         self._started.set()
 
     async def until_ready(self) -> None:

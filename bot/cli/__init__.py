@@ -21,7 +21,6 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bot.app import configure_logging
 from bot.cli.offline import (
     backup_database,
     demo,
@@ -33,6 +32,7 @@ from bot.cli.offline import (
 from bot.cli.serve import run
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError, PapersbotError, UserInputError
+from bot.ops.logs import configure_logging
 
 log = logging.getLogger(__name__)
 

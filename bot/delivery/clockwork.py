@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -70,10 +71,25 @@ class Clockwork:
         self._alarm_at: datetime | None = None
         self._rearming: set[asyncio.Task[None]] = set()  # and the start-up refresh
         self._moving: set[asyncio.Task[None]] = set()  # the re-arms alone
+        self._ticked: float | None = None  # time.monotonic() of the last finished tick
+        self._busy = 0  # ticks running now (a big fan-out takes minutes)
 
     @property
     def running(self) -> bool:
         return self._scheduler is not None
+
+    @property
+    def ticked_ago(self) -> float | None:
+        """Real seconds since a delivery pass (the catch-up pass, a sweep or an alarm) last
+        finished without an error, 0 while one runs (a 10,000-DM fan-out takes minutes and
+        is the clock working); ``None`` before the first. Readiness checks it."""
+        if self._ticked is None:
+            return None
+        return 0.0 if self._busy else time.monotonic() - self._ticked
+
+    @property
+    def sweep_every(self) -> timedelta:
+        return self._sweep_every
 
     @property
     def alarm_at(self) -> datetime | None:
@@ -97,6 +113,7 @@ class Clockwork:
                 self._rearming.add(refreshing)
                 refreshing.add_done_callback(self._rearming.discard)
         report = await self._dispatcher.catch_up()
+        self._ticked = time.monotonic()
         log.info("catch-up: %s", report)
         scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=_JOB_DEFAULTS)
         scheduler.add_job(
@@ -123,6 +140,7 @@ class Clockwork:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
         self._alarm_at = None
+        self._ticked = None
         for task in list(self._rearming):
             task.cancel()
         await asyncio.gather(*self._rearming, return_exceptions=True)
@@ -174,6 +192,7 @@ class Clockwork:
         await self._arm()
 
     async def _tick(self) -> None:
+        self._busy += 1
         try:
             report = await self._dispatcher.tick()
         except PapersbotError as exc:
@@ -181,8 +200,11 @@ class Clockwork:
         except Exception:
             log.exception("delivery tick failed unexpectedly")
         else:
+            self._ticked = time.monotonic()
             if report.planned or report.sent or report.failed or report.retrying:
                 log.info("delivery tick: %s", report)
+        finally:
+            self._busy -= 1
 
     async def _housekeeping(self) -> None:
         try:
