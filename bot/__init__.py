@@ -54,6 +54,7 @@ from bot.model.delivery import DeliveryKey, Target
 from bot.model.ids import require_id
 from bot.model.replies import Action, ActionKind, Card, Link, Reply
 from bot.model.schedule import Cadence, parse_cadence, parse_time, parse_timezone
+from bot.observe import Observer
 from bot.ops.health import PATHS as OPS_PATHS
 from bot.ops.health import Operations, OpsAnswer
 from bot.plugins import Adapter, AdapterContext, AdapterPlugin, Terminal, TerminalPlugin
@@ -88,6 +89,7 @@ __all__ = [
     "Help",
     "Link",
     "LookupFailed",
+    "Observer",
     "Operations",
     "OpsAnswer",
     "PapersBot",

@@ -57,7 +57,11 @@ class App:
     def context(self) -> AdapterContext:
         """What an adapter is built with (see :mod:`bot.plugins`)."""
         return AdapterContext(
-            bot=self.bot, settings=self.settings, clock=self.clock, operations=self.operations
+            bot=self.bot,
+            settings=self.settings,
+            clock=self.clock,
+            operations=self.operations,
+            observer=self.operations.metrics,
         )
 
 

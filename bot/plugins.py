@@ -27,6 +27,7 @@ from bot.config import Settings
 from bot.delivery.courier import Courier
 from bot.errors import ConfigError
 from bot.model.replies import Reply
+from bot.observe import NULL_OBSERVER, Observer
 from bot.ops.health import Operations
 from bot.service.papersbot import PapersBot
 
@@ -37,12 +38,14 @@ GROUP = "papersbot.adapters"
 class AdapterContext:
     """What the composition root hands an adapter: the core and the settings, and the
     operations answers (``/healthz``, ``/readyz``, ``/metrics``) for an adapter that runs a
-    web server of its own (Slack HTTP mode serves them on its port too)."""
+    web server of its own (Slack HTTP mode serves them on its port too), and the observer
+    an adapter reports the rate-limit waits its platform SDK absorbs to."""
 
     bot: PapersBot
     settings: Settings
     clock: Callable[[], datetime]
     operations: Operations | None = None
+    observer: Observer = NULL_OBSERVER
 
 
 class Adapter(Protocol):

@@ -43,7 +43,7 @@ from adapters.slack.courier import SlackCourier
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.errors import AUTH_ERRORS
 from adapters.slack.guard import guard
-from bot import OPS_PATHS, ConfigError, Operations, Settings
+from bot import OPS_PATHS, ConfigError, Observer, Operations, Settings
 
 __all__ = [
     "EVENTS_PATH",
@@ -121,18 +121,25 @@ def _web_app(
 
 @asynccontextmanager
 async def open_slack(
-    bot: Responder, settings: Settings, *, operations: Operations | None = None
+    bot: Responder,
+    settings: Settings,
+    *,
+    operations: Operations | None = None,
+    observer: Observer | None = None,
 ) -> AsyncIterator[SlackRuntime]:
     """Start the Slack adapter (HTTP or Socket Mode per *settings*); stop it on exit.
-    In HTTP mode its port also serves *operations* (``/healthz``, ``/readyz``, ``/metrics``)."""
+    In HTTP mode its port also serves *operations* (``/healthz``, ``/readyz``, ``/metrics``);
+    *observer* hears the 429 waits slack_sdk absorbs."""
     mode = _mode(settings)
+    waited = None if observer is None else (lambda s: observer.rate_limited("slack", s))
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-        delivery = SlackDelivery(build_client(settings, session=session))
+        delivery = SlackDelivery(build_client(settings, session=session, on_rate_limit=waited))
         await delivery.check_auth()
         # Scheduled posts go through a client that never resends blindly (see build_client),
         # sharing the per-channel pacer and the bot's identity.
         posting = SlackDelivery(
-            build_client(settings, session=session, blind_retries=False), pacer=delivery.pacer
+            build_client(settings, session=session, blind_retries=False, on_rate_limit=waited),
+            pacer=delivery.pacer,
         )
         posting.identity = delivery.identity
         courier = SlackCourier(posting)

@@ -7,7 +7,7 @@ import contextlib
 
 from adapters.slack import SlackRuntime, open_slack
 from adapters.slack.courier import SlackCourier
-from bot import Operations, PapersBot, Settings
+from bot import Observer, Operations, PapersBot, Settings
 
 
 class SlackAdapter:
@@ -16,11 +16,17 @@ class SlackAdapter:
     name = "Slack"
 
     def __init__(
-        self, bot: PapersBot, settings: Settings, *, operations: Operations | None = None
+        self,
+        bot: PapersBot,
+        settings: Settings,
+        *,
+        operations: Operations | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self._bot = bot
         self._settings = settings
         self._operations = operations
+        self._observer = observer
         self._stack = contextlib.AsyncExitStack()
         self._runtime: SlackRuntime | None = None
         self._started = asyncio.Event()
@@ -42,7 +48,9 @@ class SlackAdapter:
     async def start(self) -> None:
         """Check the token with ``auth.test``, then serve HTTP or Socket Mode."""
         self._runtime = await self._stack.enter_async_context(
-            open_slack(self._bot, self._settings, operations=self._operations)
+            open_slack(
+                self._bot, self._settings, operations=self._operations, observer=self._observer
+            )
         )
         self._started.set()
 
