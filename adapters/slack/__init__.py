@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -69,6 +69,17 @@ class SlackRuntime:
     courier: SlackCourier  # for the dispatcher's scheduled deliveries
     mode: str  # "http" or "socket"
     url: str | None = None  # HTTP mode: e.g. http://127.0.0.1:3000 (events at /slack/events)
+    # Whether Slack can reach the bot now (readiness): HTTP mode, while the server runs;
+    # Socket Mode, while the WebSocket is open and not stale (false while it reconnects).
+    connected: Callable[[], bool] = lambda: True
+
+
+def _socket_open(handler: AsyncSocketModeHandler) -> bool:
+    """The Socket Mode connection is up: slack_sdk's ``is_connected`` without its async
+    ping check (readiness is asked synchronously)."""
+    client = handler.client
+    session = client.current_session
+    return not client.closed and not client.stale and session is not None and not session.closed
 
 
 def _mode(settings: Settings) -> str:
@@ -155,7 +166,9 @@ async def open_slack(
             await handler.connect_async()  # type: ignore[no-untyped-call]
             log.info("slack: connected in Socket Mode")
             try:
-                yield SlackRuntime(app, delivery, courier, "socket")
+                yield SlackRuntime(
+                    app, delivery, courier, "socket", connected=lambda: _socket_open(handler)
+                )
             finally:
                 await handler.close_async()  # type: ignore[no-untyped-call]
             return

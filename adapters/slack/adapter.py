@@ -43,7 +43,8 @@ class SlackAdapter:
 
     @property
     def ready(self) -> bool:
-        return self._runtime is not None
+        """Started, and (Socket Mode) the WebSocket is open now."""
+        return self._runtime is not None and self._runtime.connected()
 
     async def start(self) -> None:
         """Check the token with ``auth.test``, then serve HTTP or Socket Mode."""
