@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -220,3 +221,29 @@ async def test_slack_http_mode_serves_the_same_routes_on_its_own_port(
     assert proc.returncode == 0, err.decode()
     assert BOT_TOKEN not in out.decode() + err.decode()
     assert SIGNING_SECRET not in out.decode() + err.decode()
+
+
+async def test_a_busy_health_port_stops_run_with_a_message_naming_the_setting(
+    tmp_path: Path, snapshot_db: Path
+) -> None:
+    fake = FakeDiscord()
+    await fake.start()
+    db = tmp_path / "busy.db"
+    shutil.copy(snapshot_db, db)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = await _start(tmp_path, _discord_env(fake, db, port))
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(), 30)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+            await fake.close()
+    message = " ".join(err.decode().split())
+    assert proc.returncode == 1, message
+    assert f"cannot serve PAPERSBOT_HEALTH_PORT on 127.0.0.1:{port}" in message
+    assert "Traceback" not in message
+    assert TOKEN not in out.decode() + message

@@ -70,8 +70,8 @@ async def serve(app: App, adapters: list[Adapter], *, backfill_now: bool = False
     """Run *adapters* and the clockwork until an adapter stops or fails, or SIGINT/SIGTERM
     arrives; then stop everything. An adapter's failure (a ConfigError naming a rejected
     token, say) is raised after the others are stopped. The operations server (when
-    ``PAPERSBOT_HEALTH_PORT`` is set) answers from before the adapters connect to after
-    they stop; *backfill_now* starts the first-day backfill beside them."""
+    ``PAPERSBOT_HEALTH_PORT`` is set) answers from before the adapters connect until
+    shutdown begins; *backfill_now* starts the first-day backfill beside them."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
