@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import os
 import shutil
+import socket
 import statistics
 import sys
 import tempfile
@@ -163,15 +164,14 @@ def delivered(text: str) -> float:
     )
 
 
-async def measure(users: int, idle: float, tmp: Path) -> Result:
-    fire = (datetime.now(UTC) + timedelta(seconds=idle + 90)).replace(second=0, microsecond=0)
-    db = tmp / "bench.db"
-    matching = await build(db, users, fire)
-    size_before = db.stat().st_size
-    fake = FakeDiscord()
-    await fake.start()
-    fake.limit_requests(50)
-    port = 18000 + os.getpid() % 1000
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def bot_env(db: Path, fake: FakeDiscord, port: int) -> dict[str, str]:
+    """Discord only against *fake*, the operations server on *port*, no Hugging Face."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
     env.update(
         PAPERSBOT_DATABASE=str(db),
@@ -182,42 +182,66 @@ async def measure(users: int, idle: float, tmp: Path) -> Result:
         DISCORD_GATEWAY_URL=fake.gateway_url,
         PAPERSBOT_HEALTH_PORT=str(port),
     )
+    return env
+
+
+async def until_ready(http: aiohttp.ClientSession, base: str) -> None:
+    while True:
+        try:
+            async with http.get(f"{base}/readyz") as resp:
+                if resp.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.5)
+
+
+async def watch(pid: int, base: str, fire: datetime, users: int) -> tuple[float, Phase, Phase, str]:
+    """Sample *pid* idle until *fire*, then until every DM is delivered; returns the seconds
+    until ready, both phases and the last ``/metrics`` text."""
+    idle, fan = Phase(), Phase()
+    started = time.monotonic()
+    async with aiohttp.ClientSession() as http:
+        await until_ready(http, base)
+        ready_after = time.monotonic() - started
+        await asyncio.sleep(5)  # the catch-up pass and start-up settle
+        while datetime.now(UTC) < fire - timedelta(seconds=3):
+            idle.samples.append(sample(pid))
+            await asyncio.sleep(1)
+        await asyncio.sleep(max(0.0, (fire - datetime.now(UTC)).total_seconds()))
+        fan.samples.append(sample(pid))
+        text = ""
+        while delivered(text) < users:
+            await asyncio.sleep(1)
+            fan.samples.append(sample(pid))
+            text = await metrics(http, base)
+    return ready_after, idle, fan, text
+
+
+async def measure(users: int, idle: float, tmp: Path) -> Result:
+    fire = (datetime.now(UTC) + timedelta(seconds=idle + 90)).replace(second=0, microsecond=0)
+    db = tmp / "bench.db"
+    matching = await build(db, users, fire)
+    size_before = db.stat().st_size
+    fake = FakeDiscord()
+    await fake.start()
+    fake.limit_requests(50)
+    port = free_port()
     assert SCRIPT is not None
     with open(tmp / "bot.log", "wb") as log:  # noqa: ASYNC230 (set-up, before timing)
         proc = await asyncio.create_subprocess_exec(
             SCRIPT,
             "run",
             cwd=tmp,
-            env=env,
+            env=bot_env(db, fake, port),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=log,
             stderr=log,
         )
-        base = f"http://127.0.0.1:{port}"
-        idle_phase, fan_phase = Phase(), Phase()
-        started = time.monotonic()
         try:
-            async with aiohttp.ClientSession() as http:
-                while True:
-                    try:
-                        async with http.get(f"{base}/readyz") as resp:
-                            if resp.status == 200:
-                                break
-                    except aiohttp.ClientError:
-                        pass
-                    await asyncio.sleep(0.5)
-                ready_after = time.monotonic() - started
-                await asyncio.sleep(5)  # the catch-up pass and start-up settle
-                while datetime.now(UTC) < fire - timedelta(seconds=3):
-                    idle_phase.samples.append(sample(proc.pid))
-                    await asyncio.sleep(1)
-                await asyncio.sleep(max(0.0, (fire - datetime.now(UTC)).total_seconds()))
-                fan_phase.samples.append(sample(proc.pid))
-                text = ""
-                while delivered(text) < users:
-                    await asyncio.sleep(1)
-                    fan_phase.samples.append(sample(proc.pid))
-                    text = await metrics(http, base)
+            ready_after, idle_phase, fan_phase, text = await watch(
+                proc.pid, f"http://127.0.0.1:{port}", fire, users
+            )
         finally:
             proc.terminate()
             await proc.wait()

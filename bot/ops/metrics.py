@@ -42,6 +42,12 @@ class Metrics:
         ProcessCollector(registry=r)  # process_resident_memory_bytes, process_cpu_seconds_total
         self.build = Gauge("papersbot_build_info", "Version running", ["version"], registry=r)
         self.build.labels(bot_version()).set(1)
+        self._commands(r)
+        self._deliveries(r)
+        self._sources(r)
+        self._state(r)
+
+    def _commands(self, r: CollectorRegistry) -> None:
         self.commands = Counter(
             "papersbot_commands_total",
             "Commands and button presses answered, by platform, verb and outcome",
@@ -55,6 +61,8 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+
+    def _deliveries(self, r: CollectorRegistry) -> None:
         self.deliveries = Counter(
             "papersbot_deliveries_total",
             "Scheduled deliveries that reached a final state, by platform, kind and state",
@@ -73,6 +81,8 @@ class Metrics:
             ["state"],
             registry=r,
         )
+
+    def _sources(self, r: CollectorRegistry) -> None:
         self.fetches = Counter(
             "papersbot_source_fetches_total",
             "Requests to paper sources, by source and outcome (after retries)",
@@ -97,6 +107,8 @@ class Metrics:
             ["by"],
             registry=r,
         )
+
+    def _state(self, r: CollectorRegistry) -> None:
         self.papers = Gauge("papersbot_papers", "Papers in the store", registry=r)
         self.connected = Gauge(
             "papersbot_adapter_connected",
