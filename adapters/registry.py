@@ -28,13 +28,19 @@ def _console(context: AdapterContext) -> Terminal:
 def _slack(context: AdapterContext) -> Adapter:
     from adapters.slack.adapter import SlackAdapter
 
-    return SlackAdapter(context.bot, context.settings, installs=context.installs)
+    return SlackAdapter(
+        context.bot,
+        context.settings,
+        installs=context.installs,
+        operations=context.operations,
+        observer=context.observer,
+    )
 
 
 def _discord(context: AdapterContext) -> Adapter:
     from adapters.discord.adapter import DiscordAdapter
 
-    return DiscordAdapter(context.bot, context.settings)
+    return DiscordAdapter(context.bot, context.settings, observer=context.observer)
 
 
 def _discord_invite(settings: Settings, application_id: str | None) -> str:

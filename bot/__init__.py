@@ -12,11 +12,13 @@ without touching them (``tests/test_architecture.py`` checks it). What is here:
   :class:`Target`, :class:`DeliveryKey` and :class:`SendResult`) and :class:`Adapter` with
   its registry entry (:class:`AdapterPlugin`, :class:`TerminalPlugin`);
 - per-workspace installs, sealed at rest (:class:`WorkspaceInstalls`, :class:`InstallKey`);
-- settings, the error tree's root and the parsers the Discord options reuse.
+- settings, the error tree's root and the parsers the Discord options reuse;
+- the operations answers (:class:`Operations`, :class:`OpsAnswer`, :data:`OPS_PATHS`) an
+  adapter with a web server of its own serves beside its platform's routes.
 
-Layers, lowest first (each imports only those below it): ``errors``, ``identity``,
+Layers, lowest first (each imports only those below it): ``errors``, ``identity``, ``observe``,
 ``config`` → ``model`` → ``grammar`` → ``store`` → ``search`` → ``sources`` → ``delivery`` →
-``service`` → the composition root (``plugins``, ``app``, ``cli``).
+``service`` → the composition root (``plugins``, ``app``, ``cli``, ``ops``).
 """
 
 from bot.config import Settings
@@ -53,6 +55,9 @@ from bot.model.delivery import DeliveryKey, Target
 from bot.model.ids import require_id
 from bot.model.replies import Action, ActionKind, Card, Link, Reply
 from bot.model.schedule import Cadence, parse_cadence, parse_time, parse_timezone
+from bot.observe import Observer
+from bot.ops.health import PATHS as OPS_PATHS
+from bot.ops.health import Operations, OpsAnswer
 from bot.plugins import Adapter, AdapterContext, AdapterPlugin, Terminal, TerminalPlugin
 from bot.search.cards import shorten
 from bot.service.installs import UNINSTALLED, InstallKey, WorkspaceInstalls
@@ -65,6 +70,7 @@ __all__ = [
     "MAX_MIN_UPVOTES",
     "MAX_QUERY_CHARS",
     "MAX_TOP",
+    "OPS_PATHS",
     "UNINSTALLED",
     "Action",
     "ActionKind",
@@ -87,6 +93,9 @@ __all__ = [
     "InstallKey",
     "Link",
     "LookupFailed",
+    "Observer",
+    "Operations",
+    "OpsAnswer",
     "PapersBot",
     "PapersbotError",
     "Reply",

@@ -8,7 +8,6 @@ the same App (the simulation only passes its own clock and a temporary database)
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,10 +20,13 @@ import httpx
 from bot.config import Settings
 from bot.delivery.clockwork import Clockwork
 from bot.delivery.dispatcher import Dispatcher
+from bot.ops.health import Operations
+from bot.ops.metrics import Metrics
 from bot.plugins import AdapterContext
 from bot.service.installs import WorkspaceInstalls
 from bot.service.papersbot import PapersBot
 from bot.service.sealing import Sealer
+from bot.sources.backfill import BackfillProgress
 from bot.sources.hf import HuggingFaceSource
 from bot.sources.http import Fetcher, build_client
 from bot.sources.ingest import Ingestor, refresh_recent
@@ -40,18 +42,6 @@ def bundled_snapshot() -> Path:
     return Path(str(resources.files("bot") / "data" / "snapshot.jsonl.gz"))
 
 
-def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.papersbot_log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # httpx logs every request URL at INFO; keep that for DEBUG.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    # slack_sdk logs whole response bodies at DEBUG, tokens from oauth.v2.access included:
-    # never below INFO, whatever PAPERSBOT_LOG_LEVEL says.
-    logging.getLogger("slack_sdk").setLevel(logging.INFO)
-
-
 @dataclass(frozen=True, slots=True)
 class App:
     settings: Settings
@@ -62,13 +52,20 @@ class App:
     clock: Callable[[], datetime]
     dispatcher: Dispatcher  # couriers are added as platform adapters connect
     clockwork: Clockwork  # not started: the CLI starts it once adapters are up
+    operations: Operations  # /healthz, /readyz, /metrics (served by the CLI and Slack HTTP)
+    backfill: BackfillProgress  # the first-day backfill, if `run` starts one
     installs: WorkspaceInstalls | None = None  # with PAPERSBOT_SECRET_KEY only
 
     @property
     def context(self) -> AdapterContext:
         """What an adapter is built with (see :mod:`bot.plugins`)."""
         return AdapterContext(
-            bot=self.bot, settings=self.settings, clock=self.clock, installs=self.installs
+            bot=self.bot,
+            settings=self.settings,
+            clock=self.clock,
+            operations=self.operations,
+            observer=self.operations.metrics,
+            installs=self.installs,
         )
 
 
@@ -92,7 +89,15 @@ async def open_app(
     async with build_client(settings, transport=transport) as client:
         store = await Store.open(database or settings.papersbot_database, check=True)
         try:
-            fetcher = Fetcher(client, "Hugging Face", retries=settings.papersbot_http_retries)
+            metrics = Metrics()
+            progress = BackfillProgress()
+            fetcher = Fetcher(
+                client,
+                "Hugging Face",
+                retries=settings.papersbot_http_retries,
+                observer=metrics,
+                label="hf",
+            )
             token = settings.hf_token.get_secret_value() if settings.hf_token else None
             hf = HuggingFaceSource(fetcher, settings.hf_api_url, token)
             ingestor = Ingestor(store=store, clock=clock)
@@ -102,6 +107,7 @@ async def open_app(
                 {},
                 grace=timedelta(hours=settings.papersbot_grace_hours),
                 lease=timedelta(seconds=settings.papersbot_lease_seconds),
+                observer=metrics,
             )
             clockwork = Clockwork(
                 store,
@@ -116,8 +122,25 @@ async def open_app(
                 lookup=None if offline else hf,
                 default_tz=settings.papersbot_timezone,
                 on_schedule_change=clockwork.rearm,
+                observer=metrics,
+                backfill=progress,
+            )
+            operations = Operations(
+                store=store, metrics=metrics, clockwork=clockwork, clock=clock, backfill=progress
             )
             installs = WorkspaceInstalls(store, sealer, clock) if sealer is not None else None
-            yield App(settings, store, bot, ingestor, hf, clock, dispatcher, clockwork, installs)
+            yield App(
+                settings,
+                store,
+                bot,
+                ingestor,
+                hf,
+                clock,
+                dispatcher,
+                clockwork,
+                operations,
+                progress,
+                installs,
+            )
         finally:
             await store.close()

@@ -38,9 +38,13 @@ class Settings(BaseSettings):
     papersbot_grace_hours: float = Field(default=4.0, gt=0, le=72)
     papersbot_lease_seconds: float = Field(default=300.0, ge=1, le=3600)
     papersbot_refresh_minutes: int = Field(default=60, ge=5, le=1440)
-    # Operations: /healthz, /readyz, /metrics on their own port (unset: none).
+    # Operations: /healthz, /readyz, /metrics on their own port (unset: none), log format.
     papersbot_health_host: str = "127.0.0.1"
     papersbot_health_port: int | None = Field(default=None, ge=0, le=65535)
+    papersbot_log_format: Literal["text", "json"] = "text"
+    # First start with an empty store: weekdays of Daily Papers fetched in the background.
+    papersbot_backfill_days: int = Field(default=30, ge=0, le=400)
+    papersbot_backfill_interval: float = Field(default=2.0, ge=0, le=60)
 
     hf_api_url: str = "https://huggingface.co"
     hf_token: SecretStr | None = None
@@ -71,6 +75,11 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("papersbot_log_format", mode="before")
+    @classmethod
+    def _lower_format(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("papersbot_timezone")
     @classmethod

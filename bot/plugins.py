@@ -27,6 +27,8 @@ from bot.config import Settings
 from bot.delivery.courier import Courier
 from bot.errors import ConfigError
 from bot.model.replies import Reply
+from bot.observe import NULL_OBSERVER, Observer
+from bot.ops.health import Operations
 from bot.service.installs import WorkspaceInstalls
 from bot.service.papersbot import PapersBot
 
@@ -35,13 +37,18 @@ GROUP = "papersbot.adapters"
 
 @dataclass(frozen=True, slots=True)
 class AdapterContext:
-    """What the composition root hands an adapter: the core and the settings, and where
-    per-workspace installs are kept (``None`` when ``PAPERSBOT_SECRET_KEY`` is unset)."""
+    """What the composition root hands an adapter: the core and the settings; where
+    per-workspace installs are kept (``None`` when ``PAPERSBOT_SECRET_KEY`` is unset); the
+    operations answers (``/healthz``, ``/readyz``, ``/metrics``) for an adapter that runs a
+    web server of its own (Slack HTTP mode serves them on its port too); and the observer
+    an adapter reports the rate-limit waits its platform SDK absorbs to."""
 
     bot: PapersBot
     settings: Settings
     clock: Callable[[], datetime]
     installs: WorkspaceInstalls | None = None
+    operations: Operations | None = None
+    observer: Observer = NULL_OBSERVER
 
 
 class Adapter(Protocol):

@@ -105,7 +105,7 @@ print(json.dumps({"imported": names, "platform": loaded}))
 # Layers, lowest first: a module imports only from its own layer or those below it (the
 # package docstrings say the same). Within a layer, the graph must have no cycle.
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"bot.errors", "bot.identity", "bot.config"}),
+    frozenset({"bot.errors", "bot.identity", "bot.config", "bot.observe"}),
     frozenset({"bot.model"}),
     frozenset({"bot.grammar"}),
     frozenset({"bot.store"}),
@@ -113,7 +113,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"bot.sources"}),
     frozenset({"bot.delivery"}),
     frozenset({"bot.service"}),
-    frozenset({"bot.plugins", "bot.app", "bot.cli", "bot.__main__", "bot"}),
+    frozenset({"bot.plugins", "bot.app", "bot.cli", "bot.ops", "bot.__main__", "bot"}),
 )
 
 

@@ -7,7 +7,8 @@ import contextlib
 
 from adapters.discord.client import PapersClient, create_client, run_discord
 from adapters.discord.courier import DiscordCourier
-from bot import PapersBot, Settings
+from adapters.discord.waits import RateLimitWaits
+from bot import Observer, PapersBot, Settings
 
 
 class DiscordAdapter:
@@ -16,9 +17,12 @@ class DiscordAdapter:
 
     name = "Discord"
 
-    def __init__(self, bot: PapersBot, settings: Settings) -> None:
+    def __init__(
+        self, bot: PapersBot, settings: Settings, *, observer: Observer | None = None
+    ) -> None:
         self._bot = bot
         self._settings = settings
+        self._waits = RateLimitWaits(observer) if observer is not None else None
         self.client: PapersClient = create_client(bot, settings)
         self._courier: DiscordCourier | None = None
         self._task: asyncio.Task[None] | None = None
@@ -31,12 +35,15 @@ class DiscordAdapter:
 
     @property
     def ready(self) -> bool:
-        return self.client.connected.is_set()
+        """Connected to the gateway now (false while discord.py reconnects)."""
+        return self.client.connected.is_set() and self.client.online
 
     async def start(self) -> None:
         """Log in and connect in the background (a rejected token surfaces in :meth:`closed`
         and :meth:`until_ready` as a ConfigError naming ``DISCORD_TOKEN``)."""
         if self._task is None:
+            if self._waits is not None:
+                self._waits.attach()
             self._task = asyncio.create_task(
                 run_discord(self._bot, self._settings, client=self.client), name="discord"
             )
@@ -57,6 +64,8 @@ class DiscordAdapter:
         await asyncio.shield(self._task)
 
     async def stop(self) -> None:
+        if self._waits is not None:
+            self._waits.detach()
         if self._task is not None and not self._task.done():
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -94,6 +94,7 @@ class PapersClient(discord.Client):
         # Set on every (re)connection: the composition root waits for it before handing
         # this client's courier to the dispatcher.
         self.connected = asyncio.Event()
+        self.online = False  # the gateway is up now (readiness): False while reconnecting
         self.guild_id = guild_id
         answerer = Answerer(defer_after=defer_after)
         self.buttons = PaperButtons(bot, answerer)
@@ -125,7 +126,14 @@ class PapersClient(discord.Client):
     async def on_ready(self) -> None:
         user_id = self.user.id if self.user is not None else "?"
         log.info("connected to Discord as %s (%s)", self.user, user_id)
+        self.online = True
         self.connected.set()
+
+    async def on_resumed(self) -> None:
+        self.online = True
+
+    async def on_disconnect(self) -> None:
+        self.online = False
 
     async def on_interaction(self, interaction: discord.Interaction[PapersClient]) -> None:
         """Buttons outside our ``pb:`` namespace (an older build's) get the core's polite error."""

@@ -10,7 +10,9 @@ naming the setting), then serves either
 * **Socket Mode** when ``SLACK_APP_TOKEN`` is set (no public URL needed), or
 * **HTTP mode** with ``SLACK_SIGNING_SECRET``: an aiohttp server on
   ``SLACK_HTTP_HOST:SLACK_HTTP_PORT`` with ``POST /slack/events`` (slash command and
-  interactivity requests, signature-checked) and ``GET /healthz``, or
+  interactivity requests, signature-checked) and ``GET /healthz``; given the core's
+  :class:`~bot.Operations`, also ``/readyz`` and ``/metrics`` (the same answers as the
+  operations server of ``PAPERSBOT_HEALTH_PORT``), or
 * **OAuth mode** (HTTP, many workspaces) when ``SLACK_CLIENT_ID`` and
   ``SLACK_CLIENT_SECRET`` are set: no ``SLACK_BOT_TOKEN``; ``/slack/install`` and
   ``/slack/oauth_redirect`` add workspaces, and each is served with its own stored token
@@ -29,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -47,7 +49,7 @@ from adapters.slack.errors import AUTH_ERRORS
 from adapters.slack.guard import guard
 from adapters.slack.oauth import INSTALL_PATH, build_oauth_app
 from adapters.slack.tenancy import Tenancy
-from bot import ConfigError, Settings, WorkspaceInstalls
+from bot import OPS_PATHS, ConfigError, Observer, Operations, Settings, WorkspaceInstalls
 
 __all__ = [
     "EVENTS_PATH",
@@ -73,6 +75,17 @@ class SlackRuntime:
     courier: SlackCourier  # for the dispatcher's scheduled deliveries
     mode: str  # "http", "socket" or "oauth"
     url: str | None = None  # HTTP mode: e.g. http://127.0.0.1:3000 (events at /slack/events)
+    # Whether Slack can reach the bot now (readiness): HTTP mode, while the server runs;
+    # Socket Mode, while the WebSocket is open and not stale (false while it reconnects).
+    connected: Callable[[], bool] = lambda: True
+
+
+def _socket_open(handler: AsyncSocketModeHandler) -> bool:
+    """The Socket Mode connection is up: slack_sdk's ``is_connected`` without its async
+    ping check (readiness is asked synchronously)."""
+    client = handler.client
+    session = client.current_session
+    return not client.closed and not client.stale and session is not None and not session.closed
 
 
 def _mode(settings: Settings) -> str:
@@ -109,21 +122,35 @@ async def _check_app_token(delivery: SlackDelivery, app_token: str) -> None:
         raise ConfigError(f"SLACK_APP_TOKEN was rejected by Slack ({code}){hint}") from None
 
 
-def _web_app(app: AsyncApp, settings: Settings) -> web.Application:
+def _web_app(
+    app: AsyncApp, settings: Settings, operations: Operations | None = None
+) -> web.Application:
     web_app = app.server(port=settings.slack_http_port, path=EVENTS_PATH).web_app
     web_app.middlewares.append(guard(EVENTS_PATH))  # malformed requests: 400, not 500
 
     async def health(_: web.Request) -> web.Response:
         return web.json_response({"ok": True, "mode": "http"})
 
-    web_app.router.add_get(HEALTH_PATH, health)
+    async def ops(request: web.Request) -> web.Response:
+        assert operations is not None
+        answer = await operations.answer(request.path)
+        headers = {"Content-Type": answer.content_type, "Cache-Control": "no-store"}
+        return web.Response(status=answer.status, body=answer.body, headers=headers)
+
+    if operations is None:
+        web_app.router.add_get(HEALTH_PATH, health)
+    else:
+        for path in OPS_PATHS:
+            web_app.router.add_get(path, ops)
     return web_app
 
 
 @asynccontextmanager
-async def _serve(app: AsyncApp, settings: Settings) -> AsyncIterator[str]:
-    """Serve *app* over HTTP; yield its base URL."""
-    runner = web.AppRunner(_web_app(app, settings), access_log=None)
+async def _serve(
+    app: AsyncApp, settings: Settings, operations: Operations | None
+) -> AsyncIterator[str]:
+    """Serve *app* over HTTP (and *operations* beside it); yield its base URL."""
+    runner = web.AppRunner(_web_app(app, settings, operations), access_log=None)
     await runner.setup()
     try:
         site = web.TCPSite(runner, settings.slack_http_host, settings.slack_http_port)
@@ -138,7 +165,10 @@ async def _serve(app: AsyncApp, settings: Settings) -> AsyncIterator[str]:
 
 @asynccontextmanager
 async def _open_oauth(
-    bot: Responder, settings: Settings, installs: WorkspaceInstalls | None
+    bot: Responder,
+    settings: Settings,
+    installs: WorkspaceInstalls | None,
+    operations: Operations | None,
 ) -> AsyncIterator[SlackRuntime]:
     """OAuth mode: no token of its own; every workspace's comes from the store."""
     if installs is None:
@@ -158,7 +188,7 @@ async def _open_oauth(
         app = build_oauth_app(
             bot, template, tenancy, settings, signing_secret=secret.get_secret_value()
         )
-        async with _serve(app, settings) as url:
+        async with _serve(app, settings, operations) as url:
             workspaces = await installs.workspaces("slack")
             log.info(
                 "slack: OAuth mode, installed in %d workspaces (%d records); add more at %s%s",
@@ -172,22 +202,31 @@ async def _open_oauth(
 
 @asynccontextmanager
 async def open_slack(
-    bot: Responder, settings: Settings, installs: WorkspaceInstalls | None = None
+    bot: Responder,
+    settings: Settings,
+    installs: WorkspaceInstalls | None = None,
+    *,
+    operations: Operations | None = None,
+    observer: Observer | None = None,
 ) -> AsyncIterator[SlackRuntime]:
     """Start the Slack adapter (HTTP, Socket Mode or OAuth mode per *settings*; OAuth mode
-    keeps its workspaces in *installs*); stop it on exit."""
+    keeps its workspaces in *installs*); stop it on exit. In HTTP and OAuth mode its port
+    also serves *operations* (``/healthz``, ``/readyz``, ``/metrics``); *observer* hears
+    the 429 waits slack_sdk absorbs."""
     mode = _mode(settings)
     if mode == "oauth":
-        async with _open_oauth(bot, settings, installs) as runtime:
+        async with _open_oauth(bot, settings, installs, operations) as runtime:
             yield runtime
         return
+    waited = None if observer is None else (lambda s: observer.rate_limited("slack", s))
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-        delivery = SlackDelivery(build_client(settings, session=session))
+        delivery = SlackDelivery(build_client(settings, session=session, on_rate_limit=waited))
         await delivery.check_auth()
         # Scheduled posts go through a client that never resends blindly (see build_client),
         # sharing the per-channel pacer and the bot's identity.
         posting = SlackDelivery(
-            build_client(settings, session=session, blind_retries=False), pacer=delivery.pacer
+            build_client(settings, session=session, blind_retries=False, on_rate_limit=waited),
+            pacer=delivery.pacer,
         )
         posting.identity = delivery.identity
         courier = SlackCourier(posting)
@@ -203,13 +242,15 @@ async def open_slack(
             await handler.connect_async()  # type: ignore[no-untyped-call]
             log.info("slack: connected in Socket Mode")
             try:
-                yield SlackRuntime(app, delivery, courier, "socket")
+                yield SlackRuntime(
+                    app, delivery, courier, "socket", connected=lambda: _socket_open(handler)
+                )
             finally:
                 await handler.close_async()  # type: ignore[no-untyped-call]
             return
         signing = secret.get_secret_value() if secret else None
         app = build_app(bot, delivery, signing_secret=signing, managers=managers)
-        async with _serve(app, settings) as url:
+        async with _serve(app, settings, operations) as url:
             yield SlackRuntime(app, delivery, courier, "http", url)
 
 

@@ -7,7 +7,7 @@ import contextlib
 
 from adapters.slack import SlackRuntime, open_slack
 from adapters.slack.courier import SlackCourier
-from bot import PapersBot, Settings, WorkspaceInstalls
+from bot import Observer, Operations, PapersBot, Settings, WorkspaceInstalls
 
 
 class SlackAdapter:
@@ -16,10 +16,18 @@ class SlackAdapter:
     name = "Slack"
 
     def __init__(
-        self, bot: PapersBot, settings: Settings, *, installs: WorkspaceInstalls | None = None
+        self,
+        bot: PapersBot,
+        settings: Settings,
+        *,
+        operations: Operations | None = None,
+        observer: Observer | None = None,
+        installs: WorkspaceInstalls | None = None,
     ) -> None:
         self._bot = bot
         self._settings = settings
+        self._operations = operations
+        self._observer = observer
         self._installs = installs  # OAuth mode's workspaces (None without a secret key)
         self._stack = contextlib.AsyncExitStack()
         self._runtime: SlackRuntime | None = None
@@ -37,13 +45,20 @@ class SlackAdapter:
 
     @property
     def ready(self) -> bool:
-        return self._runtime is not None
+        """Started, and (Socket Mode) the WebSocket is open now."""
+        return self._runtime is not None and self._runtime.connected()
 
     async def start(self) -> None:
         """Check the token with ``auth.test`` (OAuth mode: the stored tokens' key), then
         serve HTTP, Socket Mode or OAuth mode."""
         self._runtime = await self._stack.enter_async_context(
-            open_slack(self._bot, self._settings, self._installs)
+            open_slack(
+                self._bot,
+                self._settings,
+                self._installs,
+                operations=self._operations,
+                observer=self._observer,
+            )
         )
         self._started.set()
 

@@ -24,7 +24,6 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bot.app import configure_logging
 from bot.cli.offline import (
     backup_database,
     demo,
@@ -39,6 +38,7 @@ from bot.cli.serve import run
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError, PapersbotError, UserInputError
 from bot.identity import bot_version
+from bot.ops.logs import configure_logging
 from bot.service.sealing import generate_key
 
 log = logging.getLogger(__name__)

@@ -12,9 +12,11 @@ from connecting.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from rich.console import Console
@@ -22,7 +24,9 @@ from rich.console import Console
 from bot.app import App, open_app
 from bot.cli.offline import print_summary
 from bot.config import Settings
+from bot.ops.server import serve_ops
 from bot.plugins import Adapter, AdapterPlugin, platform_plugins, terminal_plugin
+from bot.sources.backfill import backfill, backfill_days
 from bot.sources.ingest import refresh_recent
 from bot.store.lock import DatabaseLock
 
@@ -41,10 +45,11 @@ async def run(settings: Settings, console: Console) -> int:
 
 async def _run(settings: Settings, console: Console, plugins: list[AdapterPlugin]) -> int:
     async with open_app(settings) as app:
+        first_start = await app.store.papers.count() == 0
         if plugins:
             adapters = [plugin.create(app.context) for plugin in plugins]
             console.print(f"Starting {', '.join(a.name for a in adapters)}.", highlight=False)
-            await serve(app, adapters)
+            await serve(app, adapters, backfill_now=first_start)
             return 0
         console.print(
             "No SLACK_BOT_TOKEN or DISCORD_TOKEN is set: starting the console adapter.",
@@ -57,30 +62,36 @@ async def _run(settings: Settings, console: Console, plugins: list[AdapterPlugin
             terminal.show(await app.bot.respond("status"))
             console.print("stdin is not a terminal; nothing more to do.")
             return 0
-        await serve(app, [terminal])
+        await serve(app, [terminal], backfill_now=first_start)
         return 0
 
 
-async def serve(app: App, adapters: list[Adapter]) -> None:
+async def serve(app: App, adapters: list[Adapter], *, backfill_now: bool = False) -> None:
     """Run *adapters* and the clockwork until an adapter stops or fails, or SIGINT/SIGTERM
     arrives; then stop everything. An adapter's failure (a ConfigError naming a rejected
-    token, say) is raised after the others are stopped."""
+    token, say) is raised after the others are stopped. The operations server (when
+    ``PAPERSBOT_HEALTH_PORT`` is set) answers from before the adapters connect until
+    shutdown begins; *backfill_now* starts the first-day backfill beside them."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     tasks: list[asyncio.Task[None]] = []
+    app.operations.watch(adapters)
+    app.operations.metrics.expect_platforms([a.name.lower() for a in adapters])
     try:
-        for adapter in adapters:
-            await adapter.start()
-        hookups = [asyncio.create_task(_hand_over(app, a)) for a in adapters]
-        tasks = [asyncio.create_task(a.closed()) for a in adapters]
-        tasks.append(asyncio.create_task(_until(stop)))
-        clock = asyncio.create_task(_clockwork(app, hookups))
-        done, _ = await asyncio.wait([*tasks, clock], return_when=asyncio.FIRST_COMPLETED)
-        tasks += [clock, *hookups]
-        for task in done:
-            task.result()  # re-raise an adapter's failure
+        async with _operations_server(app):
+            for adapter in adapters:
+                await adapter.start()
+            hookups = [asyncio.create_task(_hand_over(app, a)) for a in adapters]
+            tasks = [asyncio.create_task(a.closed()) for a in adapters]
+            tasks.append(asyncio.create_task(_until(stop)))
+            clock = asyncio.create_task(_clockwork(app, hookups))
+            background = [asyncio.create_task(_backfill(app))] if backfill_now else []
+            done, _ = await asyncio.wait([*tasks, clock], return_when=asyncio.FIRST_COMPLETED)
+            tasks += [clock, *hookups, *background]
+            for task in done:
+                task.result()  # re-raise an adapter's failure
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
@@ -113,3 +124,35 @@ async def _clockwork(app: App, hookups: list[asyncio.Task[None]]) -> None:
         await asyncio.Event().wait()
     finally:
         await app.clockwork.stop()
+
+
+@contextlib.asynccontextmanager
+async def _operations_server(app: App) -> AsyncIterator[None]:
+    """``/healthz``, ``/readyz`` and ``/metrics`` on ``PAPERSBOT_HEALTH_PORT``, if set."""
+    port = app.settings.papersbot_health_port
+    if port is None:
+        yield
+        return
+    async with serve_ops(app.operations, app.settings.papersbot_health_host, port):
+        yield
+
+
+async def _backfill(app: App) -> None:
+    """The first-day backfill (see :mod:`bot.sources.backfill`); commands are answered
+    meanwhile, it only shares the store's write lock with them."""
+    days = backfill_days(app.clock().date(), app.settings.papersbot_backfill_days)
+    if not days:
+        return
+    app.backfill.days = tuple(days)
+    try:
+        await backfill(
+            app.ingestor,
+            app.hf,
+            app.backfill,
+            clock=app.clock,
+            interval=app.settings.papersbot_backfill_interval,
+        )
+    except Exception:  # never take the bot down with it
+        log.exception("backfill failed unexpectedly")
+        app.backfill.stopped = "an unexpected error (logged)"
+        app.backfill.finished_at = app.clock()

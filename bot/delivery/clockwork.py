@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -74,10 +75,25 @@ class Clockwork:
         self._rearming: set[asyncio.Task[None]] = set()  # and the start-up refresh
         self._moving: set[asyncio.Task[None]] = set()  # the re-arms alone
         self._failed_ticks = 0  # in a row, for the alarm's back-off
+        self._ticked: float | None = None  # time.monotonic() of the last finished tick
+        self._busy = 0  # ticks running now (a big fan-out takes minutes)
 
     @property
     def running(self) -> bool:
         return self._scheduler is not None
+
+    @property
+    def ticked_ago(self) -> float | None:
+        """Real seconds since a delivery pass (the catch-up pass, a sweep or an alarm) last
+        finished without an error, 0 while one runs (a 10,000-DM fan-out takes minutes and
+        is the clock working); ``None`` before the first. Readiness checks it."""
+        if self._ticked is None:
+            return None
+        return 0.0 if self._busy else time.monotonic() - self._ticked
+
+    @property
+    def sweep_every(self) -> timedelta:
+        return self._sweep_every
 
     @property
     def alarm_at(self) -> datetime | None:
@@ -126,6 +142,7 @@ class Clockwork:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
         self._alarm_at = None
+        self._ticked = None
         for task in list(self._rearming):
             task.cancel()
         await asyncio.gather(*self._rearming, return_exceptions=True)
@@ -182,6 +199,7 @@ class Clockwork:
         await self._arm()
 
     async def _tick(self) -> None:
+        self._busy += 1
         try:
             report = await self._dispatcher.tick()
         except PapersbotError as exc:
@@ -192,8 +210,11 @@ class Clockwork:
             log.exception("delivery tick failed unexpectedly")
         else:
             self._failed_ticks = 0
+            self._ticked = time.monotonic()
             if report.planned or report.sent or report.failed or report.retrying:
                 log.info("delivery tick: %s", report)
+        finally:
+            self._busy -= 1
 
     async def _catch_up(self) -> None:
         """A failed catch-up (a full disk, say) must not stop the bot from serving: what is
@@ -204,6 +225,7 @@ class Clockwork:
             self._failed_ticks += 1
             log.error("catch-up failed, will retry: %s", exc)
         else:
+            self._ticked = time.monotonic()
             log.info("catch-up: %s", report)
 
     async def _housekeeping(self) -> None:

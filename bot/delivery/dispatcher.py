@@ -19,6 +19,7 @@ from bot.delivery.courier import Courier
 from bot.delivery.planner import Planner
 from bot.delivery.policy import DEFAULT_GRACE, DEFAULT_LEASE, RETENTION, TickReport
 from bot.delivery.sender import Sender
+from bot.observe import NULL_OBSERVER, Observer
 from bot.store import Store
 
 __all__ = ["DEFAULT_GRACE", "Dispatcher", "TickReport"]
@@ -36,6 +37,7 @@ class Dispatcher:
         grace: timedelta = DEFAULT_GRACE,
         lease: timedelta = DEFAULT_LEASE,
         concurrency: int = 32,
+        observer: Observer = NULL_OBSERVER,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -43,7 +45,13 @@ class Dispatcher:
         self._running = asyncio.Lock()
         self._planner = Planner(store, grace=grace)
         self._sender = Sender(
-            store, clock, self._couriers, grace=grace, lease=lease, concurrency=concurrency
+            store,
+            clock,
+            self._couriers,
+            grace=grace,
+            lease=lease,
+            concurrency=concurrency,
+            observer=observer,
         )
 
     def add_courier(self, courier: Courier) -> None:

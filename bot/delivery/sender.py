@@ -27,9 +27,11 @@ from bot.delivery.compose import compose_digest, compose_dm, render_digest, rend
 from bot.delivery.courier import Courier, LookupFailed, SendResult, SendStatus
 from bot.delivery.matches import SubscriptionMatches
 from bot.delivery.policy import TickReport, backoff
+from bot.delivery.watch import DeliveryWatch
 from bot.model.delivery import Content, Delivery, Target
 from bot.model.papers import StoredPaper
 from bot.model.replies import Reply
+from bot.observe import NULL_OBSERVER, Observer
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -50,8 +52,10 @@ class Sender:
         grace: timedelta,
         lease: timedelta,
         concurrency: int,
+        observer: Observer = NULL_OBSERVER,
     ) -> None:
         self._store = store
+        self._watch = DeliveryWatch(observer)
         self._clock = clock
         self._couriers = couriers  # the dispatcher's live table: couriers join as they connect
         self._grace = grace
@@ -95,7 +99,7 @@ class Sender:
             await self._claimed(claimed, target, report, matches)
         except Exception as exc:  # a bug must not stall the queue: retry, bounded by grace
             log.exception("delivery %d (%s) failed unexpectedly", claimed.id, claimed.key)
-            await self._retry(claimed, report, f"internal error: {exc!r}", None)
+            await self._retry(claimed, target, report, f"internal error: {exc!r}", None)
 
     async def _too_late(self, claimed: Delivery, target: Target, report: TickReport) -> None:
         """Past the grace window: never sent late. But an earlier attempt may have gone out
@@ -113,11 +117,13 @@ class Sender:
                     claimed, now=self._clock(), message_id=found, paper_ids=papers
                 )
                 report.found_already_sent += 1
+                self._watch.done(claimed, target, "sent", f"found already posted ({found})")
                 return
         await self._store.ledger.mark_missed(
             claimed.id, reason=f"not delivered within the grace window ({reason})"
         )
         report.missed += 1
+        self._watch.done(claimed, target, "missed", reason)
 
     async def _claimed(
         self, claimed: Delivery, target: Target, report: TickReport, matches: Matches
@@ -127,14 +133,17 @@ class Sender:
             error = f"stopped: {target.disabled_reason}"
             await ledger.mark_failed(claimed, now=self._clock(), error=error, retry_at=None)
             report.failed += 1
+            self._watch.done(claimed, target, "failed", error)
             return
         courier = self._couriers.get(target.platform)
         if courier is None:
-            await self._retry(claimed, report, f"{target.platform} is not connected", None)
+            error = f"{target.platform} is not connected"
+            await self._retry(claimed, target, report, error, None)
             return
         built = await self._build(claimed, matches)
         if built is None:  # its subscription or digest was removed
             await ledger.mark_missed(claimed.id, reason="cancelled before it was sent")
+            self._watch.done(claimed, target, "missed", "cancelled before it was sent")
             return
         content, reply = built
         if claimed.content is None:
@@ -142,6 +151,7 @@ class Sender:
         if not content.speaks:
             await ledger.mark_sent(claimed, now=self._clock(), message_id=None)
             report.silent += 1
+            self._watch.done(claimed, target, "silent", "nothing to post")
             return
         if claimed.attempts > 1 and await self._already_posted(
             claimed, target, courier, content, report
@@ -163,15 +173,16 @@ class Sender:
         try:
             found = await courier.find_sent(target, claimed.key, claimed.due_at - LOOKUP_MARGIN)
         except LookupFailed as exc:
-            await self._retry(claimed, report, f"could not check whether it went out: {exc}", None)
+            error = f"could not check whether it went out: {exc}"
+            await self._retry(claimed, target, report, error, None)
             return True
         if found is None:
             return False
-        log.info("delivery %s was already posted (%s)", claimed.key, found)
         await self._store.ledger.mark_sent(
             claimed, now=self._clock(), message_id=found, paper_ids=content.papers
         )
         report.found_already_sent += 1
+        self._watch.done(claimed, target, "sent", f"found already posted ({found})")
         return True
 
     async def _build(self, claimed: Delivery, matches: Matches) -> tuple[Content, Reply] | None:
@@ -213,18 +224,25 @@ class Sender:
                 claimed, now=now, message_id=result.message_id, paper_ids=content.papers
             )
             report.sent += 1
+            self._watch.done(claimed, target, "sent", f"message {result.message_id}")
         elif result.status is SendStatus.PERMANENT:
             await ledger.mark_failed(claimed, now=now, error=result.detail, retry_at=None)
             await self._store.targets.disable(
                 target.id, now=now, reason=result.detail or "delivery refused"
             )
-            log.warning("disabled %s %s: %s", target.kind, target.address, result.detail)
+            self._watch.disabled(claimed, target, result.detail)
             report.failed += 1
+            self._watch.done(claimed, target, "failed", result.detail)
         else:
-            await self._retry(claimed, report, result.detail, result.retry_after)
+            await self._retry(claimed, target, report, result.detail, result.retry_after)
 
     async def _retry(
-        self, claimed: Delivery, report: TickReport, error: str, retry_after: float | None
+        self,
+        claimed: Delivery,
+        target: Target,
+        report: TickReport,
+        error: str,
+        retry_after: float | None,
     ) -> None:
         now = self._clock()
         wait = backoff(claimed.attempts)
@@ -239,6 +257,10 @@ class Sender:
                 retry_at=None,
             )
             report.failed += 1
+            self._watch.done(
+                claimed, target, "failed", f"gave up after {claimed.attempts} attempts"
+            )
             return
         await self._store.ledger.mark_failed(claimed, now=now, error=error, retry_at=retry_at)
         report.retrying += 1
+        self._watch.retrying(claimed, target, retry_at, error, retry_after)

@@ -129,6 +129,21 @@ Command = (
     | DigestStatus
 )
 
+_VERBS: dict[type, str] = {
+    SubscribeSaved: "subscribe",  # the Subscribe button under search results
+    DigestOn: "digest_on",
+    DigestOff: "digest_off",
+    DigestStatus: "digest_status",
+}
+
+
+def verb_of(command: Command) -> str:
+    """The command's verb for counting (``search``, ``digest_on``, ``more``): a fixed,
+    small set, never anything the user typed."""
+    kind = type(command)
+    return _VERBS.get(kind, kind.__name__.lower())
+
+
 VERBS = (
     "help",
     "today",

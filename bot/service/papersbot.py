@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -34,6 +35,7 @@ from bot.grammar.commands import (
     Today,
     Unsubscribe,
     parse_command,
+    verb_of,
 )
 from bot.grammar.help import help_reply
 from bot.grammar.query import MAX_QUERY_CHARS, parse_query
@@ -41,12 +43,14 @@ from bot.model.caller import Caller
 from bot.model.papers import Paper
 from bot.model.replies import Action, Reply
 from bot.model.text import valid_fields, valid_text
+from bot.observe import NULL_OBSERVER, Observer
 from bot.search import ranking
 from bot.search.cards import card_for
 from bot.search.engine import search
 from bot.service.limits import CommandBudget
 from bot.service.scheduling import ScheduleCommands
 from bot.service.status import status_reply
+from bot.sources.backfill import BackfillProgress
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -72,8 +76,12 @@ class PapersBot:
         budget: CommandBudget | None = None,
         default_tz: str = "UTC",
         on_schedule_change: Callable[[], None] | None = None,
+        observer: Observer = NULL_OBSERVER,
+        backfill: BackfillProgress | None = None,
     ) -> None:
         self._store = store
+        self._observer = observer
+        self._backfill = backfill
         self._clock = clock
         self._lookup = lookup
         self._budget = budget or CommandBudget()
@@ -94,34 +102,47 @@ class PapersBot:
         return await self._guarded(lambda: valid_fields(command), caller or Caller())
 
     async def _guarded(self, parse: Callable[[], Command], caller: Caller) -> Reply:
+        """Answer, and tell the observer which verb it was, how it ended and how long it
+        took (the verb is ``unknown`` when the text did not parse or was not read)."""
+        started = time.perf_counter()
+        verb = "unknown"
+
+        def parsed() -> Command:
+            nonlocal verb
+            command = parse()
+            verb = verb_of(command)
+            return command
+
+        reply, outcome = await self._answer(parsed, caller)
+        self._observer.command(caller.platform, verb, outcome, time.perf_counter() - started)
+        return reply
+
+    async def _answer(self, parse: Callable[[], Command], caller: Caller) -> tuple[Reply, str]:
         if caller.user_id:
             wait = self._budget.take(f"{caller.platform}:{caller.user_id}")
             if wait:
-                return Reply(
-                    text=f"You are sending commands too fast; try again in {math.ceil(wait)} s.",
-                    is_error=True,
-                )
+                text = f"You are sending commands too fast; try again in {math.ceil(wait)} s."
+                return Reply(text=text, is_error=True), "throttled"
         try:
             reply = await self.execute(parse(), caller)
-            return await self._with_notices(reply, caller)
+            return await self._with_notices(reply, caller), "ok"
         except UserInputError as exc:
-            return Reply(text=str(exc), is_error=True)
+            return Reply(text=str(exc), is_error=True), "user_error"
         except NotFound as exc:
-            return Reply(text=str(exc), is_error=True)
+            return Reply(text=str(exc), is_error=True), "not_found"
         except SourceError as exc:
             log.warning("source failed while answering: %s", exc)
-            return Reply(
-                text=f"A paper source is not answering ({exc.source}); try again in a few minutes.",
-                is_error=True,
-            )
+            text = f"A paper source is not answering ({exc.source}); try again in a few minutes."
+            return Reply(text=text, is_error=True), "source_error"
         except PapersbotError as exc:
             error_id = secrets.token_hex(4)
             log.error("error %s: %s", error_id, exc)
-            return Reply(text=f"Sorry, that failed (error {error_id}).", is_error=True)
+            return Reply(text=f"Sorry, that failed (error {error_id}).", is_error=True), "error"
         except Exception:
             error_id = secrets.token_hex(4)
             log.exception("unexpected error %s", error_id)
-            return Reply(text=f"Sorry, something went wrong (error {error_id}).", is_error=True)
+            text = f"Sorry, something went wrong (error {error_id})."
+            return Reply(text=text, is_error=True), "error"
 
     async def _with_notices(self, reply: Reply, caller: Caller) -> Reply:
         """Tell a user, once, about their deliveries stopped by a permanent failure."""
@@ -179,7 +200,9 @@ class PapersBot:
             case Share(paper_id):
                 return await self.share(paper_id, caller)
             case Status():
-                return await status_reply(self._store, now=self._clock(), caller=caller)
+                return await status_reply(
+                    self._store, now=self._clock(), caller=caller, backfill=self._backfill
+                )
             case _:
                 assert_never(command)
 

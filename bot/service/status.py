@@ -17,6 +17,7 @@ from bot.model.caller import Caller
 from bot.model.delivery import Delivery
 from bot.model.replies import Reply
 from bot.model.text import ago, when_text
+from bot.sources.backfill import BackfillProgress
 from bot.store import Store
 
 QUIET_WORDS = {
@@ -103,9 +104,18 @@ async def _schedule_lines(store: Store, now: datetime, caller: Caller) -> list[s
     return notes
 
 
-async def status_reply(store: Store, *, now: datetime, caller: Caller | None = None) -> Reply:
-    """Store size, latest day, per source its last fetch and freshness; then what is
-    scheduled for this channel and this user, and recent delivery failures."""
+async def status_reply(
+    store: Store,
+    *,
+    now: datetime,
+    caller: Caller | None = None,
+    backfill: BackfillProgress | None = None,
+) -> Reply:
+    """Store size, latest day, per source its last fetch and freshness, the first-day
+    backfill's progress; then what is scheduled for this channel and this user, and recent
+    delivery failures."""
     notes = await _source_lines(store, now)
+    if backfill is not None and (line := backfill.line(now)):
+        notes.insert(1, line)
     notes += await _schedule_lines(store, now, caller or Caller())
     return Reply(text="papersbot status", notes=tuple(notes))

@@ -30,6 +30,7 @@ from tenacity import (
 
 from bot.errors import SourceResponseError, SourceUnavailable
 from bot.identity import user_agent
+from bot.observe import NULL_OBSERVER, Observer
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -151,7 +152,8 @@ class Fetcher:
 
     *retries* is the number of retries after the first attempt. *sleep* is awaited between
     attempts (tests pass a recorder). A server that asks for a wait above *max_wait* seconds
-    gets no retry: the call fails at once rather than hanging a chat command.
+    gets no retry: the call fails at once rather than hanging a chat command. *observer*
+    hears each call's outcome and every wait a 429 asked for, under *label* (``hf``).
     """
 
     def __init__(
@@ -162,9 +164,13 @@ class Fetcher:
         retries: int = 4,
         sleep: Sleep = asyncio.sleep,
         max_wait: float = 60.0,
+        observer: Observer = NULL_OBSERVER,
+        label: str = "",
     ) -> None:
         self.client = client
         self.source = source
+        self.label = label or source.lower()
+        self._observer = observer
         self.retries = retries
         self.max_wait = max_wait
         self._sleep = sleep
@@ -184,6 +190,25 @@ class Fetcher:
         Raises :class:`SourceUnavailable` when retries run out or the server asks for too
         long a wait, :class:`SourceResponseError` for any other status.
         """
+        try:
+            response = await self._get(url, params, headers, accept, pacer)
+        except SourceUnavailable:
+            self._observer.fetch(self.label, "unavailable")
+            raise
+        except SourceResponseError:
+            self._observer.fetch(self.label, "error")
+            raise
+        self._observer.fetch(self.label, "ok")
+        return response
+
+    async def _get(
+        self,
+        url: str,
+        params: Params | None,
+        headers: Mapping[str, str] | None,
+        accept: Collection[int],
+        pacer: Pacer | None,
+    ) -> httpx.Response:
         shown = str(httpx.URL(url).copy_merge_params(dict(params))) if params else url
         attempts = self.retries + 1
         retrying = AsyncRetrying(
@@ -245,6 +270,8 @@ class Fetcher:
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _RetryableStatus) and exc.wait is not None:
+            if exc.response.status_code == 429:
+                self._observer.rate_limited(self.label, exc.wait)
             return exc.wait
         return self._backoff(state)
 

@@ -131,6 +131,15 @@ class Store:
             )
         return len(MIGRATIONS)
 
+    async def ping(self) -> None:
+        """Read one row, to show the database answers (readiness); raises
+        :class:`StoreError` when it does not."""
+        try:
+            async with self._conn.execute("SELECT 1") as cur:
+                await cur.fetchone()
+        except (sqlite3.Error, ValueError) as exc:  # ValueError: the connection is closed
+            raise StoreError(f"the database does not answer: {exc}") from exc
+
     async def close(self) -> None:
         await self._conn.close()
 

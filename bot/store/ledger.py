@@ -248,6 +248,23 @@ class Ledger(Section):
         )
         return [_delivery(row) for row in rows]
 
+    async def backlog(self, *, now: datetime) -> dict[str, int]:
+        """How many deliveries are ``due`` (pending, due, past any backoff), ``retrying``
+        (pending, backing off), ``claimed`` (being sent) and ``failed`` (for good, kept
+        until pruned) now: the ledger's backlog for monitoring."""
+        row = await self._one(
+            "SELECT"
+            " SUM(state = 'pending' AND due_at <= ?1"
+            "     AND (next_try_at IS NULL OR next_try_at <= ?1)) AS due,"
+            " SUM(state = 'pending' AND next_try_at > ?1) AS retrying,"
+            " SUM(state = 'claimed') AS claimed,"
+            " SUM(state = 'failed') AS failed"
+            " FROM deliveries WHERE state IN ('pending', 'claimed', 'failed')",
+            (ts(now),),
+        )
+        names = ("due", "retrying", "claimed", "failed")
+        return {name: int(row[name] or 0) if row is not None else 0 for name in names}
+
     async def prune(self, *, before: datetime) -> int:
         """Forget finished deliveries due before *before*, with the papers they recorded
         (``sent_papers`` cascades); pending and claimed rows are never pruned."""

@@ -295,6 +295,7 @@ async def test_socket_mode_end_to_end(slack: FakeSlack, testbot: PapersBot) -> N
     async with open_slack(testbot, settings) as rt:
         assert rt.mode == "socket"
         assert rt.url is None
+        assert rt.connected()  # readiness: the WebSocket is open
         form = command_form("search graph OR medical", response_url=slack.response_url("R1"))
         ack = await slack.send_envelope("slash_commands", form)
         assert ack == {}
@@ -303,6 +304,7 @@ async def test_socket_mode_end_to_end(slack: FakeSlack, testbot: PapersBot) -> N
         payload = action_payload("papers_more", more, response_url=slack.response_url("R2"))
         assert await slack.send_envelope("interactive", payload) == {}
         [page2] = await slack.wait_responses("R2")
+    assert not rt.connected()  # closed with the adapter
     assert page2["blocks"][0]["text"]["text"].startswith("Results 6–10 of 30")
     opens = slack.calls_to("apps.connections.open")
     assert len(opens) == 2

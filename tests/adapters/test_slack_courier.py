@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 
 from adapters.slack import SlackRuntime
 from adapters.slack.courier import SlackCourier, send_status
@@ -285,8 +286,9 @@ async def test_the_runtime_exposes_the_courier(running: SlackRuntime, slack: Fak
     assert posting.pacer is running.delivery.pacer  # one per-channel pace for everything
     assert posting.identity == running.delivery.identity
     # Scheduled posts only retry 429s (never posted), not dropped connections or 5xx.
-    handlers = [type(h).__name__ for h in posting.client.retry_handlers]
-    assert handlers == ["AsyncRateLimitErrorRetryHandler"]
+    handlers = posting.client.retry_handlers
+    assert len(handlers) == 1
+    assert isinstance(handlers[0], AsyncRateLimitErrorRetryHandler)
     result = await running.courier.send(target(), digest(1), KEY)
     assert result.status is SendStatus.SENT
     assert await running.courier.find_sent(target(), KEY, SINCE) == result.message_id

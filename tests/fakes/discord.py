@@ -125,6 +125,7 @@ class FakeDiscord:
         self.forbidden: set[int] = set()
         self.interactions: dict[int, Interaction] = {}
         self.limit: GlobalLimit | None = None  # see limit_requests()
+        self.hold_ready: asyncio.Event | None = None  # set: READY waits until it is set
         self._faults: list[Fault] = []
         self._dms: dict[int, int] = {}  # user id -> DM channel id
         self._last_id = 0
@@ -251,6 +252,8 @@ class FakeDiscord:
                 await ws.send_str(json.dumps({"op": 11}))
             elif frame["op"] == 2:
                 self.identify = frame["d"]
+                if self.hold_ready is not None:
+                    await self.hold_ready.wait()
                 await self.dispatch("READY", self._ready())
         self._ws = None
         return ws
