@@ -42,7 +42,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from adapters.slack.app import Responder, build_app
-from adapters.slack.client import build_client
+from adapters.slack.client import RateLimited, build_client
 from adapters.slack.courier import SlackCourier
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.errors import AUTH_ERRORS
@@ -169,6 +169,7 @@ async def _open_oauth(
     settings: Settings,
     installs: WorkspaceInstalls | None,
     operations: Operations | None,
+    waited: RateLimited | None,
 ) -> AsyncIterator[SlackRuntime]:
     """OAuth mode: no token of its own; every workspace's comes from the store."""
     if installs is None:
@@ -183,7 +184,9 @@ async def _open_oauth(
     assert secret is not None  # _mode checked
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
         template = SlackDelivery(build_client(settings, session=session, token=""))
-        tenancy = Tenancy(settings, installs, session=session, pacer=template.pacer)
+        tenancy = Tenancy(
+            settings, installs, session=session, pacer=template.pacer, on_rate_limit=waited
+        )
         courier = SlackCourier.per_workspace(template, tenancy)
         app = build_oauth_app(
             bot, template, tenancy, settings, signing_secret=secret.get_secret_value()
@@ -214,11 +217,11 @@ async def open_slack(
     also serves *operations* (``/healthz``, ``/readyz``, ``/metrics``); *observer* hears
     the 429 waits slack_sdk absorbs."""
     mode = _mode(settings)
+    waited = None if observer is None else (lambda s: observer.rate_limited("slack", s))
     if mode == "oauth":
-        async with _open_oauth(bot, settings, installs, operations) as runtime:
+        async with _open_oauth(bot, settings, installs, operations, waited) as runtime:
             yield runtime
         return
-    waited = None if observer is None else (lambda s: observer.rate_limited("slack", s))
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
         delivery = SlackDelivery(build_client(settings, session=session, on_rate_limit=waited))
         await delivery.check_auth()

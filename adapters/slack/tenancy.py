@@ -28,7 +28,7 @@ from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.client import USER_AGENT, build_client
+from adapters.slack.client import USER_AGENT, RateLimited, build_client
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.errors import BUSY_MESSAGE, DeliveryError, Outcome
 from adapters.slack.installs import PLATFORM, InstallationStore, build_record
@@ -61,8 +61,10 @@ class Tenancy:
         *,
         session: aiohttp.ClientSession,
         pacer: ChannelPacer,
+        on_rate_limit: RateLimited | None = None,
     ) -> None:
         self.installs = installs
+        self._on_rate_limit = on_rate_limit  # every workspace's 429 waits, for /metrics
         self.store = InstallationStore(installs)
         self._settings = settings
         self._session = session
@@ -90,7 +92,11 @@ class Tenancy:
         found = self._deliveries.get((token, posting))
         if found is None:
             client = build_client(
-                self._settings, session=self._session, token=token, blind_retries=not posting
+                self._settings,
+                session=self._session,
+                token=token,
+                blind_retries=not posting,
+                on_rate_limit=self._on_rate_limit,
             )
             found = SlackDelivery(client, pacer=self._pacer)
             self._deliveries[(token, posting)] = found
