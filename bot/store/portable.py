@@ -9,7 +9,8 @@ search pagination tokens are left behind (they expire anyway).
 Format: UTF-8 JSON, one object per line, optionally gzip-compressed (a ``.gz`` name).
 Line 1 is the header ``{"papersbot_export": 1, "schema": N, "created": ..., "rows":
 {table: count}, "sequences": {table: value}}``; every other line is ``{"table": name,
-"row": {column: value}}``. ``sequences`` keeps ``AUTOINCREMENT`` counters, so an imported
+"row": {column: value}}``; a binary value (an installation's sealed payload) is written
+as ``{"base64": "..."}``. ``sequences`` keeps ``AUTOINCREMENT`` counters, so an imported
 store never reuses a subscription id that old ledger keys (``sub:<id>:<day>``) name.
 
 The export is read inside one read transaction: consistent while ``papersbot run`` writes.
@@ -21,6 +22,7 @@ then papers already present are kept and the rest is added.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import os
@@ -45,6 +47,7 @@ TABLES = (
     "channel_digests",
     "deliveries",
     "sent_papers",
+    "installations",  # sealed: the importing deployment needs the same PAPERSBOT_SECRET_KEY
 )
 PAPER_TABLES = ("papers", "paper_stats", "ingest_runs")  # what a merge may meet
 MAX_LINE = 16 * 1024 * 1024
@@ -93,7 +96,10 @@ def export(database: Path, to: Path) -> Moved:
                 cursor = conn.execute(f"SELECT * FROM {table}")  # rowid or key order
                 names = [d[0] for d in cursor.description]
                 for values in cursor:
-                    line = {"table": table, "row": dict(zip(names, values, strict=True))}
+                    row = {
+                        name: _portable(value) for name, value in zip(names, values, strict=True)
+                    }
+                    line = {"table": table, "row": row}
                     out.write(json.dumps(line, ensure_ascii=False) + "\n")
             out.flush()
         with partial.open("rb+") as raw:
@@ -106,6 +112,20 @@ def export(database: Path, to: Path) -> Moved:
     finally:
         partial.unlink(missing_ok=True)
     return Moved(to, rows)
+
+
+def _portable(value: object) -> object:
+    return {"base64": base64.b64encode(value).decode()} if isinstance(value, bytes) else value
+
+
+def _native(value: object) -> object:
+    """A JSON value back as SQLite's (``{"base64": ...}`` is bytes); :class:`ValueError`
+    for anything else that is not text, a number or null."""
+    if isinstance(value, dict) and set(value) == {"base64"} and isinstance(value["base64"], str):
+        return base64.b64decode(value["base64"], validate=True)
+    if value is None or isinstance(value, str | int | float):
+        return value
+    raise ValueError(value)
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -153,9 +173,11 @@ def _row(
         raise UserInputError(f"{where}: the row is not an object")
     if unknown := set(row) - columns[item["table"]]:
         raise UserInputError(f"{where}: {item['table']} has no column {sorted(unknown)[0]!r}")
-    if not all(v is None or isinstance(v, str | int | float) for v in row.values()):
-        raise UserInputError(f"{where}: a value is not text, a number or null")
-    return item["table"], row
+    try:
+        native = {name: _native(value) for name, value in row.items()}
+    except ValueError:
+        raise UserInputError(f"{where}: a value is not text, a number, null or base64") from None
+    return item["table"], native
 
 
 def import_into(database: Path, source: Path, *, merge: bool = False) -> Moved:

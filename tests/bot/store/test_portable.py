@@ -55,7 +55,15 @@ async def lived_in(
     report = await Dispatcher(store, clock, {"slack": courier}).tick()
     assert report.sent >= 1
     assert courier.posts
-    return tmp_path / "papers.db"
+    path = tmp_path / "papers.db"
+    with closing(sqlite3.connect(path)) as conn:  # a workspace install: sealed bytes
+        conn.execute(
+            "INSERT INTO installations (platform, kind, team_id, installed_at, payload) "
+            "VALUES ('slack', 'bot', 'T1', '2026-08-19T15:00:00+00:00', ?)",
+            (bytes(range(256)),),
+        )
+        conn.commit()
+    return path
 
 
 @pytest.mark.parametrize("name", ["carry.jsonl", "carry.jsonl.gz"])
@@ -92,7 +100,7 @@ async def test_a_bad_line_is_named_and_nothing_is_imported(lived_in: Path, tmp_p
         "not JSON": "{oops",
         "not a row of a known table": json.dumps({"table": "sqlite_master", "row": {"a": 1}}),
         "has no column 'evil'": json.dumps({"table": "papers", "row": {"evil": 1}}),
-        "not text, a number or null": json.dumps({"table": "papers", "row": {"id": [1]}}),
+        "not text, a number, null or base64": json.dumps({"table": "papers", "row": {"id": [1]}}),
         "the store refused the row": json.dumps(  # a ledger row for a target that is not there
             {"table": "deliveries", "row": {"target_id": 999, "digest_key": "x", "due_at": "t"}}
         ),
