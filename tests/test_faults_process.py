@@ -122,6 +122,21 @@ def _old_database(path: Path, version: int, claimed: int) -> None:
         conn.commit()
 
 
+async def _search(cwd: Path, env: dict[str, str]) -> asyncio.subprocess.Process:
+    """``papersbot search diffusion``: a one-shot command, so it opens (and migrates) the
+    store first."""
+    assert SCRIPT is not None
+    return await asyncio.create_subprocess_exec(
+        SCRIPT,
+        "search",
+        "diffusion",
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
 async def test_a_sigkill_during_a_migration_leaves_an_old_or_new_schema_never_a_mix(
     tmp_path: Path,
 ) -> None:
@@ -139,15 +154,7 @@ async def test_a_sigkill_during_a_migration_leaves_an_old_or_new_schema_never_a_
         db = tmp_path / f"killed-{threshold}.db"
         shutil.copy(pristine, db)
         env.update(PAPERSBOT_DATABASE=str(db))
-        proc = await asyncio.create_subprocess_exec(
-            SCRIPT,
-            "search",
-            "diffusion",
-            cwd=tmp_path,
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
+        proc = await _search(tmp_path, env)
         async with asyncio.timeout(60):
             while proc.returncode is None and _wal_size(db) < threshold:  # noqa: ASYNC110
                 await asyncio.sleep(0.002)
@@ -161,15 +168,7 @@ async def test_a_sigkill_during_a_migration_leaves_an_old_or_new_schema_never_a_
             assert _schema(conn) == schemas[version], f"a half-applied migration {version + 1}"
             assert conn.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0] == rows
         seen.append((wal, version))
-        again = await asyncio.create_subprocess_exec(
-            SCRIPT,
-            "search",
-            "diffusion",
-            cwd=tmp_path,
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        again = await _search(tmp_path, env)
         _, err = await asyncio.wait_for(again.communicate(), 120)
         assert again.returncode == 0, err.decode()
         with closing(sqlite3.connect(db)) as conn:
