@@ -85,7 +85,13 @@ def tokens(text: str) -> list[str]:
 
 def columns(hit: Hit) -> list[list[str]]:
     paper = hit.stored.paper
-    texts = [paper.title, paper.abstract, "\n".join(paper.authors), "\n".join(paper.ai_keywords)]
+    texts = [
+        paper.title,
+        paper.abstract,
+        "\n".join(paper.authors),
+        "\n".join(paper.ai_keywords),
+        paper.ai_summary or "",
+    ]
     return [tokens(text) for text in texts]
 
 
