@@ -16,9 +16,12 @@ someone typing a title's words), then the score. Popularity only breaks ties: it
 little signal on the dev set and undid gains when it weighed more. The measured path to this
 design is in ``bench/quality_log.md``.
 
-Work is bounded: each tier reads at most its newest :data:`CANDIDATES_PER_TIER` matches (the
-any-word tier fewer), and scoring reads nothing but those rows. ``sort:trending`` and
-``sort:new`` use the strict tier only.
+Work is bounded: each relevance tier reads and scores at most its newest
+:data:`SCORED_PER_TIER` matches (the any-word tier :data:`SCORED_ANY_WORD`), so a common
+query ranks the best of its newest matches; scoring reads nothing but those rows, and term
+rarity is counted up to a cap. Tokenizing a candidate's text costs about 100 µs, which is
+what sets the bound (on the dev set, 60 to 2,000 candidates per tier score within 0.005
+P@5). ``sort:trending`` and ``sort:new`` use the strict tier only and are not scored.
 """
 
 from __future__ import annotations
@@ -33,8 +36,9 @@ from bot.search import ranking, scoring
 from bot.store import Store
 from bot.store.papers import Candidate
 
-CANDIDATES_PER_TIER = 2000
-CANDIDATES_ANY_WORD = 500
+CANDIDATES_PER_TIER = 2000  # unscored reads: sort:new, sort:trending, filters alone
+SCORED_PER_TIER = 60  # relevance tiers, whose candidates are read and scored
+SCORED_ANY_WORD = 60
 _POPULAR = math.log1p(100)  # upvotes at which popularity counts fully
 
 Key = tuple[float, ...]
@@ -83,8 +87,7 @@ def _plan(query: Query) -> list[tuple[Tier | None, int]]:
     if query.sort != "relevance":
         return [(Tier("all", query.fts_strict()), CANDIDATES_PER_TIER)]
     return [
-        (tier, CANDIDATES_ANY_WORD if tier.kind == "any" else CANDIDATES_PER_TIER)
-        for tier in query.tiers()
+        (tier, SCORED_ANY_WORD if tier.kind == "any" else SCORED_PER_TIER) for tier in query.tiers()
     ]
 
 

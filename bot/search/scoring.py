@@ -1,9 +1,9 @@
 """Relevance inside a tier: BM25F over the bounded candidate set.
 
-Each candidate arrives with its fields highlighted for the query's words
-(:class:`bot.store.fulltext.Marked`); the marked spans give each query term's frequency per
-field, the index's ``docsize`` gives the field lengths, FTS5's own totals the mean lengths,
-and the vocabulary the document frequencies. So the score of a candidate costs the same
+Each candidate arrives with the text of its fields (:class:`bot.store.fulltext.Marked`),
+tokenized here as the index tokenizes, giving each query term's frequency per field and the
+field lengths; FTS5's own totals give the mean lengths, and a capped count of matches the
+document frequencies. So the score of a candidate costs the same
 whatever the size of the store, unlike FTS5's ``bm25()``, which reads every match.
 
     tf~(t)  = sum over fields f of  weight_f * tf(t, f) / (1 - b + b * len_f / meanlen_f)
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 from bot.grammar.query import Term
 from bot.search.matcher import tokens
-from bot.store.fulltext import CLOSE, FIELDS, OPEN, Marked
+from bot.store.fulltext import FIELDS, Marked
 
-_SPAN = re.compile(f"{OPEN}([^{CLOSE}]*){CLOSE}")
+_TOKEN = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,17 +57,15 @@ class Stats:
         return math.log(1 + (self.papers - df + 0.5) / (df + 0.5))
 
 
-def marked_tokens(candidate: Marked) -> list[list[list[str]]]:
-    """Per field, the token lists of its highlighted spans."""
-    return [[tokens(span) for span in _SPAN.findall(text)] for text in candidate.texts]
+def _spaced(text: str) -> tuple[str, int]:
+    """A field as its index tokens, each between two spaces of its own (so ``str.count(" w ")``
+    counts every occurrence, phrases included), and its length in tokens."""
+    found = _TOKEN.findall(text.lower()) if text.isascii() else tokens(text)
+    return " " + "  ".join(found) + " ", len(found)
 
 
-def _count(spans: Sequence[list[str]], term: Term) -> int:
-    want = list(term.tokens)
-    n = len(want)
-    if n == 1:
-        return sum(span.count(want[0]) for span in spans)
-    return sum(1 for span in spans for i in range(len(span) - n + 1) if span[i : i + n] == want)
+def _needle(term: Term) -> str:
+    return " " + "  ".join(term.tokens) + " "
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,16 +87,15 @@ def score(
 ) -> Scored:
     """BM25F of one candidate for *terms*, plus *whole* (all the words side by side) as a
     term of its own weighted by ``weights.phrase`` (see the module docstring)."""
-    fields = marked_tokens(candidate)
+    fields = [_spaced(text) if text else ("", 0) for text in candidate.texts]
     total = 0.0
     found: set[Term] = set()
     in_title: set[Term] = set()
     for term in (*terms, whole) if whole else terms:
         tf = 0.0
-        for f, spans in enumerate(fields):
-            if not spans:
-                continue
-            count = _count(spans, term)
+        needle = _needle(term)
+        for f, (spaced, length) in enumerate(fields):
+            count = spaced.count(needle) if length else 0
             if not count:
                 continue
             if term is not whole:
@@ -106,7 +103,6 @@ def score(
             if f == 0 and term is not whole:
                 in_title.add(term)
             mean = stats.mean_lengths[f] or 1.0
-            length = candidate.lengths[f] if f < len(candidate.lengths) else mean
             norm = 1 - weights.b + weights.b * length / mean
             tf += weights.fields[f] * count / norm
         if tf:
@@ -115,4 +111,4 @@ def score(
     return Scored(total, frozenset(found), bool(found) and in_title == found)
 
 
-__all__ = ["DEFAULT", "FIELDS", "Scored", "Stats", "Weights", "marked_tokens", "score"]
+__all__ = ["DEFAULT", "FIELDS", "Scored", "Stats", "Weights", "score"]

@@ -3,10 +3,9 @@ rarity, and the index's vocabulary for near-miss spellings.
 
 Scoring is computed by :mod:`bot.search.scoring` over the bounded candidates only, never by
 FTS5's ``bm25()`` (which reads every match of the query to weigh its terms). Each candidate
-comes with each field as FTS5 ``highlight()`` renders it for a *marking* expression (the
-query's words), so term counts per field are read off the marked spans, and with its field
-lengths in tokens from the index's own ``docsize`` table. Work per scan is bounded by its
-``LIMIT``: rows are visited newest first and ``highlight()`` runs only on the rows returned.
+comes with the text of its indexed fields, read by rowid after the bounded scan, so term
+counts and field lengths are the scorer's to take. Work per scan is bounded by its
+``LIMIT``: rows are visited newest first, and only the rows returned are read.
 """
 
 from __future__ import annotations
@@ -19,25 +18,21 @@ from datetime import datetime
 from bot.errors import StoreError
 from bot.store.section import Section
 
-# Marks around highlighted spans: control characters never stored in paper text (the
-# model's text cleaning drops them at ingest), so a span boundary cannot be forged.
-OPEN, CLOSE = "\x02", "\x03"
 # Indexed columns, in papers_fts order (migration 6).
 FIELDS = ("title", "abstract", "authors", "keywords", "ai_summary")
 
 
 @dataclass(frozen=True, slots=True)
 class Marked:
-    """A candidate with its popularity and, per scored field, the highlighted text and
-    the field's length in tokens (``lengths`` follows :data:`FIELDS`)."""
+    """A candidate with its popularity and the text of each indexed field (in
+    :data:`FIELDS` order)."""
 
     rowid: int
     upvotes: int
     comments: int
     stars: int | None
     featured: float
-    texts: tuple[str, ...]  # every field, marked
-    lengths: tuple[int, ...]
+    texts: tuple[str, ...]
 
 
 def _varints(blob: bytes) -> list[int]:
@@ -52,40 +47,39 @@ def _varints(blob: bytes) -> list[int]:
     return values
 
 
-def _highlights() -> str:
-    return ", ".join(
-        f"highlight(papers_fts, {col}, char(2), char(3)) AS h{col}" for col in range(len(FIELDS))
-    )
-
-
 class FullText(Section):
     """Read-only full-text scans over ``papers_fts`` (see the module docstring)."""
 
     _what = "the search index"
 
     async def marked(
-        self, match: str, marks: str | None, *, limit: int, since: datetime | None = None
+        self, match: str, marks: str | None = None, *, limit: int, since: datetime | None = None
     ) -> list[Marked]:
-        """The newest *limit* papers matching *match*, with *marks* highlighted.
+        """The newest *limit* papers matching *match*, with their indexed fields' text.
 
-        *marks* must not change which rows match (the engine passes ``(match) AND (any
-        query word)``, true of every row of a tier); ``None`` marks nothing.
+        Two reads: the bounded FTS5 scan for rowids, then the rows themselves by rowid. (No
+        ``highlight()``: marking words beyond the tier's own condition makes FTS5 walk their
+        whole posting lists, 2x to 10x the scan at 1M papers.) *marks* is accepted for
+        callers that name the words they score and is not needed by this store.
         """
-        expr = f"({match}) AND ({marks})" if marks else match
         where = "papers_fts MATCH ?"
-        params: list[object] = [expr]
+        params: list[object] = [match]
         if since is not None:
             where += " AND r.featured >= ?"
             params.append(since.timestamp())
         sql = (
-            "SELECT f.rowid, r.upvotes, r.comments, r.stars, r.featured, d.sz, "
-            f"{_highlights()} FROM papers_fts f "
-            "JOIN paper_rank r ON r.rowid = f.rowid "
-            "JOIN papers_fts_docsize d ON d.id = f.rowid "
-            f"WHERE {where} ORDER BY f.rowid DESC LIMIT ?"
+            "SELECT f.rowid, r.upvotes, r.comments, r.stars, r.featured FROM papers_fts f "
+            f"JOIN paper_rank r ON r.rowid = f.rowid WHERE {where} "
+            "ORDER BY f.rowid DESC LIMIT ?"
         )
-        params.append(limit)
-        rows = await self._query(sql, params)
+        ranks = await self._query(sql, [*params, limit])
+        texts = {
+            int(row["rowid"]): tuple(row[name] or "" for name in FIELDS)
+            for row in await self._rows_in(
+                f"SELECT rowid, {', '.join(FIELDS)} FROM papers WHERE rowid IN ({{ids}})",
+                [row["rowid"] for row in ranks],
+            )
+        }
         return [
             Marked(
                 rowid=row["rowid"],
@@ -93,18 +87,24 @@ class FullText(Section):
                 comments=row["comments"],
                 stars=row["stars"],
                 featured=row["featured"],
-                texts=tuple(row[f"h{col}"] or "" for col in range(len(FIELDS))),
-                lengths=tuple(_varints(row["sz"])),
+                texts=texts.get(int(row["rowid"]), ("",) * len(FIELDS)),
             )
-            for row in rows
+            for row in ranks
         ]
 
-    async def document_counts(self, terms: Sequence[str]) -> dict[str, int]:
-        """In how many papers each index token occurs (absent tokens: 0)."""
+    async def document_counts(self, terms: Sequence[str], *, cap: int = 2000) -> dict[str, int]:
+        """In how many papers each index token occurs, counted up to *cap* (absent: 0).
+
+        Capped because an exact count reads the token's whole posting list (90 ms for
+        "model" at 1M papers); above the cap every token is simply "common".
+        """
+        sql = (
+            "SELECT count(*) AS n FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)"
+        )
         counts = dict.fromkeys(terms, 0)
         for term in counts:
-            row = await self._one("SELECT doc FROM papers_fts_terms WHERE term = ?", (term,))
-            counts[term] = int(row["doc"]) if row is not None else 0
+            row = await self._one(sql, ('"' + term.replace('"', '""') + '"', cap))
+            counts[term] = int(row["n"]) if row is not None else 0
         return counts
 
     async def size(self) -> tuple[int, tuple[float, ...]]:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from bot.model.papers import Paper
 from bot.store import Store
-from bot.store.fulltext import CLOSE, OPEN
 from bot.store.migrations import MIGRATIONS
 
 T0 = datetime(2026, 8, 19, 8, 0, tzinfo=UTC)
@@ -73,16 +72,12 @@ async def test_a_changed_summary_is_reindexed(tmp_path: Path) -> None:
         assert len(await ids(store, '"tpus"')) == 1
 
 
-async def test_marked_candidates_carry_highlights_and_lengths(tmp_path: Path) -> None:
+async def test_marked_candidates_carry_their_fields_text(tmp_path: Path) -> None:
     async with await Store.open(tmp_path / "p.db") as store:
         await store.papers.upsert([MOE, PLAIN], seen_at=T0)
-        (hit,) = await store.fulltext.marked('"experts"', '"experts" OR "serving"', limit=10)
-        title, _abstract, authors, keywords, summary = hit.texts
-        assert title == f"{OPEN}Serving{CLOSE} Sparse Models Fast"
-        assert f"{OPEN}Experts{CLOSE} {OPEN}serving{CLOSE}" in summary
-        assert authors == "Ada Lovelace"
-        assert keywords == ""
-        assert hit.lengths == (4, 9, 2, 0, 11)
+        (hit,) = await store.fulltext.marked('"experts"', limit=10)
+        assert hit.texts == (MOE.title, MOE.abstract, "Ada Lovelace", "", MOE.ai_summary)
+        assert len(await store.fulltext.marked('"serving"', limit=1)) == 1  # the bound
         papers, means = await store.fulltext.size()
         assert papers == 2
         assert means[0] == (4 + 2) / 2
