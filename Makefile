@@ -28,7 +28,8 @@ lint: $(STAMP)
 test: lint  ## format check, lint, types, then every test
 	$(BIN)/pytest
 
-bench: $(STAMP)  ## measure ingest, search latency, memory and ranking quality
+bench: $(STAMP)  ## measure ingest, search latency, memory and ranking quality (with bm25s beside)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/search.py
 
 clean:
