@@ -36,7 +36,8 @@ lint: $(DEV)
 test: lint  ## format check, lint, types, then every test
 	$(BIN)/pytest
 
-bench: $(DEV)  ## measure ingest, search latency, memory and ranking quality
+bench: $(DEV)  ## measure ingest, search latency, memory and ranking quality (with bm25s beside)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/search.py
 
 screenshot: $(RUNTIME)  ## record the demo's digest as docs/demo.svg (shown in the README)

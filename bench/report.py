@@ -171,5 +171,48 @@ def render(results: dict[str, Any]) -> str:
         "",
         *_quality(results["quality"]),
         "",
+        *_peer(results),
     ]
     return "\n".join(lines)
+
+
+def _peer(results: dict[str, Any]) -> list[str]:
+    """bm25s beside the bot: latency on the same queries (those without filters), quality on
+    the same dev set; ratios are the bot's figure over the peer's."""
+    peer = results.get("peer")
+    if not peer:
+        return []
+    ours = {c["name"]: c for c in results["corpora"]}
+    rows = []
+    for name, entry in peer.items():
+        mine = ours.get(name) or ours.get("archive")
+        mine_times = [t for ts in mine["times"].values() for t in ts] if mine else []
+        p50, p99 = percentile(entry["times"], 50), percentile(entry["times"], 99)
+        m99 = percentile(mine_times, 99) if mine_times else float("nan")
+        rows.append(
+            [
+                f"{entry['papers']:,}",
+                f"{p50:.1f} / {p99:.1f} ms",
+                f"{m99 / p99:.1f}x" if p99 else "—",
+                f"{entry['build_seconds']:.1f} s",
+                f"{entry['rss_mb']:.0f} MB",
+            ]
+        )
+    lines = [
+        "## Peer: bm25s (same papers and queries, index in memory)",
+        "",
+        *_table(
+            ["papers", "bm25s p50 / p99", "our p99 / its p99", "its index build", "its peak RSS"],
+            rows,
+        ),
+    ]
+    q = peer.get("archive", {}).get("quality")
+    if q:
+        mine = results["quality"]["tiered search (bot.search.engine)"]
+        lines += [
+            "",
+            f"Dev set, bm25s: P@5 {q['p5']:.3f}, nDCG@10 {q['ndcg10']:.3f}, S@1 {q['s1']:.2f}; "
+            f"ours over its: P@5 {mine['p5'] / q['p5']:.2f}x, nDCG@10 "
+            f"{mine['ndcg10'] / q['ndcg10']:.2f}x.",
+        ]
+    return [*lines, ""]

@@ -198,6 +198,16 @@ async def child_quality(db: Path, dev: dict[str, Any]) -> dict[str, Any]:
         await store.close()
 
 
+async def _keywordless_archive(db: Path) -> None:
+    """The archive without AI keywords, as the quality child indexes it, for the peer."""
+    store = await Store.open(db)
+    try:
+        for day, batch in corpus.archive_days(DATA / "hf_daily_archive.jsonl.gz"):
+            await store.papers.upsert(corpus.without_keywords(batch), seen_at=corpus.seen_at(day))
+    finally:
+        await store.close()
+
+
 def run_child(args: argparse.Namespace) -> None:
     task, value = args.child
     dev = quality.load_dev(DATA / "search_dev.json")
@@ -209,6 +219,13 @@ def run_child(args: argparse.Namespace) -> None:
         kinds = {**quality.query_kinds(dev), **dict.fromkeys(COMMON, "common")}
         db = Path(value)
         result = {**asyncio.run(child_search(db, args.runs, kinds)), "db_mb": _db_mb(db)}
+    elif task.startswith("peer"):
+        import peer  # bm25s: installed by `make bench` (the `bench` extra), not by `make test`
+
+        kinds = {**quality.query_kinds(dev), **dict.fromkeys(COMMON, "common")}
+        texts = [q for q in kinds if ":" not in q]  # the peer has no filters or sorting
+        db = Path(value)
+        result = peer.run(db, texts, args.runs, dev if task == "peer-quality" else None)
     else:
         with tempfile.TemporaryDirectory() as tmp:
             result = asyncio.run(child_quality(Path(tmp) / "quality.db", dev))
@@ -284,6 +301,13 @@ def main() -> None:
         )
     log.info("scoring ranking quality ...")
     results["quality"] = spawn("quality", "-", runs)
+    log.info("the peer (bm25s) on the archive and 100,000 papers ...")
+    with tempfile.TemporaryDirectory() as tmp:
+        quality_db = Path(tmp) / "peer.db"
+        asyncio.run(_keywordless_archive(quality_db))
+        results["peer"] = {"archive": spawn("peer-quality", quality_db, runs)}
+    for size in (s for s in sizes if s <= 100_000):
+        results["peer"][f"{size:,}"] = spawn("peer", store_path(size), runs)
     (CACHE / "last-run.json").write_text(json.dumps(results))
     text = report.render(results)
     print(text)

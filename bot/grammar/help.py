@@ -30,7 +30,9 @@ DIGEST_HELP = (
 )
 
 SEARCH_HELP = (
-    "words: all must match, e.g. `sparse autoencoders`",
+    "words: papers with every word come first (all side by side first of all), then, marked "
+    "as such, papers missing one word (3 words or more), then any word; e.g. "
+    "`sparse autoencoders`. Subscriptions and digest filters take only papers with every word",
     '`"exact phrase"`: words side by side, e.g. `"mixture of experts"`',
     '`-word` or `-"a phrase"`: must not match, e.g. `diffusion -video`',
     "`a OR b`: either one, e.g. `llm OR transformer`",

@@ -50,6 +50,11 @@ class Term:
         phrase = '"' + " ".join(self.tokens) + '"'
         return f"{self.column} : {phrase}" if self.column else phrase
 
+    def shown(self) -> str:
+        """The term as people read it: a word, or a phrase in quotes."""
+        text = " ".join(self.tokens)
+        return f'"{text}"' if len(self.tokens) > 1 else text
+
 
 @dataclass(frozen=True, slots=True)
 class Query:
@@ -81,9 +86,19 @@ class Query:
         ]
 
     def _phrase_parts(self) -> list[str] | None:
-        if any(len(g) > 1 for g in self.groups) or len(self.groups) < 2:
+        whole = self.whole_phrase()
+        return [whole.fts()] if whole else None
+
+    def _most_parts(self) -> list[str] | None:
+        """Every group but one, in any combination (three groups or more)."""
+        if len(self.groups) < 3:
             return None
-        return [Term(tuple(tok for term in self._words() for tok in term.tokens)).fts()]
+        parts = self._strict_parts()
+        combos = [
+            "(" + " AND ".join(p for j, p in enumerate(parts) if j != i) + ")"
+            for i in range(len(parts))
+        ]
+        return ["(" + " OR ".join(combos) + ")"]
 
     def _any_parts(self) -> list[str] | None:
         if len(self.groups) < 2:
@@ -94,33 +109,51 @@ class Query:
         """Every group must match (the query's meaning); ``""`` if there is no text."""
         return self._finish(self._strict_parts()) if self.has_text else ""
 
-    def tiers(self) -> list[Tier]:
-        """The relevance tiers, best first: exact phrase, all words, any word.
+    def fts_marks(self) -> str | None:
+        """Any of the query's words (not ``author:`` names): what a tier's candidates have
+        highlighted for scoring. ``None`` for a query of authors only."""
+        words = self._words()
+        whole = self.whole_phrase()
+        marks = [t.fts() for t in words] + ([whole.fts()] if whole else [])
+        return " OR ".join(marks) if marks else None
 
-        Each tier carries the same condition restricted to titles, so ranking inside a tier
-        can put title matches first without scoring every match.
-        """
+    def whole_phrase(self) -> Term | None:
+        """All the words side by side, for a query of two words or more without ``OR``: the
+        phrase tier's condition, and a term of its own in scoring (proximity)."""
+        if any(len(g) > 1 for g in self.groups) or len(self.groups) < 2:
+            return None
+        return Term(tuple(tok for term in self._words() for tok in term.tokens))
+
+    def units(self) -> tuple[str, ...]:
+        """The required groups as people read them: ``hallucination``, ``"mixture of
+        experts"``, ``llm OR transformer`` (for "matches 3 of 4 words: no ...")."""
+        return tuple(" OR ".join(t.shown() for t in group) for group in self.groups)
+
+    def tiers(self) -> list[Tier]:
+        """The relevance tiers, best first: exact phrase, all words, all words but one
+        (three words or more), any word."""
         if not self.has_text:
             return []
         found = []
-        for parts in (self._phrase_parts(), self._strict_parts(), self._any_parts()):
-            if parts is None:
-                continue
-            match = self._finish(parts)
-            # The tier's own condition too, so exclusions and author: filters hold for the
-            # title matches exactly as for the tier's candidates.
-            title = f"({match}) AND {{title}} : (" + " AND ".join(parts) + ")" if parts else None
-            found.append(Tier(match, title))
+        kinds: tuple[TierKind, ...] = ("phrase", "all", "most", "any")
+        parts_of = (self._phrase_parts, self._strict_parts, self._most_parts, self._any_parts)
+        for kind, parts in zip(kinds, parts_of, strict=True):
+            made = parts()
+            if made is not None:
+                found.append(Tier(kind, self._finish(made)))
         return found
+
+
+TierKind = Literal["phrase", "all", "most", "any"]
 
 
 @dataclass(frozen=True, slots=True)
 class Tier:
-    """One relevance tier: its FTS5 condition, and that condition with the words also in the
-    title."""
+    """One relevance tier: its kind and its FTS5 condition (exclusions and ``author:``
+    filters included)."""
 
+    kind: TierKind
     match: str
-    title: str | None
 
 
 def _term(text: str, column: str | None = None) -> Term | None:

@@ -1,22 +1,27 @@
 """Search: run a parsed :class:`Query` against the store and rank the matches.
 
-Relevance ranking works in tiers, because on the real archive (search_dev.json) plain BM25
-reaches precision@5 of about 0.17 while ranking exact-phrase matches first, then
-all-words matches, then any-word matches, reaches about 0.28:
+Relevance ranking works in tiers, read best first, each only when the better ones cannot
+fill the page:
 
-    tier 0   all words adjacent, as one phrase     "sparse autoencoders"
-    tier 1   every word (the query's meaning)       sparse AND autoencoders
-    tier 2   any word (fills in after the rest)     sparse OR autoencoders
+    phrase   all words adjacent, as one phrase      "vision language model"
+    all      every word (the query's meaning)        vision AND language AND model
+    most     every word but one (3 words or more)    matches 3 of 4 words: no "hallucination"
+    any      any word (fills in after the rest)      vision OR language OR ...
 
-Within a tier, papers whose *title* satisfies the tier come first (a famous exact-title
-match beats a stray word in an abstract), then popularity (log upvotes) decides, then
-recency. Popularity never lifts a paper over a better tier: that measurably undid the gain.
-BM25 inside tiers added nothing measurable (0.290 vs 0.283 precision@5) but cost up to
-80 ms per query at 1M papers, so it is not used.
+Inside a tier, papers are ordered by BM25F computed over the tier's bounded candidates
+(:mod:`bot.search.scoring`: term frequencies per field, the AI summary a field of its own,
+rarity from the index's vocabulary); in the looser tiers, papers with more of the query's
+words come first, then those whose title holds every word they match (known-item search:
+someone typing a title's words), then the score. Popularity only breaks ties: it carried
+little signal on the dev set and undid gains when it weighed more. The measured path to this
+design is in ``bench/quality_log.md``.
 
-Work is bounded: each tier reads at most its newest :data:`CANDIDATES_PER_TIER` matches
-(the any-word tier fewer), and a tier is only read when better tiers cannot fill the page.
-``sort:trending`` and ``sort:new`` use the strict tier only.
+Work is bounded: each relevance tier reads and scores at most its newest
+:data:`SCORED_PER_TIER` matches (the any-word tier :data:`SCORED_ANY_WORD`), so a common
+query ranks the best of its newest matches; scoring reads nothing but those rows, and term
+rarity is counted up to a cap. Tokenizing a candidate's text costs about 100 µs, which is
+what sets the bound (on the dev set, 60 to 2,000 candidates per tier score within 0.005
+P@5). ``sort:trending`` and ``sort:new`` use the strict tier only and are not scored.
 """
 
 from __future__ import annotations
@@ -25,23 +30,40 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.grammar.query import Query, Tier
+from bot.grammar.query import Query, Term, Tier, TierKind
 from bot.model.papers import StoredPaper
-from bot.search import ranking
+from bot.search import ranking, scoring
 from bot.store import Store
 from bot.store.papers import Candidate
 
-CANDIDATES_PER_TIER = 2000
-CANDIDATES_ANY_WORD = 500
+CANDIDATES_PER_TIER = 2000  # unscored reads: sort:new, sort:trending, filters alone
+SCORED_PER_TIER = 60  # relevance tiers, whose candidates are read and scored
+SCORED_ANY_WORD = 60
 _POPULAR = math.log1p(100)  # upvotes at which popularity counts fully
+
+Key = tuple[float, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """One search result: the stored paper and the tier it matched in (0 is best)."""
+    """One search result: the stored paper, the tier it matched in (0 is best) and, for a
+    query with words, the tier's kind and which of the query's words it lacks."""
 
     stored: StoredPaper
     tier: int
+    kind: TierKind | None = None
+    words: int = 0  # how many words (groups) the query has
+    missing: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str | None:
+        """How it matched, when that is less than every word: ``matches 3 of 4 words: no
+        “hallucination”``; ``None`` for phrase and all-word matches."""
+        if not self.missing:
+            return None
+        found = self.words - len(self.missing)
+        lacks = ", ".join(f"“{word}”" for word in self.missing)
+        return f"matches {found} of {self.words} words: no {lacks}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,27 +85,81 @@ def _plan(query: Query) -> list[tuple[Tier | None, int]]:
     if not query.has_text:
         return [(None, CANDIDATES_PER_TIER)]
     if query.sort != "relevance":
-        return [(Tier(query.fts_strict(), None), CANDIDATES_PER_TIER)]
-    tiers = query.tiers()
-    limits = [CANDIDATES_PER_TIER] * (len(tiers) - 1) + [
-        CANDIDATES_ANY_WORD if len(tiers) == 3 else CANDIDATES_PER_TIER
+        return [(Tier("all", query.fts_strict()), CANDIDATES_PER_TIER)]
+    return [
+        (tier, SCORED_ANY_WORD if tier.kind == "any" else SCORED_PER_TIER) for tier in query.tiers()
     ]
-    return list(zip(tiers, limits, strict=True))
 
 
-def _sort_key(query: Query, cand: Candidate, in_title: bool, now: float) -> float:
-    """Lower is better, within one tier."""
+def _order_key(query: Query, cand: Candidate, now: float) -> Key:
+    """Lower is better: newest first, trending score, or popularity (words-free relevance)."""
     if query.sort == "new":
-        return -cand.featured
+        return (-cand.featured,)
     if query.sort == "trending":
-        return -ranking.score(
+        score = ranking.score(
             upvotes=cand.upvotes,
             comments=cand.comments,
             stars=cand.stars,
             age_days=(now - cand.featured) / 86400,
         )
-    popularity = min(1.0, math.log1p(cand.upvotes) / _POPULAR)
-    return -(float(in_title) + 0.5 * popularity)
+        return (-score,)
+    return (-_popularity(cand.upvotes),)
+
+
+def _popularity(upvotes: int) -> float:
+    return min(1.0, math.log1p(upvotes) / _POPULAR)
+
+
+class _Ranking:
+    """The keys and match details of every candidate seen so far, best tier first."""
+
+    def __init__(self, query: Query, stats: scoring.Stats | None) -> None:
+        self.query = query
+        self.stats = stats
+        self.terms: tuple[Term, ...] = tuple(t for g in query.groups for t in g)
+        self.whole = query.whole_phrase()
+        self.keys: dict[int, Key] = {}
+        self.found: dict[int, tuple[TierKind | None, tuple[str, ...]]] = {}
+
+    def missing(self, found: frozenset[Term]) -> tuple[str, ...]:
+        units = self.query.units()
+        return tuple(
+            unit
+            for unit, group in zip(units, self.query.groups, strict=True)
+            if not found.intersection(group)
+        )
+
+    async def add_tier(self, store: Store, number: int, tier: Tier, cap: int) -> None:
+        cands = await store.fulltext.marked(
+            tier.match, self.query.fts_marks(), limit=cap, since=self.query.since
+        )
+        assert self.stats is not None
+        for cand in cands:
+            if cand.rowid in self.keys:
+                continue
+            scored = scoring.score(cand, self.terms, self.stats, self.whole)
+            missing = self.missing(scored.found) if tier.kind in ("most", "any") else ()
+            loose = tier.kind != "phrase"
+            self.keys[cand.rowid] = (
+                number,
+                len(missing),
+                -float(loose and scored.title_holds),
+                -scored.score,
+                -_popularity(cand.upvotes),
+            )
+            self.found[cand.rowid] = (tier.kind, missing)
+
+    def add_plain(self, cands: list[Candidate], number: int, now: float) -> None:
+        for cand in cands:
+            if cand.rowid not in self.keys:
+                self.keys[cand.rowid] = (number, *_order_key(self.query, cand, now))
+                self.found[cand.rowid] = (None, ())
+
+
+async def _stats(store: Store, query: Query) -> scoring.Stats:
+    papers, means = await store.fulltext.size()
+    words = sorted({tok for group in query.groups for term in group for tok in term.tokens})
+    return scoring.Stats(papers, means, await store.fulltext.document_counts(words))
 
 
 async def search(
@@ -94,27 +170,29 @@ async def search(
     Tiers are read in order and only as far as the page needs: once the better tiers
     hold more results than ``offset + limit``, looser tiers cannot reach this page.
     """
-    keys: dict[int, tuple[int, float]] = {}
     plan = _plan(query)
+    scored = query.sort == "relevance" and query.has_text
+    ranked = _Ranking(query, await _stats(store, query) if scored else None)
     stopped_early = False
-    now_ts = now.timestamp()
-    for tier_number, (tier, cap) in enumerate(plan):
-        if len(keys) > offset + limit:
+    for number, (tier, cap) in enumerate(plan):
+        if len(ranked.keys) > offset + limit:
             stopped_early = True
             break
-        cands = await store.papers.fts_candidates(
-            tier.match if tier else None, limit=cap, since=query.since
-        )
-        titled: set[int] = set()
-        if tier is not None and tier.title is not None and cands and query.sort == "relevance":
-            # Title matches among this tier's candidates: same condition, same rowid window.
-            titled = await store.papers.fts_rowids(tier.title, min_rowid=cands[-1].rowid, limit=cap)
-        for cand in cands:
-            if cand.rowid not in keys:
-                in_title = cand.rowid in titled
-                keys[cand.rowid] = (tier_number, _sort_key(query, cand, in_title, now_ts))
+        if scored and tier is not None:
+            await ranked.add_tier(store, number, tier, cap)
+        else:
+            cands = await store.papers.fts_candidates(
+                tier.match if tier else None, limit=cap, since=query.since
+            )
+            ranked.add_plain(cands, number, now.timestamp())
+    keys = ranked.keys
     order = sorted(keys, key=lambda rowid: (keys[rowid], -rowid))
     page = order[offset : offset + limit]
     stored = await store.papers.by_rowid(page)
-    hits = tuple(Hit(stored[r], keys[r][0]) for r in page if r in stored)
+    words = len(query.groups)
+    hits = tuple(
+        Hit(stored[r], int(keys[r][0]), ranked.found[r][0], words, ranked.found[r][1])
+        for r in page
+        if r in stored
+    )
     return SearchPage(hits=hits, offset=offset, total=len(order), more_unknown=stopped_early)

@@ -2,8 +2,8 @@
 
 A subscription's :class:`~bot.grammar.query.Query` means here exactly what its strict search tier
 (:meth:`Query.fts_strict`) means to the store's FTS5 index: every OR-group needs one term
-that occurs as a contiguous phrase in the paper (title, abstract, authors, AI keywords;
-``author:`` terms only in the authors), and no excluded term may occur. ``since`` and
+that occurs as a contiguous phrase in the paper (title, abstract, authors, AI keywords,
+AI summary; ``author:`` terms only in the authors), and no excluded term may occur. ``since`` and
 ``sort`` only shape a search's results, so the matcher ignores them; a query with no
 words at all (only ``since:``/``sort:``) matches every paper.
 
@@ -105,6 +105,7 @@ class PaperText:
             tokens(paper.abstract),
             tokens("\n".join(paper.authors)),
             tokens("\n".join(paper.ai_keywords)),
+            tokens(paper.ai_summary or ""),
         ]
         authors = columns[2]
         return cls(

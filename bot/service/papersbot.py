@@ -47,6 +47,7 @@ from bot.observe import NULL_OBSERVER, Observer
 from bot.search import ranking
 from bot.search.cards import card_for
 from bot.search.engine import search
+from bot.service import searching
 from bot.service.limits import CommandBudget
 from bot.service.scheduling import ScheduleCommands
 from bot.service.status import status_reply
@@ -226,22 +227,19 @@ class PapersBot:
         query = parse_query(text, now=now)
         page = await search(self._store, query, now=now, offset=offset, limit=PAGE_SIZE)
         if not page.hits:
-            if offset:
-                return Reply(text=f"No more results for “{text}”.")
-            return Reply(
-                text=f"No papers match “{text}”. Try fewer words, an `OR`, or drop a filter."
-            )
-        cards = tuple(card_for(hit.stored, ranking.trend(hit.stored, now)) for hit in page.hits)
+            return await searching.nothing_found(self._store, query, text, offset)
+        cards = searching.cards(page, now)
+        matched = searching.match_note(page)
         first, last = offset + 1, offset + len(cards)
         total = f"{page.total}+" if page.more_unknown else str(page.total)
-        notes: tuple[str, ...] = ()
+        notes: tuple[str, ...] = (matched,) if matched else ()
         actions: tuple[Action, ...] = ()
         try:
             token = await self._store.pages.save(text, now=now, patient=False)
         except StoreError as exc:  # another process is writing: answer without buttons
             log.warning("search answered without buttons: %s", exc)
             if page.has_more:
-                notes = ("The store is busy; run the search again for the buttons.",)
+                notes = (*notes, "The store is busy; run the search again for the buttons.")
         else:
             if page.has_more and last <= MAX_OFFSET:
                 actions = (Action("more", "More", encode_action("more", token, last)),)

@@ -19,6 +19,7 @@ from types import TracebackType
 import aiosqlite
 
 from bot.errors import StoreError
+from bot.store.fulltext import FullText
 from bot.store.installations import Installations, OAuthStates
 from bot.store.ledger import Ledger
 from bot.store.migrations import MIGRATIONS
@@ -72,6 +73,7 @@ class Store:
         # another task's writes or commits (an ingest and a `show` lookup, say).
         self._writing = asyncio.Lock()
         self.papers = Papers(conn, self._writing)
+        self.fulltext = FullText(conn, self._writing)
         self.runs = Runs(conn, self._writing)
         self.pages = Pages(conn, self._writing)
         self.targets = Targets(conn, self._writing)

@@ -237,4 +237,43 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX oauth_states_expiry ON oauth_states (expires_at);
     ALTER TABLE targets ADD COLUMN suspended INTEGER NOT NULL DEFAULT 0;
     """,
+    # 7: the AI summary becomes a searchable field of its own (Hugging Face writes one for
+    # most recent papers, often naming the method in words the abstract abbreviates), so the
+    # full-text index is re-created with a fifth column and rebuilt from ``papers``.
+    """
+    DROP TRIGGER papers_fts_insert;
+    DROP TRIGGER papers_fts_delete;
+    DROP TRIGGER papers_fts_update;
+    DROP TABLE papers_fts;
+    CREATE VIRTUAL TABLE papers_fts USING fts5 (
+        title, abstract, authors, keywords, ai_summary,
+        content = 'papers', content_rowid = 'rowid',
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    INSERT INTO papers_fts (papers_fts) VALUES ('rebuild');
+    -- The index's vocabulary, read (by term range, bounded) to name near-miss spellings
+    -- when a search finds nothing.
+    CREATE VIRTUAL TABLE papers_fts_terms USING fts5vocab (papers_fts, 'row');
+    CREATE TRIGGER papers_fts_insert AFTER INSERT ON papers BEGIN
+        INSERT INTO papers_fts (rowid, title, abstract, authors, keywords, ai_summary)
+        VALUES (new.rowid, new.title, new.abstract, new.authors, new.keywords, new.ai_summary);
+    END;
+    CREATE TRIGGER papers_fts_delete AFTER DELETE ON papers BEGIN
+        INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors, keywords, ai_summary)
+        VALUES ('delete', old.rowid, old.title, old.abstract, old.authors, old.keywords,
+                old.ai_summary);
+    END;
+    CREATE TRIGGER papers_fts_update
+    AFTER UPDATE OF title, abstract, authors, keywords, ai_summary ON papers
+    WHEN old.title IS NOT new.title OR old.abstract IS NOT new.abstract
+      OR old.authors IS NOT new.authors OR old.keywords IS NOT new.keywords
+      OR old.ai_summary IS NOT new.ai_summary
+    BEGIN
+        INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors, keywords, ai_summary)
+        VALUES ('delete', old.rowid, old.title, old.abstract, old.authors, old.keywords,
+                old.ai_summary);
+        INSERT INTO papers_fts (rowid, title, abstract, authors, keywords, ai_summary)
+        VALUES (new.rowid, new.title, new.abstract, new.authors, new.keywords, new.ai_summary);
+    END;
+    """,
 )

@@ -164,6 +164,10 @@ class Papers(Section):
         found = {sp.paper.id: sp for sp in stored}
         return [found[pid] for pid in paper_ids if pid in found]
 
+    async def exists(self) -> bool:
+        """Whether the store holds any paper at all (cheap at any size, unlike a count)."""
+        return await self._one("SELECT 1 FROM papers LIMIT 1") is not None
+
     async def count(self) -> int:
         row = await self._one("SELECT COUNT(*) AS n FROM papers")
         return int(row["n"]) if row is not None else 0

@@ -33,13 +33,27 @@ def test_words_all_must_match() -> None:
         '"sparse" AND "autoencoders"',
         '("sparse" OR "autoencoders")',
     ]
-    assert query.tiers()[0].title == '("sparse autoencoders") AND {title} : ("sparse autoencoders")'
-    excluded = parse("sparse autoencoders -vision").tiers()[1].title
-    assert excluded == (
-        '(("sparse" AND "autoencoders") NOT "vision") AND {title} : ("sparse" AND "autoencoders")'
-    )
+    assert [t.kind for t in query.tiers()] == ["phrase", "all", "any"]
+    excluded = parse("sparse autoencoders -vision").tiers()[1].match
+    assert excluded == '("sparse" AND "autoencoders") NOT "vision"'
+    assert query.fts_marks() == '"sparse" OR "autoencoders" OR "sparse autoencoders"'
     assert query.sort == "relevance"
     assert query.since is None
+
+
+def test_three_words_or_more_have_a_most_words_tier() -> None:
+    query = parse("vision language hallucination -survey")
+    assert [t.kind for t in query.tiers()] == ["phrase", "all", "most", "any"]
+    assert query.tiers()[2].match == (
+        '((("language" AND "hallucination") OR ("vision" AND "hallucination") '
+        'OR ("vision" AND "language"))) NOT "survey"'
+    )
+    assert query.units() == ("vision", "language", "hallucination")
+    assert parse('llm OR "language model" agents tools').units() == (
+        'llm OR "language model"',
+        "agents",
+        "tools",
+    )
 
 
 def test_one_word_has_no_looser_tiers() -> None:
@@ -234,7 +248,7 @@ def fts() -> Iterator[sqlite3.Connection]:
 
 def assert_fts_accepts(conn: sqlite3.Connection, query: Query) -> None:
     exprs = [query.fts_strict()]
-    exprs += [e for tier in query.tiers() for e in (tier.match, tier.title) if e]
+    exprs += [tier.match for tier in query.tiers()] + [query.fts_marks() or ""]
     for expr in exprs:
         if expr:
             conn.execute("SELECT rowid FROM t WHERE t MATCH ?", (expr,)).fetchall()

@@ -14,7 +14,7 @@ import pytest
 from bot.grammar.query import parse_query
 from bot.model.papers import Paper
 from bot.search import ranking
-from bot.search.engine import Hit, SearchPage, search
+from bot.search.engine import CANDIDATES_PER_TIER, SCORED_PER_TIER, Hit, SearchPage, search
 from bot.sources.snapshot import SnapshotSource
 from bot.store import Store
 
@@ -85,7 +85,13 @@ def tokens(text: str) -> list[str]:
 
 def columns(hit: Hit) -> list[list[str]]:
     paper = hit.stored.paper
-    texts = [paper.title, paper.abstract, "\n".join(paper.authors), "\n".join(paper.ai_keywords)]
+    texts = [
+        paper.title,
+        paper.abstract,
+        "\n".join(paper.authors),
+        "\n".join(paper.ai_keywords),
+        paper.ai_summary or "",
+    ]
     return [tokens(text) for text in texts]
 
 
@@ -111,7 +117,7 @@ async def test_phrase_matches_before_all_words_before_any_word(db: Store) -> Non
 
 async def test_one_word_query_has_one_tier(db: Store) -> None:
     page = await run(db, "reasoning")
-    assert page.total > 100
+    assert page.total == SCORED_PER_TIER  # the newest matches, scored
     assert {hit.tier for hit in page.hits} == {0}
     assert all("reasoning" in {t for col in columns(h) for t in col} for h in page.hits)
 
@@ -143,8 +149,10 @@ async def test_exact_title_beats_a_more_famous_partial_match(db: Store) -> None:
 
 
 async def test_exclusion_removes_matches(db: Store) -> None:
-    everything = await run(db, "diffusion")
-    without = await run(db, "diffusion -video")
+    # sort:new reads up to CANDIDATES_PER_TIER matches unscored, so totals are exact here
+    everything = await run(db, "diffusion sort:new")
+    assert SCORED_PER_TIER < everything.total < CANDIDATES_PER_TIER
+    without = await run(db, "diffusion -video sort:new")
     assert 0 < without.total < everything.total
     for hit in without.hits:
         assert "video" not in {t for col in columns(hit) for t in col}
@@ -153,8 +161,8 @@ async def test_exclusion_removes_matches(db: Store) -> None:
 
 
 async def test_excluded_phrase_removes_only_the_phrase(db: Store) -> None:
-    without = await run(db, 'diffusion -"video generation"')
-    without_word = await run(db, "diffusion -video")
+    without = await run(db, 'diffusion -"video generation" sort:new')
+    without_word = await run(db, "diffusion -video sort:new")
     assert without.total > without_word.total
     for hit in without.hits:
         assert not any(has_phrase(col, ["video", "generation"]) for col in columns(hit))
@@ -215,7 +223,7 @@ async def test_sort_trending_orders_by_trending_score(db: Store) -> None:
     assert scores == sorted(scores, reverse=True)
     relevance = await run(db, "agent")
     assert ids(page) != ids(relevance)
-    assert set(ids(page)) <= set(ids(relevance))
+    assert set(ids(relevance)) <= set(ids(page))  # relevance scores the newest matches
 
 
 async def test_pages_are_disjoint(db: Store) -> None:

@@ -1,0 +1,114 @@
+"""Relevance inside a tier: BM25F over the bounded candidate set.
+
+Each candidate arrives with the text of its fields (:class:`bot.store.fulltext.Marked`),
+tokenized here as the index tokenizes, giving each query term's frequency per field and the
+field lengths; FTS5's own totals give the mean lengths, and a capped count of matches the
+document frequencies. So the score of a candidate costs the same
+whatever the size of the store, unlike FTS5's ``bm25()``, which reads every match.
+
+    tf~(t)  = sum over fields f of  weight_f * tf(t, f) / (1 - b + b * len_f / meanlen_f)
+    score   = sum over terms t of   idf(t) * tf~(t) * (k1 + 1) / (k1 + tf~(t))
+
+A term is a query word or a quoted phrase (a phrase counts where its words stand side by
+side, its rarity is that of its rarest word). A field that a paper lacks (many papers have
+no AI summary) contributes nothing: having a field is never worth anything by itself.
+What was tried and measured is in ``bench/quality_log.md``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from bot.grammar.query import Term
+from bot.search.matcher import tokens
+from bot.store.fulltext import FIELDS, Marked
+
+_TOKEN = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """Field weights (in :data:`bot.store.fulltext.FIELDS` order), BM25's ``k1`` and ``b``."""
+
+    fields: tuple[float, ...] = (1.0, 1.0, 0.0, 1.0, 3.0)
+    k1: float = 1.2
+    b: float = 0.75
+    phrase: float = 2.0  # the whole query as one phrase, relative to a word
+
+
+DEFAULT = Weights()
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """What scoring needs from the whole index: its size, mean field lengths and the
+    document frequency of each query token."""
+
+    papers: int
+    mean_lengths: tuple[float, ...]
+    frequencies: Mapping[str, int]
+
+    def idf(self, term: Term) -> float:
+        """BM25's (non-negative) inverse document frequency; a phrase takes its rarest word's."""
+        df = min((self.frequencies.get(tok, 0) for tok in term.tokens), default=0)
+        return math.log(1 + (self.papers - df + 0.5) / (df + 0.5))
+
+
+def _spaced(text: str) -> tuple[str, int]:
+    """A field as its index tokens, each between two spaces of its own (so ``str.count(" w ")``
+    counts every occurrence, phrases included), and its length in tokens."""
+    found = _TOKEN.findall(text.lower()) if text.isascii() else tokens(text)
+    return " " + "  ".join(found) + " ", len(found)
+
+
+def _needle(term: Term) -> str:
+    return " " + "  ".join(term.tokens) + " "
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """A candidate's score, which query terms it contains, and whether its title holds
+    every term it contains."""
+
+    score: float
+    found: frozenset[Term]
+    title_holds: bool
+
+
+def score(
+    candidate: Marked,
+    terms: Sequence[Term],
+    stats: Stats,
+    whole: Term | None = None,
+    weights: Weights = DEFAULT,
+) -> Scored:
+    """BM25F of one candidate for *terms*, plus *whole* (all the words side by side) as a
+    term of its own weighted by ``weights.phrase`` (see the module docstring)."""
+    fields = [_spaced(text) if text else ("", 0) for text in candidate.texts]
+    total = 0.0
+    found: set[Term] = set()
+    in_title: set[Term] = set()
+    for term in (*terms, whole) if whole else terms:
+        tf = 0.0
+        needle = _needle(term)
+        for f, (spaced, length) in enumerate(fields):
+            count = spaced.count(needle) if length else 0
+            if not count:
+                continue
+            if term is not whole:
+                found.add(term)
+            if f == 0 and term is not whole:
+                in_title.add(term)
+            mean = stats.mean_lengths[f] or 1.0
+            norm = 1 - weights.b + weights.b * length / mean
+            tf += weights.fields[f] * count / norm
+        if tf:
+            boost = weights.phrase if term is whole else 1.0
+            total += boost * stats.idf(term) * tf * (weights.k1 + 1) / (weights.k1 + tf)
+    return Scored(total, frozenset(found), bool(found) and in_title == found)
+
+
+__all__ = ["DEFAULT", "FIELDS", "Scored", "Stats", "Weights", "score"]
