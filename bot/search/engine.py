@@ -33,8 +33,8 @@ from datetime import datetime
 from bot.grammar.query import Query, Term, Tier, TierKind
 from bot.model.papers import StoredPaper
 from bot.search import ranking, scoring
-from bot.store import Store
 from bot.store.papers import Candidate
+from bot.store.readers import Reads
 
 CANDIDATES_PER_TIER = 2000  # unscored reads: sort:new, sort:trending, filters alone
 SCORED_PER_TIER = 60  # relevance tiers, whose candidates are read and scored
@@ -129,7 +129,7 @@ class _Ranking:
             if not found.intersection(group)
         )
 
-    async def add_tier(self, store: Store, number: int, tier: Tier, cap: int) -> None:
+    async def add_tier(self, store: Reads, number: int, tier: Tier, cap: int) -> None:
         cands = await store.fulltext.marked(
             tier.match, self.query.fts_marks(), limit=cap, since=self.query.since
         )
@@ -156,14 +156,14 @@ class _Ranking:
                 self.found[cand.rowid] = (None, ())
 
 
-async def _stats(store: Store, query: Query) -> scoring.Stats:
+async def _stats(store: Reads, query: Query) -> scoring.Stats:
     papers, means = await store.fulltext.size()
     words = sorted({tok for group in query.groups for term in group for tok in term.tokens})
     return scoring.Stats(papers, means, await store.fulltext.document_counts(words))
 
 
 async def search(
-    store: Store, query: Query, *, now: datetime, offset: int = 0, limit: int = 5
+    store: Reads, query: Query, *, now: datetime, offset: int = 0, limit: int = 5
 ) -> SearchPage:
     """Rank the matches of *query* and return the page at *offset*.
 

@@ -4,7 +4,7 @@ index's near-miss spellings of them) and which filters to drop."""
 from __future__ import annotations
 
 from bot.grammar.query import Query
-from bot.store import Store
+from bot.store.readers import Reads
 
 MAX_SUGGESTIONS = 3
 _MAX_EDITS = 2
@@ -25,7 +25,7 @@ def edit_distance(a: str, b: str, bound: int = _MAX_EDITS) -> int:
     return previous[-1]
 
 
-async def near_misses(store: Store, token: str) -> list[str]:
+async def near_misses(store: Reads, token: str) -> list[str]:
     """Index tokens within two edits of *token* (sharing its first three letters), the
     most common first."""
     found = [
@@ -40,7 +40,7 @@ def _quoted(words: list[str]) -> str:
     return ", ".join(f"“{w}”" for w in words)
 
 
-async def no_match_hints(store: Store, query: Query) -> tuple[str, ...]:
+async def no_match_hints(store: Reads, query: Query) -> tuple[str, ...]:
     """Short notes for an empty result: unknown words with spellings the index has, then
     the filters and exclusions that may be hiding matches."""
     words = sorted({tok for group in query.groups for term in group for tok in term.tokens})

@@ -225,9 +225,10 @@ class PapersBot:
         """One page of search results, with a "More" button when there are more."""
         now = self._clock()
         query = parse_query(text, now=now)
-        page = await search(self._store, query, now=now, offset=offset, limit=PAGE_SIZE)
-        if not page.hits:
-            return await searching.nothing_found(self._store, query, text, offset)
+        async with self._store.readers.reading() as view:  # a burst reads side by side
+            page = await search(view, query, now=now, offset=offset, limit=PAGE_SIZE)
+            if not page.hits:
+                return await searching.nothing_found(view, query, text, offset)
         cards = searching.cards(page, now)
         matched = searching.match_note(page)
         first, last = offset + 1, offset + len(cards)

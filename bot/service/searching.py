@@ -12,7 +12,7 @@ from bot.search import ranking
 from bot.search.cards import card_for
 from bot.search.engine import SearchPage
 from bot.search.hints import no_match_hints
-from bot.store import Store
+from bot.store.readers import Reads
 
 EMPTY_STORE = (
     "The store is empty: no papers to search yet. An operator fills it with "
@@ -46,7 +46,7 @@ def match_note(page: SearchPage) -> str | None:
     return f"Results after {last_full} have only some of the {words} words."
 
 
-async def nothing_found(store: Store, query: Query, text: str, offset: int) -> Reply:
+async def nothing_found(store: Reads, query: Query, text: str, offset: int) -> Reply:
     """The answer to a search with no results on this page."""
     if offset:
         return Reply(text=f"No more results for “{text}”.")

@@ -25,6 +25,7 @@ from bot.store.ledger import Ledger
 from bot.store.migrations import MIGRATIONS
 from bot.store.pages import Pages
 from bot.store.papers import Papers
+from bot.store.readers import Readers
 from bot.store.runs import Runs
 from bot.store.schedules import Schedules
 from bot.store.section import BUSY_TIMEOUT_MS
@@ -81,6 +82,8 @@ class Store:
         self.schedules = Schedules(conn, self._writing)
         self.installations = Installations(conn, self._writing)
         self.oauth_states = OAuthStates(conn, self._writing)
+        # Searches read on connections of their own once open() knows the file.
+        self.readers = Readers(None, self)
 
     @classmethod
     async def open(cls, path: str | Path, *, check: bool = False) -> Store:
@@ -97,6 +100,8 @@ class Store:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open database {path}: {exc}") from exc
         store = cls(conn)
+        if str(path) != ":memory:" and not str(path).startswith("file:"):
+            store.readers = Readers(Path(path), store)
         try:
             await store._configure()
             await store.migrate()
@@ -143,6 +148,7 @@ class Store:
             raise StoreError(f"the database does not answer: {exc}") from exc
 
     async def close(self) -> None:
+        await self.readers.close()
         await self._conn.close()
 
     async def __aenter__(self) -> Store:
