@@ -17,6 +17,7 @@ What was tried and measured is in ``bench/quality_log.md``.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -40,6 +41,8 @@ class Weights:
 
 
 DEFAULT = Weights()
+# Fields whose tokens are remembered (title, abstract, ...: about 4 kB each with the text).
+SPACED_CACHE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +60,12 @@ class Stats:
         return math.log(1 + (self.papers - df + 0.5) / (df + 0.5))
 
 
+@functools.lru_cache(maxsize=SPACED_CACHE)
 def _spaced(text: str) -> tuple[str, int]:
     """A field as its index tokens, each between two spaces of its own (so ``str.count(" w ")``
-    counts every occurrence, phrases included), and its length in tokens."""
+    counts every occurrence, phrases included), and its length in tokens. Remembered for the
+    most recent fields: the same newest candidates come back tier after tier and search
+    after search, and tokenizing them was most of a search's CPU time."""
     found = _TOKEN.findall(text.lower()) if text.isascii() else tokens(text)
     return " " + "  ".join(found) + " ", len(found)
 
