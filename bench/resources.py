@@ -42,7 +42,7 @@ from bot.app import bundled_snapshot  # noqa: E402
 from bot.sources.ingest import Ingestor  # noqa: E402
 from bot.sources.snapshot import SnapshotSource  # noqa: E402
 from bot.store import Store  # noqa: E402
-from bot.store.runs import IngestRun  # noqa: E402
+from bot.store.records import IngestRun  # noqa: E402
 from tests.bot.ops.promtext import value  # noqa: E402
 from tests.fakes.discord import FakeDiscord  # noqa: E402
 

@@ -48,7 +48,7 @@ from bot.model.replies import Reply
 from bot.service.papersbot import PapersBot
 from bot.sources.snapshot import SnapshotSource
 from bot.store import Store
-from bot.store.runs import IngestRun
+from bot.store.records import IngestRun
 
 RESULTS = Path(__file__).resolve().parent / "soak_results.md"
 STEP = timedelta(minutes=5)

@@ -20,7 +20,7 @@ from bot.model.delivery import DeliveryKey
 from bot.service.papersbot import PapersBot
 from bot.sources.snapshot import SnapshotSource
 from bot.store import Store
-from bot.store.runs import IngestRun
+from bot.store.records import IngestRun
 from tests.fakes.clock import Clock
 
 RELABELLED_DAYS = 3

@@ -19,7 +19,7 @@ from bot.model.delivery import Target
 from bot.model.replies import Reply
 from bot.service.papersbot import PapersBot
 from bot.store import Store
-from bot.store.runs import IngestRun
+from bot.store.records import IngestRun
 from tests.fakes.clock import Clock
 from tests.fakes.courier import RecordingCourier
 

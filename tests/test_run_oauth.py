@@ -28,7 +28,7 @@ from bot.service.installs import UNINSTALLED
 from bot.service.sealing import generate_key
 from bot.sources.snapshot import SnapshotSource
 from bot.store import Store
-from bot.store.runs import IngestRun
+from bot.store.records import IngestRun
 from tests.fakes.slack import (
     CLIENT_ID,
     CLIENT_SECRET,

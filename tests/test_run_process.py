@@ -28,7 +28,7 @@ from bot.model.caller import Caller
 from bot.service.papersbot import PapersBot
 from bot.sources.snapshot import SnapshotSource
 from bot.store import Store
-from bot.store.runs import IngestRun
+from bot.store.records import IngestRun
 from tests.fakes.discord import CHANNEL_ID, GUILD_ID, USER_ID, FakeDiscord
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, command_form, signed_post
 from tests.shared_data import SHARED_DATA

@@ -38,7 +38,7 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 
 from bot.delivery.dispatcher import Dispatcher
 from bot.errors import PapersbotError
-from bot.store import Store
+from bot.store.contract import Database
 from bot.store.pages import PAGE_TTL
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class Clockwork:
 
     def __init__(
         self,
-        store: Store,
+        store: Database,
         dispatcher: Dispatcher,
         *,
         clock: Callable[[], datetime],

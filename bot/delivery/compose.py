@@ -28,8 +28,8 @@ from bot.model.replies import Card, Reply
 from bot.search import ranking
 from bot.search.cards import card_for
 from bot.search.matcher import Matcher
-from bot.store import Store
-from bot.store.schedules import ChannelDigest, Subscription
+from bot.store.contract import Database
+from bot.store.records import ChannelDigest, Subscription
 
 MAX_DM_PAPERS = 10
 
@@ -44,7 +44,7 @@ def _matching(filter_text: str, papers: list[StoredPaper], now: datetime) -> lis
 
 
 async def compose_digest(
-    store: Store, digest: ChannelDigest, *, now: datetime, last_day: str | None
+    store: Database, digest: ChannelDigest, *, now: datetime, last_day: str | None
 ) -> Content:
     """The content of a channel digest due now; *last_day*: the day its last post covered."""
     quiet: ContentKind = "empty" if digest.empty_days == "note" else "silent"
@@ -65,7 +65,7 @@ async def compose_digest(
 
 
 async def compose_dm(
-    store: Store, delivery_id: int, target_id: int, matched: list[StoredPaper], *, now: datetime
+    store: Database, delivery_id: int, target_id: int, matched: list[StoredPaper], *, now: datetime
 ) -> Content:
     """The content of DM *delivery_id* from the papers its subscription *matched* since
     last time, leaving out what the user was sent, and what another of their DMs already
@@ -81,7 +81,7 @@ async def compose_dm(
     return Content("papers", chosen, more=max(0, len(ranked) - MAX_DM_PAPERS))
 
 
-async def _cards(store: Store, content: Content, now: datetime) -> tuple[Card, ...]:
+async def _cards(store: Database, content: Content, now: datetime) -> tuple[Card, ...]:
     stored = await store.papers.by_id(list(content.papers))
     cards = []
     for sp in stored:
@@ -91,7 +91,7 @@ async def _cards(store: Store, content: Content, now: datetime) -> tuple[Card, .
 
 
 async def render_digest(
-    store: Store, digest: ChannelDigest, content: Content, *, now: datetime
+    store: Database, digest: ChannelDigest, content: Content, *, now: datetime
 ) -> Reply:
     if content.kind == "unavailable":
         return Reply(
@@ -125,7 +125,9 @@ async def render_digest(
     )
 
 
-async def render_dm(store: Store, sub: Subscription, content: Content, *, now: datetime) -> Reply:
+async def render_dm(
+    store: Database, sub: Subscription, content: Content, *, now: datetime
+) -> Reply:
     cards = await _cards(store, content, now)
     noun = "paper" if len(cards) == 1 else "papers"
     notes = [f"Subscription #{sub.id} · stop with `unsubscribe {sub.id}`"]

@@ -20,7 +20,7 @@ from bot.delivery.planner import Planner
 from bot.delivery.policy import DEFAULT_GRACE, DEFAULT_LEASE, RETENTION, TickReport
 from bot.delivery.sender import Sender
 from bot.observe import NULL_OBSERVER, Observer
-from bot.store import Store
+from bot.store.contract import Database
 
 __all__ = ["DEFAULT_GRACE", "Dispatcher", "TickReport"]
 
@@ -30,7 +30,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        store: Store,
+        store: Database,
         clock: Callable[[], datetime],
         couriers: Mapping[str, Courier],
         *,

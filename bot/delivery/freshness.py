@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from bot.model.text import ago
-from bot.store import Store
+from bot.store.contract import Database
 
 STALE_AFTER = timedelta(hours=36)
 # Daily Papers publishes every weekday; more weekdays than this without a new day is an
@@ -28,7 +28,7 @@ def weekdays_between(older: date, newer: date) -> int:
     return count
 
 
-async def feed_problem(store: Store, *, now: datetime) -> str | None:
+async def feed_problem(store: Database, *, now: datetime) -> str | None:
     """Why the Daily Papers feed cannot be trusted right now, or ``None`` if it can.
 
     Problems: no feed source has ever succeeded, or none succeeded within

@@ -16,8 +16,8 @@ from bot.grammar.query import parse_query
 from bot.model.delivery import Delivery
 from bot.model.papers import StoredPaper
 from bot.search.matcher import Matcher, token_frequencies
-from bot.store import Store
-from bot.store.schedules import Subscription
+from bot.store.contract import Database
+from bot.store.records import Subscription
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class SubscriptionMatches:
     morning of 100,000 due subscriptions then costs one matching pass, not a rebuild).
     Token rarity comes from the first batch of papers it saw."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Database) -> None:
         self._store = store
         self._matcher: Matcher | None = None
         self._indexed: dict[int, str] = {}  # subscription id -> the query in the matcher

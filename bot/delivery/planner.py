@@ -16,7 +16,7 @@ from functools import lru_cache
 from bot.delivery.policy import MISSED_RECORDED, TickReport
 from bot.model.delivery import DeliveryKey
 from bot.model.schedule import Schedule, fires_between, next_fire
-from bot.store import Store
+from bot.store.contract import Database
 
 PLAN_BATCH = 2000  # schedules planned per transaction
 MISSED_REASON = "fell due while the bot was down, past the grace window"
@@ -39,7 +39,7 @@ def _next_fire(schedule: Schedule, now: datetime) -> datetime:
 class Planner:
     """Plans the fires of every due schedule into the ledger, in batches."""
 
-    def __init__(self, store: Store, *, grace: timedelta) -> None:
+    def __init__(self, store: Database, *, grace: timedelta) -> None:
         self._store = store
         self._grace = grace
 

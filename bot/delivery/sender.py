@@ -32,7 +32,7 @@ from bot.model.delivery import Content, Delivery, Target
 from bot.model.papers import StoredPaper
 from bot.model.replies import Reply
 from bot.observe import NULL_OBSERVER, Observer
-from bot.store import Store
+from bot.store.contract import Database
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class Sender:
 
     def __init__(
         self,
-        store: Store,
+        store: Database,
         clock: Callable[[], datetime],
         couriers: Mapping[str, Courier],
         *,

@@ -24,8 +24,8 @@ from bot.delivery.dispatcher import Dispatcher, TickReport
 from bot.errors import UserInputError
 from bot.model.replies import Reply
 from bot.sources.snapshot import SnapshotSource
-from bot.store import Store
-from bot.store.runs import IngestRun
+from bot.store.contract import Database
+from bot.store.records import IngestRun
 
 STEP = timedelta(minutes=15)
 PUBLISH_AT = time(6, 0)  # UTC: Daily Papers for day D appear early on D
@@ -112,7 +112,7 @@ class Simulation:
 
     async def run(
         self,
-        store: Store,
+        store: Database,
         dispatcher: Dispatcher,
         *,
         say: Callable[[str], Awaitable[Reply | None]],
@@ -149,7 +149,7 @@ class Simulation:
         return total
 
     async def _publish(
-        self, store: Store, source: SnapshotSource, announce: Callable[[str], None]
+        self, store: Database, source: SnapshotSource, announce: Callable[[str], None]
     ) -> None:
         """At :data:`PUBLISH_AT` on a held day, store that day's papers (and a fresh run)."""
         now = self.clock.now
@@ -165,5 +165,5 @@ class Simulation:
         await _fresh(store, now, len(batch))
 
 
-async def _fresh(store: Store, now: datetime, papers: int) -> None:
+async def _fresh(store: Database, now: datetime, papers: int) -> None:
     await store.runs.record(IngestRun("snapshot", now.date(), now, now, True, papers, None))

@@ -57,6 +57,49 @@ class Term:
 
 
 @dataclass(frozen=True, slots=True)
+class AllOf:
+    """Every part must match."""
+
+    parts: tuple[Condition, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    """At least one part must match."""
+
+    parts: tuple[Condition, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Without:
+    """*kept* must match and *dropped* must not."""
+
+    kept: Condition
+    dropped: Term
+
+
+# What a search asks of the index, built from the parsed query (never from user text):
+# each store renders it in its own syntax (FTS5 here, ``tsquery`` for PostgreSQL).
+Condition = Term | AllOf | AnyOf | Without
+
+
+def _all(parts: list[Condition]) -> Condition:
+    return parts[0] if len(parts) == 1 else AllOf(tuple(parts))
+
+
+def fts5(cond: Condition) -> str:
+    """*cond* as an SQLite FTS5 expression (every term quoted)."""
+    if isinstance(cond, Term):
+        return cond.fts()
+    if isinstance(cond, AnyOf):
+        inner = (f"({fts5(p)})" if isinstance(p, AllOf) else fts5(p) for p in cond.parts)
+        return "(" + " OR ".join(inner) + ")"
+    if isinstance(cond, AllOf):
+        return " AND ".join(fts5(p) for p in cond.parts)
+    return f"({fts5(cond.kept)}) NOT {cond.dropped.fts()}"
+
+
+@dataclass(frozen=True, slots=True)
 class Query:
     """A parsed query: an AND of OR-groups, exclusions and filters."""
 
@@ -70,44 +113,43 @@ class Query:
     def has_text(self) -> bool:
         return bool(self.groups or self.authors)
 
-    def _finish(self, positive: list[str]) -> str:
-        expr = " AND ".join(positive + [a.fts() for a in self.authors])
+    def _finish(self, positive: list[Condition]) -> Condition:
+        cond: Condition = _all([*positive, *self.authors])
         for term in self.excluded:
-            expr = f"({expr}) NOT {term.fts()}"
-        return expr
+            cond = Without(cond, term)
+        return cond
 
     def _words(self) -> list[Term]:
         return [term for group in self.groups for term in group]
 
-    def _strict_parts(self) -> list[str]:
-        return [
-            group[0].fts() if len(group) == 1 else "(" + " OR ".join(t.fts() for t in group) + ")"
-            for group in self.groups
-        ]
+    def _strict_parts(self) -> list[Condition]:
+        return [group[0] if len(group) == 1 else AnyOf(group) for group in self.groups]
 
-    def _phrase_parts(self) -> list[str] | None:
+    def _phrase_parts(self) -> list[Condition] | None:
         whole = self.whole_phrase()
-        return [whole.fts()] if whole else None
+        return [whole] if whole else None
 
-    def _most_parts(self) -> list[str] | None:
+    def _most_parts(self) -> list[Condition] | None:
         """Every group but one, in any combination (three groups or more)."""
         if len(self.groups) < 3:
             return None
         parts = self._strict_parts()
-        combos = [
-            "(" + " AND ".join(p for j, p in enumerate(parts) if j != i) + ")"
-            for i in range(len(parts))
-        ]
-        return ["(" + " OR ".join(combos) + ")"]
+        combos = [AllOf(tuple(p for j, p in enumerate(parts) if j != i)) for i in range(len(parts))]
+        return [AnyOf(tuple(combos))]
 
-    def _any_parts(self) -> list[str] | None:
+    def _any_parts(self) -> list[Condition] | None:
         if len(self.groups) < 2:
             return None
-        return ["(" + " OR ".join(t.fts() for t in self._words()) + ")"]
+        return [AnyOf(tuple(self._words()))]
+
+    def strict(self) -> Condition | None:
+        """Every group must match (the query's meaning); ``None`` if there is no text."""
+        return self._finish(self._strict_parts()) if self.has_text else None
 
     def fts_strict(self) -> str:
-        """Every group must match (the query's meaning); ``""`` if there is no text."""
-        return self._finish(self._strict_parts()) if self.has_text else ""
+        """:meth:`strict` as an FTS5 expression; ``""`` if there is no text."""
+        strict = self.strict()
+        return fts5(strict) if strict is not None else ""
 
     def fts_marks(self) -> str | None:
         """Any of the query's words (not ``author:`` names): what a tier's candidates have
@@ -149,11 +191,16 @@ TierKind = Literal["phrase", "all", "most", "any"]
 
 @dataclass(frozen=True, slots=True)
 class Tier:
-    """One relevance tier: its kind and its FTS5 condition (exclusions and ``author:``
-    filters included)."""
+    """One relevance tier: its kind and its condition (exclusions and ``author:`` filters
+    included), which each store renders in its own index's syntax."""
 
     kind: TierKind
-    match: str
+    condition: Condition
+
+    @property
+    def match(self) -> str:
+        """The condition as an FTS5 expression."""
+        return fts5(self.condition)
 
 
 def _term(text: str, column: str | None = None) -> Term | None:

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from bot.errors import StoreError
 from bot.ops.metrics import CONTENT_TYPE, Metrics
 from bot.sources.backfill import BackfillProgress
-from bot.store import Store
+from bot.store.contract import Database
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class Operations:
     def __init__(
         self,
         *,
-        store: Store,
+        store: Database,
         metrics: Metrics,
         clockwork: Ticking,
         clock: Callable[[], datetime],

@@ -33,8 +33,8 @@ from datetime import datetime
 from bot.grammar.query import Query, Term, Tier, TierKind
 from bot.model.papers import StoredPaper
 from bot.search import ranking, scoring
-from bot.store.papers import Candidate
-from bot.store.readers import Reads
+from bot.store.contract import Reads
+from bot.store.records import Candidate
 
 CANDIDATES_PER_TIER = 2000  # unscored reads: sort:new, sort:trending, filters alone
 SCORED_PER_TIER = 60  # relevance tiers, whose candidates are read and scored
@@ -85,7 +85,9 @@ def _plan(query: Query) -> list[tuple[Tier | None, int]]:
     if not query.has_text:
         return [(None, CANDIDATES_PER_TIER)]
     if query.sort != "relevance":
-        return [(Tier("all", query.fts_strict()), CANDIDATES_PER_TIER)]
+        strict = query.strict()
+        assert strict is not None  # the query has text
+        return [(Tier("all", strict), CANDIDATES_PER_TIER)]
     return [
         (tier, SCORED_ANY_WORD if tier.kind == "any" else SCORED_PER_TIER) for tier in query.tiers()
     ]
@@ -130,9 +132,7 @@ class _Ranking:
         )
 
     async def add_tier(self, store: Reads, number: int, tier: Tier, cap: int) -> None:
-        cands = await store.fulltext.marked(
-            tier.match, self.query.fts_marks(), limit=cap, since=self.query.since
-        )
+        cands = await store.fulltext.marked(tier.condition, limit=cap, since=self.query.since)
         assert self.stats is not None
         for cand in cands:
             if cand.rowid in self.keys:
@@ -182,7 +182,7 @@ async def search(
             await ranked.add_tier(store, number, tier, cap)
         else:
             cands = await store.papers.fts_candidates(
-                tier.match if tier else None, limit=cap, since=query.since
+                tier.condition if tier else None, limit=cap, since=query.since
             )
             ranked.add_plain(cands, number, now.timestamp())
     keys = ranked.keys

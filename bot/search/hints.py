@@ -4,7 +4,7 @@ index's near-miss spellings of them) and which filters to drop."""
 from __future__ import annotations
 
 from bot.grammar.query import Query
-from bot.store.readers import Reads
+from bot.store.contract import Reads
 
 MAX_SUGGESTIONS = 3
 _MAX_EDITS = 2

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from bot.grammar.query import Term
 from bot.search.matcher import tokens
-from bot.store.fulltext import FIELDS, Marked
+from bot.store.records import FIELDS, Marked
 
 _TOKEN = re.compile(r"[^\W_]+")
 

@@ -20,8 +20,8 @@ from datetime import datetime
 
 from bot.errors import ConfigError
 from bot.service.sealing import SETTING, SealBroken, Sealer
-from bot.store import Store
-from bot.store.installations import InstallKey
+from bot.store.contract import Database
+from bot.store.records import InstallKey
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ __all__ = ["MAX_PENDING_STATES", "UNINSTALLED", "InstallKey", "WorkspaceInstalls
 class WorkspaceInstalls:
     """Installation records of one store, sealed by *sealer*; see the module docstring."""
 
-    def __init__(self, store: Store, sealer: Sealer, clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: Database, sealer: Sealer, clock: Callable[[], datetime]) -> None:
         self._store = store
         self._sealer = sealer
         self._clock = clock

@@ -52,7 +52,7 @@ from bot.service.limits import CommandBudget
 from bot.service.scheduling import ScheduleCommands
 from bot.service.status import status_reply
 from bot.sources.backfill import BackfillProgress
-from bot.store import Store
+from bot.store.contract import Database
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class PapersBot:
     def __init__(
         self,
         *,
-        store: Store,
+        store: Database,
         clock: Callable[[], datetime],
         lookup: PaperLookup | None = None,
         budget: CommandBudget | None = None,

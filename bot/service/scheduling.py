@@ -36,8 +36,8 @@ from bot.model.replies import Reply
 from bot.model.schedule import Schedule, describe, next_fire
 from bot.model.text import when_text
 from bot.service.status import delivery_line
-from bot.store import Store
-from bot.store.schedules import ChannelDigest, Subscription
+from bot.store.contract import Database
+from bot.store.records import ChannelDigest, Subscription
 
 MAX_SUBSCRIPTIONS = 20
 DEFAULT_SUB_TIME = time(8, 0)
@@ -54,7 +54,7 @@ class ScheduleCommands:
 
     def __init__(
         self,
-        store: Store,
+        store: Database,
         clock: Callable[[], datetime],
         *,
         default_tz: str = "UTC",

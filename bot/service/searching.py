@@ -12,7 +12,7 @@ from bot.search import ranking
 from bot.search.cards import card_for
 from bot.search.engine import SearchPage
 from bot.search.hints import no_match_hints
-from bot.store.readers import Reads
+from bot.store.contract import Reads
 
 EMPTY_STORE = (
     "The store is empty: no papers to search yet. An operator fills it with "

@@ -18,7 +18,7 @@ from bot.model.delivery import Delivery
 from bot.model.replies import Reply
 from bot.model.text import ago, when_text
 from bot.sources.backfill import BackfillProgress
-from bot.store import Store
+from bot.store.contract import Database
 
 QUIET_WORDS = {
     "empty": " (quiet day note)",
@@ -49,7 +49,7 @@ def delivery_line(delivery: Delivery, now: datetime) -> str:
     return line
 
 
-async def _source_lines(store: Store, now: datetime) -> list[str]:
+async def _source_lines(store: Database, now: datetime) -> list[str]:
     count = await store.papers.count()
     day = await store.papers.latest_day()
     notes = [f"Papers stored: {count:,}; latest Daily Papers day: {day or 'none'}"]
@@ -72,7 +72,7 @@ async def _source_lines(store: Store, now: datetime) -> list[str]:
     return notes
 
 
-async def _schedule_lines(store: Store, now: datetime, caller: Caller) -> list[str]:
+async def _schedule_lines(store: Database, now: datetime, caller: Caller) -> list[str]:
     notes: list[str] = []
     targets = []
     platform, user_id = caller.platform, caller.user_id
@@ -105,7 +105,7 @@ async def _schedule_lines(store: Store, now: datetime, caller: Caller) -> list[s
 
 
 async def status_reply(
-    store: Store,
+    store: Database,
     *,
     now: datetime,
     caller: Caller | None = None,

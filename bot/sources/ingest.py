@@ -16,8 +16,8 @@ from typing import Protocol
 from bot.errors import SourceError, SourceUnavailable, StoreError
 from bot.model.papers import Paper
 from bot.sources.snapshot import SnapshotSource
-from bot.store import Store
-from bot.store.runs import IngestRun
+from bot.store.contract import Database
+from bot.store.records import IngestRun
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def weekdays(start: date, end: date) -> list[date]:
 class Ingestor:
     """Writes papers from sources into the store, recording each run."""
 
-    def __init__(self, *, store: Store, clock: Callable[[], datetime]) -> None:
+    def __init__(self, *, store: Database, clock: Callable[[], datetime]) -> None:
         self._store = store
         self._clock = clock
 

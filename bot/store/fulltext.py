@@ -12,27 +12,17 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from bot.errors import StoreError
+from bot.grammar.query import Condition, fts5
+from bot.store.records import (
+    FIELDS,
+    Marked,
+)
 from bot.store.section import Section
 
 # Indexed columns, in papers_fts order (migration 7).
-FIELDS = ("title", "abstract", "authors", "keywords", "ai_summary")
-
-
-@dataclass(frozen=True, slots=True)
-class Marked:
-    """A candidate with its popularity and the text of each indexed field (in
-    :data:`FIELDS` order)."""
-
-    rowid: int
-    upvotes: int
-    comments: int
-    stars: int | None
-    featured: float
-    texts: tuple[str, ...]
 
 
 def _varints(blob: bytes) -> list[int]:
@@ -53,17 +43,16 @@ class FullText(Section):
     _what = "the search index"
 
     async def marked(
-        self, match: str, marks: str | None = None, *, limit: int, since: datetime | None = None
+        self, condition: Condition, *, limit: int, since: datetime | None = None
     ) -> list[Marked]:
-        """The newest *limit* papers matching *match*, with their indexed fields' text.
+        """The newest *limit* papers matching *condition*, with their indexed fields' text.
 
         Two reads: the bounded FTS5 scan for rowids, then the rows themselves by rowid. (No
         ``highlight()``: marking words beyond the tier's own condition makes FTS5 walk their
-        whole posting lists, 2x to 10x the scan at 1M papers.) *marks* is accepted for
-        callers that name the words they score and is not needed by this store.
+        whole posting lists, 2x to 10x the scan at 1M papers.)
         """
         where = "papers_fts MATCH ?"
-        params: list[object] = [match]
+        params: list[object] = [fts5(condition)]
         if since is not None:
             where += " AND r.featured >= ?"
             params.append(since.timestamp())

@@ -10,48 +10,17 @@ Only the latest row per key is kept: an old token is a liability, not history.
 
 from __future__ import annotations
 
-import sqlite3
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
+from bot.store.records import (
+    INSTALL_COLUMNS,
+    InstallKey,
+    InstallKind,
+    SealedRow,
+    sealed_from_row,
+)
 from bot.store.rows import ts
 from bot.store.section import Section
-
-InstallKind = Literal["bot", "installation"]
-
-
-@dataclass(frozen=True, slots=True)
-class InstallKey:
-    """Which installation: *team* ``''`` for an org-wide (Enterprise Grid) install; *user*
-    ``''`` for a bot row, or "the latest of any installer" in a look-up."""
-
-    platform: str
-    kind: InstallKind
-    enterprise: str = ""
-    team: str = ""
-    user: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class SealedRow:
-    """One stored row: its id, key and sealed payload."""
-
-    id: int
-    key: InstallKey
-    installed_at: datetime
-    payload: bytes
-
-
-_KINDS: dict[str, InstallKind] = {"bot": "bot", "installation": "installation"}
-_COLUMNS = "id, platform, kind, enterprise_id, team_id, user_id, installed_at, payload"
-
-
-def _row(row: sqlite3.Row) -> SealedRow:
-    kind = _KINDS[row["kind"]]
-    key = InstallKey(row["platform"], kind, row["enterprise_id"], row["team_id"], row["user_id"])
-    installed = datetime.fromisoformat(row["installed_at"])
-    return SealedRow(int(row["id"]), key, installed, bytes(row["payload"]))
 
 
 class Installations(Section):
@@ -79,20 +48,20 @@ class Installations(Section):
             where += " AND user_id = ?"
             params.append(key.user)
         row = await self._one(
-            f"SELECT {_COLUMNS} FROM installations WHERE {where} "
+            f"SELECT {INSTALL_COLUMNS} FROM installations WHERE {where} "
             "ORDER BY installed_at DESC, id DESC LIMIT 1",
             params,
         )
-        return _row(row) if row is not None else None
+        return sealed_from_row(row) if row is not None else None
 
     async def for_team(self, platform: str, kind: InstallKind, team: str) -> SealedRow | None:
         """The newest row of *kind* for *team*, whatever its enterprise."""
         row = await self._one(
-            f"SELECT {_COLUMNS} FROM installations WHERE platform = ? AND kind = ? "
+            f"SELECT {INSTALL_COLUMNS} FROM installations WHERE platform = ? AND kind = ? "
             "AND team_id = ? AND team_id != '' ORDER BY installed_at DESC, id DESC LIMIT 1",
             (platform, kind, team),
         )
-        return _row(row) if row is not None else None
+        return sealed_from_row(row) if row is not None else None
 
     async def delete(self, key: InstallKey, *, any_user: bool = False) -> int:
         """Delete the row under *key* (with *any_user*: every row of its kind and team);
@@ -108,9 +77,10 @@ class Installations(Section):
     async def rows(self, platform: str) -> list[SealedRow]:
         """Every row of *platform* (to check that the key opens them, or re-seal them)."""
         found = await self._rows(
-            f"SELECT {_COLUMNS} FROM installations WHERE platform = ? ORDER BY id", (platform,)
+            f"SELECT {INSTALL_COLUMNS} FROM installations WHERE platform = ? ORDER BY id",
+            (platform,),
         )
-        return [_row(row) for row in found]
+        return [sealed_from_row(row) for row in found]
 
     async def reseal(self, row_id: int, payload: bytes) -> None:
         """Replace one row's payload with the same data sealed again (a new key)."""

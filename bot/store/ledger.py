@@ -17,50 +17,22 @@ days, digests and DMs.
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from bot.model.delivery import (
-    STATES,
     Content,
     Delivery,
     DeliveryKey,
     KeyKind,
-    State,
+)
+from bot.store.records import (
+    DELIVERY_COLUMNS,
+    delivery_from_row,
+    instant,
 )
 from bot.store.rows import ts
 from bot.store.section import Section
-
-_DELIVERY_COLUMNS = (
-    "id, target_id, digest_key, due_at, state, attempts, claimed_at, lease_until, claim_token, "
-    "next_try_at, "
-    "sent_at, message_id, last_error, content"
-)
-_STATES: dict[str, State] = {state: state for state in STATES}
-
-
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def _delivery(row: sqlite3.Row) -> Delivery:
-    return Delivery(
-        id=row["id"],
-        target_id=row["target_id"],
-        key=DeliveryKey.parse(row["digest_key"]),
-        due_at=datetime.fromisoformat(row["due_at"]),
-        state=_STATES[row["state"]],
-        attempts=row["attempts"],
-        claimed_at=_dt(row["claimed_at"]),
-        lease_until=_dt(row["lease_until"]),
-        claim_token=row["claim_token"],
-        next_try_at=_dt(row["next_try_at"]),
-        sent_at=_dt(row["sent_at"]),
-        message_id=row["message_id"],
-        last_error=row["last_error"],
-        content=Content.from_json(row["content"]) if row["content"] else None,
-    )
 
 
 class Ledger(Section):
@@ -78,11 +50,11 @@ class Ledger(Section):
             (target_id, str(key), ts(due_at)),
         )
         row = await self._one(
-            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE target_id = ? AND digest_key = ?",
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE target_id = ? AND digest_key = ?",
             (target_id, str(key)),
         )
         assert row is not None
-        return _delivery(row)
+        return delivery_from_row(row)
 
     async def claim(self, delivery_id: int, *, now: datetime, lease: timedelta) -> Delivery | None:
         """Claim a delivery for sending until ``now + lease``, or ``None`` if it is not
@@ -98,7 +70,7 @@ class Ledger(Section):
             "WHERE id = :id AND ("
             "  (state = 'pending' AND (next_try_at IS NULL OR next_try_at <= :now))"
             "  OR (state = 'claimed' AND lease_until <= :now)"
-            f") RETURNING {_DELIVERY_COLUMNS}",
+            f") RETURNING {DELIVERY_COLUMNS}",
             {
                 "id": delivery_id,
                 "now": ts(now),
@@ -106,7 +78,7 @@ class Ledger(Section):
                 "token": secrets.token_hex(8),
             },
         )
-        return _delivery(row) if row is not None else None
+        return delivery_from_row(row) if row is not None else None
 
     async def set_content(self, claimed: Delivery, content: Content) -> bool:
         """Record what a claimed delivery carries, before it is sent (see module docstring)."""
@@ -123,21 +95,21 @@ class Ledger(Section):
             return []
         marks = ", ".join("?" * len(target_ids))
         rows = await self._rows(
-            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE target_id IN ({marks}) "
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE target_id IN ({marks}) "
             "AND due_at >= ? ORDER BY due_at DESC, id DESC LIMIT 50",
             (*target_ids, ts(since)),
         )
-        return [_delivery(row) for row in rows]
+        return [delivery_from_row(row) for row in rows]
 
     async def last_sent(self, target_id: int, kind: KeyKind) -> Delivery | None:
         """The target's latest ``sent`` delivery of *kind* (a range on the (target, key)
         index)."""
         row = await self._one(
-            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE target_id = ? AND state = 'sent' "
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE target_id = ? AND state = 'sent' "
             "AND digest_key >= ? AND digest_key < ? ORDER BY due_at DESC, id DESC LIMIT 1",
             (target_id, *DeliveryKey.text_range(kind)),
         )
-        return _delivery(row) if row is not None else None
+        return delivery_from_row(row) if row is not None else None
 
     async def last_sent_subs(
         self, target_ids: Sequence[int], *, since: datetime
@@ -189,7 +161,7 @@ class Ledger(Section):
             "  SELECT MIN(next_try_at) AS at FROM deliveries WHERE state = 'pending'"
             "  UNION ALL SELECT MIN(lease_until) FROM deliveries WHERE state = 'claimed')"
         )
-        return _dt(row["at"]) if row is not None else None
+        return instant(row["at"]) if row is not None else None
 
     async def mark_sent(
         self,
@@ -240,13 +212,13 @@ class Ledger(Section):
         """Deliveries to work on now: due and pending (past any backoff), or claimed under
         a lease that has expired."""
         rows = await self._rows(
-            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE due_at <= :now AND ("
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE due_at <= :now AND ("
             "  (state = 'pending' AND (next_try_at IS NULL OR next_try_at <= :now))"
             "  OR (state = 'claimed' AND lease_until <= :now)"
             ") ORDER BY due_at, id",
             {"now": ts(now)},
         )
-        return [_delivery(row) for row in rows]
+        return [delivery_from_row(row) for row in rows]
 
     async def backlog(self, *, now: datetime) -> dict[str, int]:
         """How many deliveries are ``due`` (pending, due, past any backoff), ``retrying``

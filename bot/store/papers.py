@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 
 from bot.errors import StoreError
+from bot.grammar.query import Condition, fts5
 from bot.model.papers import Paper, Snapshot, StoredPaper
+from bot.store.records import (
+    Candidate,
+    UpsertResult,
+)
 from bot.store.rows import COLUMNS, paper_params, row_to_paper, rowid_for, ts
 from bot.store.section import Section
 
@@ -55,23 +59,6 @@ WHERE p.id = :id AND NOT EXISTS (
     )
 )
 """
-
-
-@dataclass(frozen=True, slots=True)
-class UpsertResult:
-    new: int
-    updated: int
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """A search candidate: just what ranking needs, before the full paper is loaded."""
-
-    rowid: int
-    upvotes: int
-    comments: int
-    stars: int | None
-    featured: float  # Unix time, as bot.search.ranking.featured_at
 
 
 _CANDIDATE_COLUMNS = "r.upvotes, r.comments, r.stars, r.featured"
@@ -173,9 +160,9 @@ class Papers(Section):
         return int(row["n"]) if row is not None else 0
 
     async def fts_candidates(
-        self, match: str | None, *, limit: int, since: datetime | None = None
+        self, condition: Condition | None, *, limit: int, since: datetime | None = None
     ) -> list[Candidate]:
-        """The newest *limit* papers matching an FTS5 expression (all papers when ``None``).
+        """The newest *limit* papers matching *condition* (all papers when ``None``).
 
         The work is bounded: rows are visited in descending rowid order (newest papers
         first, see :func:`bot.model.ids.chronological_key`) and the scan stops after *limit*.
@@ -183,6 +170,7 @@ class Papers(Section):
         each query term to weigh it, which costs ~50-80 ms for common words at 1M papers
         whatever the LIMIT (measured in bench/search.py).
         """
+        match = fts5(condition) if condition is not None else None
         where: list[str] = []
         params: list[object] = []
         if match is not None:
@@ -208,14 +196,6 @@ class Papers(Section):
             Candidate(row["rowid"], row["upvotes"], row["comments"], row["stars"], row["featured"])
             for row in rows
         ]
-
-    async def fts_rowids(self, match: str, *, min_rowid: int, limit: int) -> set[int]:
-        """Rowids at or above *min_rowid* matching *match* (bounded like the candidates)."""
-        sql = (
-            "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? AND rowid >= ? "
-            "ORDER BY rowid DESC LIMIT ?"
-        )
-        return {int(r["rowid"]) for r in await self._fts_rows(sql, [match, min_rowid, limit])}
 
     async def _fts_rows(self, sql: str, params: Sequence[object]) -> list[sqlite3.Row]:
         try:

@@ -17,10 +17,10 @@ import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Protocol
 
 import aiosqlite
 
+from bot.store.contract import Reads
 from bot.store.fulltext import FullText
 from bot.store.papers import Papers
 from bot.store.section import BUSY_TIMEOUT_MS
@@ -28,16 +28,6 @@ from bot.store.section import BUSY_TIMEOUT_MS
 log = logging.getLogger(__name__)
 
 POOL_SIZE = 4  # a 2-core machine gains nothing from more; bursts queue for a free one
-
-
-class Reads(Protocol):
-    """What a search reads: the papers and their full-text index."""
-
-    @property
-    def papers(self) -> Papers: ...
-
-    @property
-    def fulltext(self) -> FullText: ...
 
 
 class ReadView:

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 
+from bot.store.records import (
+    IngestRun,
+)
 from bot.store.rows import ts
 from bot.store.section import Section
-
-
-@dataclass(frozen=True, slots=True)
-class IngestRun:
-    source: str
-    day: date | None
-    started_at: datetime
-    finished_at: datetime
-    ok: bool
-    papers: int
-    error: str | None
 
 
 class Runs(Section):

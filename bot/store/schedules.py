@@ -11,91 +11,25 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from typing import Literal, TypeVar
+from datetime import datetime, timedelta
+from typing import TypeVar
 
-from bot.model.schedule import CADENCES, Cadence, Schedule
+from bot.model.schedule import Schedule
+from bot.store.records import (
+    DIGEST_COLUMNS,
+    SUB_COLUMNS,
+    ChannelDigest,
+    ScheduleKind,
+    Subscription,
+    digest_from_row,
+    schedule_params,
+    subscription_from_row,
+)
 from bot.store.rows import ts
 from bot.store.section import Section
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
-
-EmptyDays = Literal["note", "silent"]
-ScheduleKind = Literal["sub", "digest"]
-
-_SUB_COLUMNS = "id, target_id, query, at, tz, cadence, weekday, created_at, next_fire"
-_DIGEST_COLUMNS = (
-    "target_id, at, tz, cadence, weekday, top_n, filter, min_upvotes, empty_days, owner, "
-    "created_at, next_fire"
-)
-
-
-_CADENCES: dict[str, Cadence] = {cadence: cadence for cadence in CADENCES}
-_EMPTY_DAYS: dict[str, EmptyDays] = {"note": "note", "silent": "silent"}
-
-
-def _schedule(row: sqlite3.Row) -> Schedule:
-    """The schedule of a row (``KeyError``/``ValueError`` if it no longer parses)."""
-    cadence = _CADENCES[row["cadence"]]
-    return Schedule(time.fromisoformat(row["at"]), row["tz"], cadence, int(row["weekday"]))
-
-
-@dataclass(frozen=True, slots=True)
-class Subscription:
-    """A user's standing query, delivered to their DMs."""
-
-    id: int
-    target_id: int
-    query: str
-    schedule: Schedule
-    created_at: datetime
-    next_fire: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelDigest:
-    """A channel's daily post of the top papers."""
-
-    target_id: int
-    schedule: Schedule
-    top_n: int
-    filter: str
-    min_upvotes: int
-    empty_days: EmptyDays
-    owner: str
-    created_at: datetime
-    next_fire: datetime
-
-
-def _subscription(row: sqlite3.Row) -> Subscription:
-    return Subscription(
-        id=int(row["id"]),
-        target_id=int(row["target_id"]),
-        query=str(row["query"]),
-        schedule=_schedule(row),
-        created_at=datetime.fromisoformat(row["created_at"]),
-        next_fire=datetime.fromisoformat(row["next_fire"]),
-    )
-
-
-def _digest(row: sqlite3.Row) -> ChannelDigest:
-    return ChannelDigest(
-        target_id=int(row["target_id"]),
-        schedule=_schedule(row),
-        top_n=int(row["top_n"]),
-        filter=str(row["filter"]),
-        min_upvotes=int(row["min_upvotes"]),
-        empty_days=_EMPTY_DAYS[row["empty_days"]],
-        owner=str(row["owner"]),
-        created_at=datetime.fromisoformat(row["created_at"]),
-        next_fire=datetime.fromisoformat(row["next_fire"]),
-    )
-
-
-def _schedule_params(schedule: Schedule) -> tuple[str, str, str, int]:
-    return (f"{schedule.at:%H:%M}", schedule.tz, schedule.cadence, schedule.weekday)
 
 
 class Schedules(Section):
@@ -124,41 +58,41 @@ class Schedules(Section):
             "INSERT INTO subscriptions (target_id, query, at, tz, cadence, weekday, created_at, "
             "next_fire) SELECT ?, ?, ?, ?, ?, ?, ?, ? "
             "WHERE (SELECT COUNT(*) FROM subscriptions WHERE target_id = ?) < ? "
-            f"RETURNING {_SUB_COLUMNS}",
+            f"RETURNING {SUB_COLUMNS}",
             (
                 target_id,
                 query,
-                *_schedule_params(schedule),
+                *schedule_params(schedule),
                 ts(now),
                 ts(next_fire),
                 target_id,
                 limit,
             ),
         )
-        return _subscription(rows[0]) if rows else None
+        return subscription_from_row(rows[0]) if rows else None
 
     async def subscriptions_of(self, target_id: int) -> list[Subscription]:
         rows = await self._rows(
-            f"SELECT {_SUB_COLUMNS} FROM subscriptions WHERE target_id = ? ORDER BY id",
+            f"SELECT {SUB_COLUMNS} FROM subscriptions WHERE target_id = ? ORDER BY id",
             (target_id,),
         )
-        return [_subscription(row) for row in rows]
+        return [subscription_from_row(row) for row in rows]
 
     async def subscription(self, sub_id: int) -> Subscription | None:
-        rows = await self._rows(f"SELECT {_SUB_COLUMNS} FROM subscriptions WHERE id = ?", (sub_id,))
-        return _subscription(rows[0]) if rows else None
+        rows = await self._rows(f"SELECT {SUB_COLUMNS} FROM subscriptions WHERE id = ?", (sub_id,))
+        return subscription_from_row(rows[0]) if rows else None
 
     async def subscriptions_by_id(self, sub_ids: Sequence[int]) -> list[Subscription]:
-        sql = f"SELECT {_SUB_COLUMNS} FROM subscriptions WHERE id IN ({{ids}})"
-        return [_subscription(row) for row in await self._rows_in(sql, sub_ids)]
+        sql = f"SELECT {SUB_COLUMNS} FROM subscriptions WHERE id IN ({{ids}})"
+        return [subscription_from_row(row) for row in await self._rows_in(sql, sub_ids)]
 
     async def subscription_ids(self) -> set[int]:
         rows = await self._rows("SELECT id FROM subscriptions")
         return {int(row["id"]) for row in rows}
 
     async def all_subscriptions(self) -> list[Subscription]:
-        rows = await self._rows(f"SELECT {_SUB_COLUMNS} FROM subscriptions ORDER BY id")
-        return [_subscription(row) for row in rows]
+        rows = await self._rows(f"SELECT {SUB_COLUMNS} FROM subscriptions ORDER BY id")
+        return [subscription_from_row(row) for row in rows]
 
     async def remove_subscriptions(self, target_id: int, sub_id: int | None) -> list[int]:
         """Delete one of the target's subscriptions (or all with ``None``); the ids removed."""
@@ -173,16 +107,16 @@ class Schedules(Section):
     async def set_digest(self, digest: ChannelDigest) -> ChannelDigest:
         """Turn a channel's digest on, or replace its settings."""
         rows = await self._write(
-            f"INSERT INTO channel_digests ({_DIGEST_COLUMNS}) "
+            f"INSERT INTO channel_digests ({DIGEST_COLUMNS}) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (target_id) DO UPDATE SET at = excluded.at, tz = excluded.tz, "
             "cadence = excluded.cadence, weekday = excluded.weekday, top_n = excluded.top_n, "
             "filter = excluded.filter, min_upvotes = excluded.min_upvotes, "
             "empty_days = excluded.empty_days, owner = excluded.owner, "
-            f"next_fire = excluded.next_fire RETURNING {_DIGEST_COLUMNS}",
+            f"next_fire = excluded.next_fire RETURNING {DIGEST_COLUMNS}",
             (
                 digest.target_id,
-                *_schedule_params(digest.schedule),
+                *schedule_params(digest.schedule),
                 digest.top_n,
                 digest.filter,
                 digest.min_upvotes,
@@ -192,13 +126,13 @@ class Schedules(Section):
                 ts(digest.next_fire),
             ),
         )
-        return _digest(rows[0])
+        return digest_from_row(rows[0])
 
     async def digest(self, target_id: int) -> ChannelDigest | None:
         rows = await self._rows(
-            f"SELECT {_DIGEST_COLUMNS} FROM channel_digests WHERE target_id = ?", (target_id,)
+            f"SELECT {DIGEST_COLUMNS} FROM channel_digests WHERE target_id = ?", (target_id,)
         )
-        return _digest(rows[0]) if rows else None
+        return digest_from_row(rows[0]) if rows else None
 
     async def remove_digest(self, target_id: int) -> bool:
         rows = await self._write(
@@ -211,20 +145,20 @@ class Schedules(Section):
     async def due_subscriptions(self, now: datetime, *, limit: int = 5000) -> list[Subscription]:
         """Subscriptions whose ``next_fire`` has passed, earliest first (see :meth:`_due`)."""
         rows = await self._rows(
-            f"SELECT {_SUB_COLUMNS} FROM subscriptions WHERE next_fire <= ? "
+            f"SELECT {SUB_COLUMNS} FROM subscriptions WHERE next_fire <= ? "
             "ORDER BY next_fire, id LIMIT ?",
             (ts(now), limit),
         )
-        return await self._due(rows, _subscription, "subscriptions", "id")
+        return await self._due(rows, subscription_from_row, "subscriptions", "id")
 
     async def due_digests(self, now: datetime, *, limit: int = 5000) -> list[ChannelDigest]:
         """Channel digests whose ``next_fire`` has passed, earliest first."""
         rows = await self._rows(
-            f"SELECT {_DIGEST_COLUMNS} FROM channel_digests WHERE next_fire <= ? "
+            f"SELECT {DIGEST_COLUMNS} FROM channel_digests WHERE next_fire <= ? "
             "ORDER BY next_fire, target_id LIMIT ?",
             (ts(now), limit),
         )
-        return await self._due(rows, _digest, "channel_digests", "target_id")
+        return await self._due(rows, digest_from_row, "channel_digests", "target_id")
 
     async def _due(
         self,

@@ -12,27 +12,12 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.model.delivery import Kind, Target
+from bot.store.records import (
+    TARGET_COLUMNS,
+    target_from_row,
+)
 from bot.store.rows import ts
 from bot.store.section import Section, chunks
-
-_TARGET_COLUMNS = "id, platform, workspace, kind, address, disabled_at, disabled_reason"
-_KINDS: dict[str, Kind] = {"channel": "channel", "user": "user"}
-
-
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def _target(row: sqlite3.Row) -> Target:
-    return Target(
-        id=row["id"],
-        platform=row["platform"],
-        workspace=row["workspace"],
-        kind=_KINDS[row["kind"]],
-        address=row["address"],
-        disabled_at=_dt(row["disabled_at"]),
-        disabled_reason=row["disabled_reason"],
-    )
 
 
 class Targets(Section):
@@ -54,15 +39,15 @@ class Targets(Section):
     async def find(self, platform: str, workspace: str, kind: Kind, address: str) -> Target | None:
         """The target with these coordinates, if it exists (never creates one)."""
         row = await self._one(
-            f"SELECT {_TARGET_COLUMNS} "
+            f"SELECT {TARGET_COLUMNS} "
             "FROM targets WHERE platform = ? AND workspace = ? AND kind = ? AND address = ?",
             (platform, workspace, kind, address),
         )
-        return _target(row) if row is not None else None
+        return target_from_row(row) if row is not None else None
 
     async def by_id(self, target_id: int) -> Target | None:
-        row = await self._one(f"SELECT {_TARGET_COLUMNS} FROM targets WHERE id = ?", (target_id,))
-        return _target(row) if row is not None else None
+        row = await self._one(f"SELECT {TARGET_COLUMNS} FROM targets WHERE id = ?", (target_id,))
+        return target_from_row(row) if row is not None else None
 
     async def enable(self, target_id: int, *, owner: str | None = None) -> None:
         """Deliver to a target again (its owner set it up anew) and record who owns it."""
@@ -86,10 +71,10 @@ class Targets(Section):
         if await self._one(f"SELECT 1 FROM targets WHERE {where} LIMIT 1", params) is None:
             return []
         rows = await self._write(
-            f"UPDATE targets SET owner_told = 1 WHERE {where} RETURNING {_TARGET_COLUMNS}",
+            f"UPDATE targets SET owner_told = 1 WHERE {where} RETURNING {TARGET_COLUMNS}",
             params,
         )
-        return [_target(row) for row in rows]
+        return [target_from_row(row) for row in rows]
 
     async def disable(self, target_id: int, *, now: datetime, reason: str) -> None:
         """Stop delivering to a target after a permanent failure (deleted channel, blocked DMs)."""

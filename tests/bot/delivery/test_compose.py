@@ -21,7 +21,7 @@ from bot.model.delivery import Content, DeliveryKey
 from bot.model.papers import StoredPaper
 from bot.service.papersbot import PapersBot
 from bot.store import Store
-from bot.store.schedules import ChannelDigest, Subscription
+from bot.store.records import ChannelDigest, Subscription
 from tests.fakes.clock import START, Clock
 from tests.fakes.courier import RecordingCourier
 from tests.kit import fresh_feed, say

@@ -11,7 +11,7 @@ import pytest
 
 from bot.delivery.freshness import MAX_WEEKDAYS_BEHIND, STALE_AFTER, feed_problem, weekdays_between
 from bot.store import Store
-from bot.store.runs import IngestRun
+from bot.store.records import IngestRun
 from tests.fakes.clock import START
 from tests.kit import fresh_feed
 

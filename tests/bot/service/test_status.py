@@ -14,7 +14,7 @@ from bot.model.delivery import Content, Delivery, DeliveryKey, State
 from bot.service.papersbot import PapersBot
 from bot.service.status import delivery_line, status_reply
 from bot.store import Store
-from bot.store.runs import IngestRun
+from bot.store.records import IngestRun
 from tests.fakes.clock import START, Clock
 from tests.kit import MANAGER, say
 

@@ -7,6 +7,7 @@ import sqlite3
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from bot.grammar.query import Term
 from bot.model.papers import Paper
 from bot.store import Store
 from bot.store.migrations import MIGRATIONS
@@ -26,7 +27,7 @@ PLAIN = dataclasses.replace(
 
 
 async def ids(store: Store, match: str) -> set[int]:
-    return {m.rowid for m in await store.fulltext.marked(match, None, limit=100)}
+    return {m.rowid for m in await store.fulltext.marked(term(match), limit=100)}
 
 
 def schema_5(path: Path) -> None:
@@ -75,9 +76,9 @@ async def test_a_changed_summary_is_reindexed(tmp_path: Path) -> None:
 async def test_marked_candidates_carry_their_fields_text(tmp_path: Path) -> None:
     async with await Store.open(tmp_path / "p.db") as store:
         await store.papers.upsert([MOE, PLAIN], seen_at=T0)
-        (hit,) = await store.fulltext.marked('"experts"', limit=10)
+        (hit,) = await store.fulltext.marked(term('"experts"'), limit=10)
         assert hit.texts == (MOE.title, MOE.abstract, "Ada Lovelace", "", MOE.ai_summary)
-        assert len(await store.fulltext.marked('"serving"', limit=1)) == 1  # the bound
+        assert len(await store.fulltext.marked(term('"serving"'), limit=1)) == 1  # the bound
         papers, means = await store.fulltext.size()
         assert papers == 2
         assert means[0] == (4 + 2) / 2
@@ -90,3 +91,9 @@ async def test_near_reads_a_bounded_slice_of_the_vocabulary(tmp_path: Path) -> N
         assert await store.fulltext.near("serveing") == [("serving", 2)]
         assert len(await store.fulltext.near("ex", limit=1)) <= 1
         assert await store.fulltext.near("") == []
+
+
+def term(expr: str) -> Term:
+    """A one-term condition from its FTS5 spelling: ``'"a b"'`` or ``'column : "a b"'``."""
+    column, _, phrase = expr.rpartition(" : ")
+    return Term(tuple(phrase.strip('"').split()), column or None)

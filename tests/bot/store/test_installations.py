@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store
-from bot.store.installations import InstallKey
+from bot.store.records import InstallKey
 
 T0 = datetime(2026, 8, 19, 8, 0, tzinfo=UTC)
 

@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 
 from bot.errors import StoreError
+from bot.grammar.query import Term
 from bot.model.papers import Paper
 from bot.sources.hf_parse import parse_items
 from bot.store import Store
 from bot.store.migrations import MIGRATIONS
+from bot.store.records import IngestRun
 from bot.store.rows import rowid_for
-from bot.store.runs import IngestRun
 
 T0 = datetime(2026, 8, 19, 8, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -71,7 +72,7 @@ def pragma(path: Path, name: str) -> object:
 
 
 async def ids_matching(store: Store, expr: str) -> set[str]:
-    cands = await store.papers.fts_candidates(expr, limit=100)
+    cands = await store.papers.fts_candidates(term(expr), limit=100)
     found = await store.papers.by_rowid([c.rowid for c in cands])
     return {sp.paper.id for sp in found.values()}
 
@@ -283,24 +284,12 @@ async def test_fts_candidates_newest_first_with_limit_and_since(db: Store) -> No
         paper("2608.00003", daily_day=date(2026, 8, 19), upvotes=3),
     ]
     await db.papers.upsert(papers, seen_at=T0)
-    cands = await db.papers.fts_candidates('"sparse"', limit=2)
+    cands = await db.papers.fts_candidates(term('"sparse"'), limit=2)
     assert [c.rowid for c in cands] == [rid("2608.00003"), rid("2608.00002")]
     assert cands[0].upvotes == 3
     assert cands[0].featured == datetime(2026, 8, 19, tzinfo=UTC).timestamp()
     recent = await db.papers.fts_candidates(None, limit=10, since=datetime(2026, 8, 5, tzinfo=UTC))
     assert {c.rowid for c in recent} == {rid("2608.00002"), rid("2608.00003")}
-    # Only rows at or above min_rowid, and only title matches.
-    titled = await db.papers.fts_rowids('title : "sparse"', min_rowid=rid("2608.00002"), limit=10)
-    assert titled == {rid("2608.00002"), rid("2608.00003")}
-    assert await db.papers.fts_rowids('title : "activations"', min_rowid=0, limit=10) == set()
-
-
-async def test_bad_fts_expression_is_a_store_error(db: Store) -> None:
-    with pytest.raises(StoreError, match="full-text query failed"):
-        await db.papers.fts_candidates('"unclosed', limit=5)
-
-
-# -- reads --------------------------------------------------------------------------------
 
 
 async def test_days_and_lookups(db: Store, real_day: list[Paper]) -> None:
@@ -432,3 +421,9 @@ async def test_concurrent_writers_do_not_break_each_others_transactions(
         stored = await db.papers.get(batch[0].id)
         assert stored is not None
         assert stored.history  # the snapshot rows committed with their papers
+
+
+def term(expr: str) -> Term:
+    """A one-term condition from its FTS5 spelling: ``'"a b"'`` or ``'column : "a b"'``."""
+    column, _, phrase = expr.rpartition(" : ")
+    return Term(tuple(phrase.strip('"').split()), column or None)

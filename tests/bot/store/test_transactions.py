@@ -17,7 +17,7 @@ from bot.errors import StoreError
 from bot.model.delivery import DeliveryKey
 from bot.model.papers import Paper
 from bot.store import Store
-from bot.store.runs import IngestRun
+from bot.store.records import IngestRun
 
 T0 = datetime(2026, 8, 19, 7, 0, tzinfo=UTC)
 GOOD = Paper(id="2608.00001", title="A good paper", abstract="Fine text.", source="hf")
