@@ -30,7 +30,7 @@ from bot.sources.backfill import BackfillProgress
 from bot.sources.hf import HuggingFaceSource
 from bot.sources.http import Fetcher, build_client
 from bot.sources.ingest import Ingestor, refresh_recent
-from bot.store import Store
+from bot.store import Database, open_database
 
 
 def utc_now() -> datetime:
@@ -45,7 +45,7 @@ def bundled_snapshot() -> Path:
 @dataclass(frozen=True, slots=True)
 class App:
     settings: Settings
-    store: Store
+    store: Database
     bot: PapersBot
     ingestor: Ingestor
     hf: HuggingFaceSource
@@ -87,7 +87,7 @@ async def open_app(
     key = settings.papersbot_secret_key
     sealer = Sealer.from_setting(key) if key is not None else None
     async with build_client(settings, transport=transport) as client:
-        store = await Store.open(database or settings.papersbot_database, check=True)
+        store = await open_database(database or settings.papersbot_database, check=True)
         try:
             metrics = Metrics()
             progress = BackfillProgress()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from bot.sources.ingest import Ingestor
 from bot.store import Store
 from tests.fakes.clock import START, Clock
 from tests.fakes.courier import RecordingCourier
+from tests.pg import SKIPPED, PostgresServer, require_postgres
 
 # The bundled snapshot's latest day is 2026-08-19; "now" is that afternoon.
 NOW = START
@@ -66,3 +67,28 @@ def courier(clock: Clock) -> RecordingCourier:
 @pytest.fixture
 def testbot(store: Store, clock: Clock) -> PapersBot:
     return PapersBot(store=store, clock=clock)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the session, started when a test first asks for it
+    (see tests/pg.py); skipped without the binaries, a failure under CI=true."""
+    with PostgresServer(require_postgres()) as server:
+        yield server
+
+
+@pytest.fixture
+def pg_dsn(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh, empty database on the session's server, dropped after the test."""
+    dsn = postgres_server.create_database()
+    try:
+        yield dsn
+    finally:
+        postgres_server.drop_database(dsn)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if SKIPPED:
+        terminalreporter.write_line(
+            f"NOTICE: {len(SKIPPED)} PostgreSQL tests skipped: {SKIPPED[0]}", yellow=True
+        )

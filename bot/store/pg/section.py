@@ -1,0 +1,87 @@
+"""Plumbing shared by the PostgreSQL store's parts: a pool of asyncpg connections.
+
+Unlike SQLite's one connection, every read takes a pooled connection of its own, and every
+write is a transaction on one; PostgreSQL serialises what needs serialising (row locks,
+``SKIP LOCKED`` claims, unique constraints), across tasks and across processes alike.
+Parameters are numbered (``$1``); rows are :class:`asyncpg.Record`, read by column name
+like SQLite's rows, so :mod:`bot.store.records` maps both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import asyncpg
+
+from bot.errors import StoreError
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+# A pooled connection, as a transaction hands it out.
+Conn: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"
+
+# What a failed database call raises: a server error, a dropped or refused connection,
+# or a value asyncpg cannot encode (a lone surrogate in a paper's title, say).
+DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, UnicodeError)
+
+
+class PgSection:
+    """Reads and writes of one part of the store, each on a pooled connection."""
+
+    _what = "store"  # names the part in error messages
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    def _failed(self, exc: BaseException, failure: str = "") -> StoreError:
+        what = failure or f"{self._what} query failed"
+        return StoreError(f"{what}: {exc}")
+
+    async def _rows(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        try:
+            return list(await self._pool.fetch(sql, *args))
+        except DB_ERRORS as exc:
+            raise self._failed(exc) from exc
+
+    async def _one(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        try:
+            row: asyncpg.Record | None = await self._pool.fetchrow(sql, *args)
+        except DB_ERRORS as exc:
+            raise self._failed(exc) from exc
+        return row
+
+    async def _value(self, sql: str, *args: Any) -> Any:
+        try:
+            return await self._pool.fetchval(sql, *args)
+        except DB_ERRORS as exc:
+            raise self._failed(exc) from exc
+
+    @asynccontextmanager
+    async def _transaction(self, failure: str = "") -> AsyncIterator[Conn]:
+        """One transaction on a pooled connection: committed at the end, rolled back on any
+        exception (cancellation included). A database error is raised as
+        :class:`StoreError` (*failure* says what failed); anything else as it is."""
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                yield conn
+        except DB_ERRORS as exc:
+            raise self._failed(exc, failure or f"{self._what} write failed") from exc
+
+    async def _write(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """One statement in its own transaction; the rows it returns (``RETURNING``)."""
+        async with self._transaction() as conn:
+            return list(await conn.fetch(sql, *args))
+
+    async def _write_one(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        rows = await self._write(sql, *args)
+        return rows[0] if rows else None
+
+    async def _many(self, sql: str, args: Sequence[Sequence[Any]], failure: str = "") -> None:
+        """*sql* once per argument tuple, all in one transaction."""
+        if not args:
+            return
+        async with self._transaction(failure) as conn:
+            await conn.executemany(sql, args)
