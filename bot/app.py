@@ -19,6 +19,7 @@ import httpx
 
 from bot.config import Settings
 from bot.delivery.clockwork import Clockwork
+from bot.delivery.coordinator import Coordinator
 from bot.delivery.dispatcher import Dispatcher
 from bot.ops.health import Operations
 from bot.ops.metrics import Metrics
@@ -51,7 +52,8 @@ class App:
     hf: HuggingFaceSource
     clock: Callable[[], datetime]
     dispatcher: Dispatcher  # couriers are added as platform adapters connect
-    clockwork: Clockwork  # not started: the CLI starts it once adapters are up
+    clockwork: Clockwork  # not started: the coordinator starts it in the leading process
+    coordinator: Coordinator  # leads (the clockwork) or follows (sends); the CLI runs it
     operations: Operations  # /healthz, /readyz, /metrics (served by the CLI and Slack HTTP)
     backfill: BackfillProgress  # the first-day backfill, if `run` starts one
     installs: WorkspaceInstalls | None = None  # with PAPERSBOT_SECRET_KEY only
@@ -116,6 +118,7 @@ async def open_app(
                 refresh=None if offline else (lambda: refresh_recent(ingestor, hf, clock())),
                 refresh_every=timedelta(minutes=settings.papersbot_refresh_minutes),
             )
+            coordinator = Coordinator(clockwork, dispatcher, store.leadership())
             bot = PapersBot(
                 store=store,
                 clock=clock,
@@ -126,7 +129,7 @@ async def open_app(
                 backfill=progress,
             )
             operations = Operations(
-                store=store, metrics=metrics, clockwork=clockwork, clock=clock, backfill=progress
+                store=store, metrics=metrics, clockwork=coordinator, clock=clock, backfill=progress
             )
             installs = WorkspaceInstalls(store, sealer, clock) if sealer is not None else None
             yield App(
@@ -138,6 +141,7 @@ async def open_app(
                 clock,
                 dispatcher,
                 clockwork,
+                coordinator,
                 operations,
                 progress,
                 installs,

@@ -1,6 +1,7 @@
 """``papersbot run``: every configured adapter, scheduled delivery beside them, until a
-signal or an adapter stops. One ``run`` per database: a second is refused at start
-(:class:`~bot.store.lock.DatabaseLock`).
+signal or an adapter stops. One ``run`` per SQLite database: a second is refused at start
+(:class:`~bot.store.lock.DatabaseLock`); on PostgreSQL any number share the database, one
+of them leading the clock (:mod:`bot.delivery.coordinator`).
 
 The adapters come from the registry (:mod:`bot.plugins`); this module never names one.
 Each adapter hands its courier to the dispatcher as it connects; the clockwork (scheduled
@@ -28,6 +29,7 @@ from bot.ops.server import serve_ops
 from bot.plugins import Adapter, AdapterPlugin, platform_plugins, terminal_plugin
 from bot.sources.backfill import backfill, backfill_days
 from bot.sources.ingest import refresh_recent
+from bot.store import is_postgres
 from bot.store.lock import DatabaseLock
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,8 @@ async def run(settings: Settings, console: Console) -> int:
     """Start every configured adapter; with no platform configured, say so and use the
     terminal (the console)."""
     plugins = platform_plugins(settings)
+    if is_postgres(settings.papersbot_database):
+        return await _run(settings, console, plugins)  # any number of processes may share it
     with DatabaseLock(settings.papersbot_database):
         return await _run(settings, console, plugins)
 
@@ -115,15 +119,12 @@ async def _until(stop: asyncio.Event) -> None:
 
 
 async def _clockwork(app: App, hookups: list[asyncio.Task[None]]) -> None:
-    """Scheduled delivery and refresh, until cancelled."""
+    """Scheduled delivery and refresh, until cancelled: the clockwork in the leading
+    process, a share of the sending in every process (:mod:`bot.delivery.coordinator`)."""
     _, pending = await asyncio.wait(hookups, timeout=COURIER_WAIT.total_seconds())
     if pending:
         log.warning("starting scheduled delivery before every platform connected")
-    await app.clockwork.start()
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await app.clockwork.stop()
+    await app.coordinator.run()
 
 
 @contextlib.asynccontextmanager

@@ -76,6 +76,13 @@ class Dispatcher:
             await self._sender.deliver(report)
             return report
 
+    async def deliver(self) -> TickReport:
+        """Only send what is due (rows another process planned): a follower's pass."""
+        async with self._running:
+            report = TickReport()
+            await self._sender.deliver(report)
+            return report
+
     async def plan(self) -> TickReport:
         """Only plan what fell due (ledger rows), sending nothing."""
         async with self._running:

@@ -8,7 +8,7 @@ Values and row mappers both share live in :mod:`bot.store.records`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime, timedelta
 from typing import Protocol
@@ -390,6 +390,38 @@ class ReadPool(Protocol):
     def reading(self) -> AbstractAsyncContextManager[Reads]: ...
 
 
+class Leadership(Protocol):
+    """Which process runs the clock (plans, refreshes, keeps house); every process sends.
+
+    SQLite has one process per database, which always leads; PostgreSQL elects one
+    (:mod:`bot.store.pg.leader`)."""
+
+    @property
+    def retry(self) -> float:
+        """Seconds between a follower's attempts to lead, and a leader's checks."""
+        ...
+
+    async def try_lead(self) -> bool:
+        """Take the lead if free; ``True`` while this process holds it."""
+        ...
+
+    async def holding(self) -> bool:
+        """Whether this process still leads."""
+        ...
+
+    async def wait_for_work(self, seconds: float) -> None:
+        """Until another process planned deliveries, or *seconds* pass."""
+        ...
+
+    def on_schedule_change(self, callback: Callable[[], None] | None) -> None:
+        """Call *callback* (in the leader) when any process changes a schedule."""
+        ...
+
+    async def close(self) -> None:
+        """Give the lead up, if held."""
+        ...
+
+
 class Database(Protocol):
     """A store: its parts, readiness and closing."""
 
@@ -416,6 +448,10 @@ class Database(Protocol):
 
     async def ping(self) -> None:
         """Raise :class:`~bot.errors.StoreError` unless the database answers."""
+        ...
+
+    def leadership(self) -> Leadership:
+        """A new contender for the lead, for a ``papersbot run``."""
         ...
 
     async def close(self) -> None: ...

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 from types import TracebackType
@@ -63,6 +64,27 @@ def check_integrity(path: Path) -> None:
             f"the database {path} is damaged ({'; '.join(problems)[:300]}); it was not "
             f"changed. {RESTORE_HINT[0].upper()}{RESTORE_HINT[1:]}."
         )
+
+
+class SoleLeadership:
+    """SQLite: the one ``papersbot run`` a database allows (:mod:`bot.store.lock`) leads."""
+
+    retry = 5.0
+
+    async def try_lead(self) -> bool:
+        return True
+
+    async def holding(self) -> bool:
+        return True
+
+    async def wait_for_work(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    def on_schedule_change(self, callback: Callable[[], None] | None) -> None:
+        """Nothing to relay: commands run in the leading process itself."""
+
+    async def close(self) -> None:
+        """Nothing to give up."""
 
 
 class Store:
@@ -146,6 +168,9 @@ class Store:
                 await cur.fetchone()
         except (sqlite3.Error, ValueError) as exc:  # ValueError: the connection is closed
             raise StoreError(f"the database does not answer: {exc}") from exc
+
+    def leadership(self) -> SoleLeadership:
+        return SoleLeadership()
 
     async def close(self) -> None:
         await self.readers.close()

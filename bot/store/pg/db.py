@@ -29,6 +29,7 @@ from bot.store.contract import (
     ScheduleStore,
     TargetStore,
 )
+from bot.store.pg.leader import PgLeadership
 from bot.store.pg.migrations import MIGRATIONS
 from bot.store.pg.section import DB_ERRORS
 
@@ -127,6 +128,9 @@ class PgStore:
             await self._pool.fetchval("SELECT 1")
         except DB_ERRORS as exc:
             raise StoreError(f"the database does not answer: {exc}") from exc
+
+    def leadership(self) -> PgLeadership:
+        return PgLeadership(self.dsn)
 
     async def close(self) -> None:
         await self._pool.close()

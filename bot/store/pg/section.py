@@ -25,7 +25,13 @@ Conn: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"
 
 # What a failed database call raises: a server error, a dropped or refused connection,
 # or a value asyncpg cannot encode (a lone surrogate in a paper's title, say).
-DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, UnicodeError)
+DB_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # a session the server ended mid-call
+    OSError,
+    UnicodeError,
+)
 
 
 class PgSection:
