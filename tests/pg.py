@@ -13,11 +13,14 @@ Without the binaries the PostgreSQL tests are skipped with a notice, except unde
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -67,6 +70,7 @@ class PostgresServer:
         self.socket_dir = self.root / "sock"
         self.log = self.root / "server.log"
         self.running = False
+        self._process: subprocess.Popen[bytes] | None = None
 
     def _run(self, *args: str | Path) -> None:
         subprocess.run(
@@ -87,21 +91,54 @@ class PostgresServer:
                 self.binaries / "initdb",
                 "-D", self.data, "-U", USER, "--auth=trust", "-E", "UTF8", "--no-sync",
             )  # fmt: skip
-            options = (
-                f"-c listen_addresses='' -k {self.socket_dir} -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
-            )
-            self._run(
-                self.binaries / "pg_ctl", "start", "-w", "-t", "60",
-                "-D", self.data, "-l", self.log, "-o", options,
-            )  # fmt: skip
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            self._launch()
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, RuntimeError) as exc:
             out = getattr(exc, "stderr", b"") or b""
             log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
             self.stop()
             raise RuntimeError(f"PostgreSQL did not start: {out.decode()[-2000:]}\n{log}") from exc
+        atexit.register(self.stop)  # the last resort, should a session end without teardown
         self.running = True
         return self
+
+    def _launch(self) -> None:
+        """``postgres`` as a child of this process, not through ``pg_ctl start``: a server
+        pg_ctl detaches is re-parented to PID 1, and in a container whose PID 1 does not
+        reap children it would stay a zombie after it stops."""
+        settings = {
+            "listen_addresses": "",
+            "unix_socket_directories": str(self.socket_dir),
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+            "max_connections": "300",
+        }
+        options = [part for key, value in settings.items() for part in ("-c", f"{key}={value}")]
+        with self.log.open("wb") as out:
+            self._process = subprocess.Popen(
+                [str(self.binaries / "postgres"), "-D", str(self.data), *options],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # a Ctrl-C in the terminal reaches pytest, not it
+                **_as_owner(),
+            )
+        deadline = time.monotonic() + 60
+        while not self._ready():
+            if self._process.poll() is not None:
+                raise RuntimeError(f"postgres exited with {self._process.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("postgres was not ready within 60 s")
+            time.sleep(0.05)
+
+    def _ready(self) -> bool:
+        """``postmaster.pid``'s eighth line says "ready" once connections are accepted
+        (what ``pg_ctl start -w`` waits for)."""
+        try:
+            lines = (self.data / "postmaster.pid").read_text().splitlines()
+        except (FileNotFoundError, PermissionError):
+            return False
+        return len(lines) >= 8 and lines[7].strip() == "ready"
 
     def dsn(self, database: str = "postgres") -> str:
         return f"postgresql://{USER}@/{database}?host={self.socket_dir}"
@@ -129,9 +166,18 @@ class PostgresServer:
         )  # fmt: skip
 
     def stop(self) -> None:
-        if self.data.exists():
+        """A fast shutdown (a kill of its process group if that fails), then the directory
+        goes. Safe to call twice, and on a server that never started."""
+        atexit.unregister(self.stop)
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
             with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
-                self._run(self.binaries / "pg_ctl", "stop", "-m", "immediate", "-D", self.data)
+                self._run(self.binaries / "pg_ctl", "stop", "-m", "fast", "-w", "-D", self.data)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)  # its backends are in its session
+                process.wait(timeout=30)
         self.running = False
         shutil.rmtree(self.root, ignore_errors=True)
 

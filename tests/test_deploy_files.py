@@ -103,6 +103,32 @@ def test_compose_runs_the_image_with_its_volume_env_file_and_healthcheck() -> No
     assert service["cap_drop"] == ["ALL"]
 
 
+def test_compose_offers_postgresql_only_under_its_profile() -> None:
+    compose = _compose()
+    services = compose["services"]
+    assert isinstance(services, dict)
+    # a plain `docker compose up` starts exactly what it did before
+    assert [name for name, service in services.items() if "profiles" not in service] == [
+        "papersbot"
+    ]
+    postgres = services["postgres"]
+    assert postgres["profiles"] == ["postgres"]
+    assert postgres["image"] == "postgres:15"
+    [volume] = postgres["volumes"]
+    assert volume == "postgres-data:/var/lib/postgresql/data"
+    assert "postgres-data" in compose["volumes"]  # type: ignore[operator]
+    environment = postgres["environment"]
+    for key in ("POSTGRES_USER", "POSTGRES_PASSWORD"):
+        assert environment[key].startswith(f"${{{key}:-"), "from .env, with a default"
+    assert "ports" not in postgres, "reached on the compose network only"
+    kind, command = postgres["healthcheck"]["test"]
+    assert kind == "CMD-SHELL"
+    assert command.startswith("pg_isready ")
+    text = (ROOT / "compose.yaml").read_text()
+    assert "PAPERSBOT_DATABASE=postgresql://papersbot:" in text
+    assert "docker compose --profile postgres up -d" in text
+
+
 def _unit() -> dict[str, list[str]]:
     """``Key`` -> values, over every section (keys do not repeat across sections here)."""
     values: dict[str, list[str]] = {}
