@@ -65,4 +65,5 @@ DISCORD = AdapterPlugin(
     configured=lambda s: s.discord_configured,
     create=_discord,
     invite_url=_discord_invite,
+    one_session=True,  # one gateway session per bot: one process runs it (bot.cli.elected)
 )

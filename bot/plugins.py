@@ -102,12 +102,18 @@ class Terminal(Adapter, Protocol):
 @dataclass(frozen=True, slots=True)
 class AdapterPlugin:
     """A platform's registry entry: whether the settings configure it, how to build it, and
-    (optionally) the link that adds the bot to a server (``papersbot <name>-invite``)."""
+    (optionally) the link that adds the bot to a server (``papersbot <name>-invite``).
+
+    *one_session*: the platform allows one connection per bot (Discord's gateway, one
+    session per shard). When several processes share a PostgreSQL store, exactly one of
+    them, elected, runs such an adapter, and another takes it over when that one dies
+    (:mod:`bot.cli.elected`)."""
 
     name: str
     configured: Callable[[Settings], bool]
     create: Callable[[AdapterContext], Adapter]
     invite_url: Callable[[Settings, str | None], str] | None = None
+    one_session: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,8 @@ from the installation that serves the target's workspace (:meth:`Tenancy.for_wor
 With token rotation (``token_rotation_enabled`` in the app's settings) an expiring token is
 refreshed first. Refresh tokens are single-use, so each workspace has one lock that both
 paths take (:class:`LockedAuthorize` wraps Bolt's authorize in it): two refreshes of one
-workspace never race inside a process.
+workspace never race, in one process or in several sharing a PostgreSQL store (the lock is
+the store's, :meth:`Database.exclusive`).
 
 A workspace is the team id, or the enterprise id for an org-wide (Enterprise Grid) install
 (:func:`workspace_of`): that is the ``workspace`` of its commands, targets and schedules.
@@ -14,9 +15,9 @@ A workspace is the team id, or the enterprise id for an org-wide (Enterprise Gri
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import OrderedDict
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import aiohttp
@@ -69,7 +70,6 @@ class Tenancy:
         self._settings = settings
         self._session = session
         self._pacer = pacer
-        self._locks: dict[str, asyncio.Lock] = {}
         self._deliveries: OrderedDict[tuple[str, bool], SlackDelivery] = OrderedDict()
         secret = settings.slack_client_secret
         self._rotator = AsyncTokenRotator(
@@ -80,9 +80,10 @@ class Tenancy:
             ),
         )
 
-    def lock(self, workspace: str) -> asyncio.Lock:
-        """The lock every token refresh of *workspace* takes."""
-        return self._locks.setdefault(workspace, asyncio.Lock())
+    def lock(self, workspace: str) -> AbstractAsyncContextManager[None]:
+        """The lock every token refresh of *workspace* takes: across every process that
+        shares the store (PostgreSQL), since a refresh token works once."""
+        return self.installs.exclusive(f"{PLATFORM}-token-refresh:{workspace}")
 
     def delivery(
         self, token: str, identity: BotIdentity, *, posting: bool = False

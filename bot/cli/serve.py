@@ -23,6 +23,7 @@ from datetime import timedelta
 from rich.console import Console
 
 from bot.app import App, open_app
+from bot.cli.elected import Elected
 from bot.cli.offline import print_summary
 from bot.config import Settings
 from bot.ops.server import serve_ops
@@ -51,7 +52,7 @@ async def _run(settings: Settings, console: Console, plugins: list[AdapterPlugin
     async with open_app(settings) as app:
         first_start = await app.store.papers.count() == 0
         if plugins:
-            adapters = [plugin.create(app.context) for plugin in plugins]
+            adapters = [_adapter(app, plugin) for plugin in plugins]
             console.print(f"Starting {', '.join(a.name for a in adapters)}.", highlight=False)
             await serve(app, adapters, backfill_now=first_start)
             return 0
@@ -68,6 +69,17 @@ async def _run(settings: Settings, console: Console, plugins: list[AdapterPlugin
             return 0
         await serve(app, [terminal], backfill_now=first_start)
         return 0
+
+
+def _adapter(app: App, plugin: AdapterPlugin) -> Adapter:
+    """*plugin*'s adapter; one that allows a single session per bot runs, on a shared
+    PostgreSQL store, in one elected process at a time (:mod:`bot.cli.elected`)."""
+    if plugin.one_session and is_postgres(app.settings.papersbot_database):
+        role = f"adapter:{plugin.name}"
+        return Elected(
+            lambda: plugin.create(app.context), app.store.leadership(role), app.dispatcher
+        )
+    return plugin.create(app.context)
 
 
 async def serve(app: App, adapters: list[Adapter], *, backfill_now: bool = False) -> None:

@@ -58,6 +58,11 @@ class Dispatcher:
         """Deliver to *courier*'s platform from now on (adapters join as they connect)."""
         self._couriers[courier.platform] = courier
 
+    def remove_courier(self, platform: str) -> None:
+        """Stop delivering to *platform* (its connection moved to another process): its
+        rows are left to the process that holds it."""
+        self._couriers.pop(platform, None)
+
     @property
     def platforms(self) -> frozenset[str]:
         """The platforms it can deliver to now."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 
 from bot.errors import ConfigError
@@ -38,6 +39,10 @@ class WorkspaceInstalls:
         self._store = store
         self._sealer = sealer
         self._clock = clock
+
+    def exclusive(self, name: str) -> AbstractAsyncContextManager[None]:
+        """Hold *name* against every process sharing the store (a token refresh)."""
+        return self._store.exclusive(name)
 
     async def save(self, key: InstallKey, data: Mapping[str, object]) -> None:
         """Store *data* (a JSON object) sealed under *key*; a bot record resumes the

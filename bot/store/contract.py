@@ -450,8 +450,14 @@ class Database(Protocol):
         """Raise :class:`~bot.errors.StoreError` unless the database answers."""
         ...
 
-    def leadership(self) -> Leadership:
-        """A new contender for the lead, for a ``papersbot run``."""
+    def exclusive(self, name: str) -> AbstractAsyncContextManager[None]:
+        """Hold *name* against every other holder, in any process sharing the database, for
+        the length of the block (a token refresh: refresh tokens are single-use)."""
+        ...
+
+    def leadership(self, role: str = "clock") -> Leadership:
+        """A new contender for *role*: ``clock`` (the leader), or one a single process at a
+        time must hold (``adapter:discord``: the bot's one gateway session)."""
         ...
 
     async def close(self) -> None: ...

@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Callable
-from contextlib import closing
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, closing
 from pathlib import Path
 from types import TracebackType
 
@@ -104,6 +104,7 @@ class Store:
         self.schedules = Schedules(conn, self._writing)
         self.installations = Installations(conn, self._writing)
         self.oauth_states = OAuthStates(conn, self._writing)
+        self._exclusive: dict[str, asyncio.Lock] = {}
         # Searches read on connections of their own once open() knows the file.
         self.readers = Readers(None, self)
 
@@ -169,7 +170,13 @@ class Store:
         except (sqlite3.Error, ValueError) as exc:  # ValueError: the connection is closed
             raise StoreError(f"the database does not answer: {exc}") from exc
 
-    def leadership(self) -> SoleLeadership:
+    @asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[None]:
+        """One process per database: a lock of this process is every holder's."""
+        async with self._exclusive.setdefault(name, asyncio.Lock()):
+            yield
+
+    def leadership(self, role: str = "clock") -> SoleLeadership:
         return SoleLeadership()
 
     async def close(self) -> None:

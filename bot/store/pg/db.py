@@ -9,6 +9,7 @@ under leases (:mod:`bot.store.pg.ledger`), and one process at a time leads the c
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,7 +30,7 @@ from bot.store.contract import (
     ScheduleStore,
     TargetStore,
 )
-from bot.store.pg.leader import PgLeadership
+from bot.store.pg.leader import CLOCK, PgLeadership, lock_key
 from bot.store.pg.migrations import MIGRATIONS
 from bot.store.pg.section import DB_ERRORS
 
@@ -66,6 +67,7 @@ class PgStore:
     def __init__(self, pool: asyncpg.Pool, dsn: str) -> None:
         self._pool = pool
         self.dsn = dsn
+        self._exclusive: dict[str, asyncio.Lock] = {}
         # The parts are attached in _attach (one line each).
         self._attach(pool)
 
@@ -129,8 +131,23 @@ class PgStore:
         except DB_ERRORS as exc:
             raise StoreError(f"the database does not answer: {exc}") from exc
 
-    def leadership(self) -> PgLeadership:
-        return PgLeadership(self.dsn)
+    @asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[None]:
+        """A session advisory lock on a pooled connection for the block, after this
+        process's own lock (so waiters here do not each hold a connection)."""
+        async with self._exclusive.setdefault(name, asyncio.Lock()):
+            try:
+                async with self._pool.acquire() as conn:
+                    await conn.execute("SELECT pg_advisory_lock($1)", lock_key(name))
+                    try:
+                        yield
+                    finally:
+                        await conn.execute("SELECT pg_advisory_unlock($1)", lock_key(name))
+            except DB_ERRORS as exc:
+                raise StoreError(f"cannot take the lock {name!r}: {exc}") from exc
+
+    def leadership(self, role: str = CLOCK) -> PgLeadership:
+        return PgLeadership(self.dsn, role)
 
     async def close(self) -> None:
         await self._pool.close()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections.abc import Callable
 
@@ -28,20 +29,33 @@ from bot.store.pg.section import DB_ERRORS
 
 log = logging.getLogger(__name__)
 
-LEADER_LOCK = 0x7061706572736274  # "papersbt": the advisory lock key of the leader
+CLOCK = "clock"  # the role of the leader proper
+LEADER_LOCK = 0x7061706572736274  # "papersbt": the advisory lock key of the clock
 LEAD_RETRY = 5.0  # seconds between a follower's attempts, and a leader's session checks
 CHECK_TIMEOUT = 5.0
 DUE = "papersbot_due"
 SCHEDULES = "papersbot_schedules"
 
 
+def lock_key(role: str) -> int:
+    """The advisory lock key of *role*: :data:`LEADER_LOCK` for the clock, else a stable
+    64-bit hash of the name (``adapter:discord``: who holds Discord's one gateway session)."""
+    if role == CLOCK:
+        return LEADER_LOCK
+    digest = hashlib.blake2b(f"papersbot:{role}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 class PgLeadership:
-    """The leader lock and the work notifications, on one dedicated connection."""
+    """A leader lock (the clock's, or another role's) and, for the clock, the work
+    notifications, on one dedicated connection."""
 
     retry = LEAD_RETRY
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, role: str = CLOCK) -> None:
         self._dsn = dsn
+        self._key = lock_key(role)
+        self._listens = role == CLOCK
         self._conn: asyncpg.Connection | None = None
         self._work = asyncio.Event()
         self._on_schedules: Callable[[], None] | None = None
@@ -59,8 +73,9 @@ class PgLeadership:
         if self._conn is None or self._conn.is_closed():
             self._leading = False
             conn = await asyncpg.connect(self._dsn, timeout=CHECK_TIMEOUT)
-            await conn.add_listener(DUE, self._notified)
-            await conn.add_listener(SCHEDULES, self._notified)
+            if self._listens:
+                await conn.add_listener(DUE, self._notified)
+                await conn.add_listener(SCHEDULES, self._notified)
             self._conn = conn
         return self._conn
 
@@ -77,7 +92,7 @@ class PgLeadership:
             conn = await self._connection()
             if not self._leading:
                 got = await conn.fetchval(
-                    "SELECT pg_try_advisory_lock($1)", LEADER_LOCK, timeout=CHECK_TIMEOUT
+                    "SELECT pg_try_advisory_lock($1)", self._key, timeout=CHECK_TIMEOUT
                 )
                 self._leading = bool(got)
             return self._leading
