@@ -75,7 +75,12 @@ async def test_discord_only_run_serves_health_readiness_and_metrics(tmp_path: Pa
             ready = json.loads(await _until(http, f"{base}/readyz", 200))
             assert ready == {
                 "ready": True,
-                "checks": {"store": "ok", "adapters": {"Discord": "connected"}, "clock": "ok"},
+                "checks": {
+                    "store": "ok",
+                    "adapters": {"Discord": "connected"},
+                    "clock": "ok",
+                    "role": "leader",  # the only process on SQLite
+                },
             }
             await _poll(lambda: bool(fake.messages.get(CHANNEL_ID)), 30)
             ix = await fake.slash("today", count=2)

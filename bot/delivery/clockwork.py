@@ -83,6 +83,11 @@ class Clockwork:
         return self._scheduler is not None
 
     @property
+    def leading(self) -> bool:
+        """A running clockwork is the leader's (see :mod:`bot.delivery.coordinator`)."""
+        return self.running
+
+    @property
     def ticked_ago(self) -> float | None:
         """Real seconds since a delivery pass (the catch-up pass, a sweep or an alarm) last
         finished without an error, 0 while one runs (a 10,000-DM fan-out takes minutes and

@@ -65,6 +65,11 @@ class Ticking(Protocol):
     @property
     def sweep_every(self) -> timedelta: ...
 
+    @property
+    def leading(self) -> bool:
+        """Whether this process runs the clock (else it follows: it only sends)."""
+        ...
+
 
 class Operations:
     """Answers the operations paths for one app. Adapters join with :meth:`watch`."""
@@ -133,6 +138,7 @@ class Operations:
             reasons.append(f"the delivery clock has not ticked for {ago:.0f} s")
         else:
             checks["clock"] = "ok"
+        checks["role"] = "leader" if self._clockwork.leading else "follower"
         body: dict[str, Any] = {"ready": not reasons, "checks": checks}
         if reasons:
             body["reason"] = "; ".join(reasons)
@@ -150,6 +156,7 @@ class Operations:
             papers=await store.papers.count(),
             connected={a.name.lower(): a.ready for a in self._adapters},
             tick_age=self._clockwork.ticked_ago,
+            leader=self._clockwork.leading,
             backfill={
                 "planned": len(progress.days),
                 "fetched": progress.done - len(progress.failed),

@@ -121,6 +121,11 @@ class Metrics:
             "Seconds since the delivery clock last ticked (0 while a pass runs)",
             registry=r,
         )
+        self.leader = Gauge(
+            "papersbot_leader",
+            "1 in the process that runs the delivery clock (planning, refresh, housekeeping)",
+            registry=r,
+        )
         self.backfill = Gauge(
             "papersbot_backfill_days",
             "First-day backfill: weekdays planned, fetched and failed",
@@ -167,6 +172,7 @@ class Metrics:
         connected: Mapping[str, bool],
         tick_age: float | None,
         backfill: Mapping[str, int],
+        leader: bool = True,
     ) -> None:
         for state in BACKLOG_STATES:
             self.backlog.labels(state).set(backlog.get(state, 0))
@@ -177,6 +183,7 @@ class Metrics:
             self.connected.labels(adapter).set(1 if up else 0)
         if tick_age is not None:
             self.tick_age.set(tick_age)
+        self.leader.set(1 if leader else 0)
         for state, days in backfill.items():
             self.backfill.labels(state).set(days)
 

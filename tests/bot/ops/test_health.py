@@ -62,6 +62,7 @@ async def test_ready_only_when_the_store_answers_adapters_connect_and_the_clock_
         "store": "ok",
         "adapters": {"Discord": "not connected"},
         "clock": "not started",
+        "role": "follower",  # not running the clock (yet)
     }
     assert body["reason"].startswith("Discord is not connected; the delivery clock")
     discord.ready = True
@@ -69,6 +70,9 @@ async def test_ready_only_when_the_store_answers_adapters_connect_and_the_clock_
     try:
         answer = await ops.answer("/readyz")
         assert (answer.status, json.loads(answer.body)["ready"]) == (200, True)
+        assert json.loads(answer.body)["checks"]["role"] == "leader"
+        metrics = (await ops.answer("/metrics")).body.decode()
+        assert value(metrics, "papersbot_leader") == 1
     finally:
         await clockwork.stop()
     assert (await ops.answer("/readyz")).status == 503  # stopped: not ticking any more

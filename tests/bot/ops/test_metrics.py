@@ -38,6 +38,7 @@ DOCUMENTED = {  # the README's Monitoring table
     "papersbot_papers": "gauge",
     "papersbot_adapter_connected": "gauge",
     "papersbot_scheduler_last_tick_age_seconds": "gauge",
+    "papersbot_leader": "gauge",
     "papersbot_backfill_days": "gauge",
     "process_resident_memory_bytes": "gauge",
     "process_cpu_seconds_total": "counter",
