@@ -281,8 +281,10 @@ UPDATE fts_totals SET papers = papers + $1,
 
 
 def _tokens(text: str) -> list[str]:
-    folded = unicodedata.normalize("NFKD", text.lower())
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch)).lower()
+    folded = text.lower()
+    if not folded.isascii():  # most abstracts are ASCII: nothing to decompose
+        folded = unicodedata.normalize("NFKD", folded)
+        folded = "".join(ch for ch in folded if not unicodedata.combining(ch)).lower()
     return [t for t in _TOKEN.findall(folded) if len(t.encode()) <= _MAX_LEXEME_BYTES]
 
 
