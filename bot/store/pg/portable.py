@@ -21,6 +21,7 @@ event loop, batch by batch: these are one-shot commands, with nothing else on th
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import asyncpg
 
-from bot.errors import StoreError
+from bot.errors import StoreError, UserInputError
 from bot.store.pg.db import PgStore, redact
 from bot.store.pg.section import DB_ERRORS, Conn
 from bot.store.portable import (
@@ -58,6 +59,9 @@ ORDER = {
 }
 BATCH = 1000  # rows per INSERT ... SELECT FROM unnest
 IMPORT_LOCK = 0x696D706F  # pg_advisory_xact_lock key while importing ("impo")
+# What a row the store cannot take raises: a constraint, a value of the wrong type
+# (asyncpg.DataError is a ValueError), or an instant no ranking can read.
+_REFUSALS = (asyncpg.PostgresError, ValueError)
 
 Columns = dict[str, dict[str, str]]  # table -> column -> element type (udt name)
 
@@ -146,6 +150,8 @@ async def import_into(dsn: str, source: Path, *, merge: bool = False) -> Moved:
     line, then written in one transaction. Raises :class:`~bot.errors.UserInputError` for
     a bad file (naming the line) or a store that is not empty, :class:`StoreError` when
     the database cannot be written."""
+    if not await asyncio.to_thread(source.is_file):
+        raise UserInputError(f"there is no export at {source}")
     store = await PgStore.open(dsn)  # this release's schema
     await store.close()
     try:
@@ -213,12 +219,12 @@ async def _flush(
     )
     try:
         return await _insert(conn, sql, table, [row for _, row in batch], names)
-    except (asyncpg.PostgresError, asyncpg.DataError) as exc:
+    except _REFUSALS as exc:
         first = exc
     for number, row in batch:  # find the line: each row alone, under its own savepoint
         try:
             await _insert(conn, sql, table, [row], names)
-        except (asyncpg.PostgresError, asyncpg.DataError) as exc:
+        except _REFUSALS as exc:
             raise refused(source, number, exc) from None
     raise refused(source, batch[0][0], first) from None
 
@@ -311,9 +317,10 @@ def _quote(lexeme: str) -> str:
 
 def _featured(daily_day: str | None, published: str | None, first_seen: str) -> float:
     """Unix time of the Daily Papers day, else publication, else first sight (SQLite's
-    ``paper_rank`` triggers); naive values are UTC."""
+    ``paper_rank`` triggers: whole seconds); naive values are UTC. :class:`ValueError`
+    when none of them is an instant (SQLite refuses such a row too)."""
     value = datetime.fromisoformat(daily_day or published or first_seen)
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+    return float(math.floor((value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()))
 
 
 async def index_papers(conn: asyncpg.Connection | Conn, rowids: Sequence[int]) -> None:
