@@ -31,9 +31,10 @@ from pathlib import Path
 import asyncpg
 
 from bot.errors import StoreError, UserInputError
-from bot.store.pg.db import PgStore, redact
+from bot.store.pg.db import CONNECT_TIMEOUT, PgStore, redact
 from bot.store.pg.section import DB_ERRORS, Conn
 from bot.store.portable import (
+    NEVER_REUSED,
     TABLES,
     Moved,
     Numbered,
@@ -99,6 +100,14 @@ async def _serial(conn: asyncpg.Connection | Conn, table: str) -> str | None:
     return name
 
 
+async def _connect(dsn: str) -> asyncpg.Connection:
+    """One connection of its own (a command holds it from start to end)."""
+    try:
+        return await asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT)
+    except (*DB_ERRORS, ValueError) as exc:  # ValueError: a malformed DSN
+        raise StoreError(f"cannot connect to {redact(dsn)}: {exc}") from exc
+
+
 # -- export ---------------------------------------------------------------------------
 
 
@@ -106,10 +115,7 @@ async def export(dsn: str, to: Path) -> Moved:
     """Write the database at *dsn* to *to* (which must not exist)."""
     if await asyncio.to_thread(to.exists):
         raise StoreError(f"{to} exists already; choose a new file for the export")
-    try:
-        conn = await asyncpg.connect(dsn)
-    except (*DB_ERRORS, ValueError) as exc:
-        raise StoreError(f"cannot connect to {redact(dsn)}: {exc}") from exc
+    conn = await _connect(dsn)
     try:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             return await _export(conn, to)
@@ -125,7 +131,7 @@ async def _export(conn: asyncpg.Connection, to: Path) -> Moved:
     columns = await _columns(conn)
     rows = {t: int(await conn.fetchval(f"SELECT count(*) FROM {t}")) for t in TABLES}
     sequences: dict[str, int] = {}
-    for table in TABLES:
+    for table in NEVER_REUSED:  # as SQLite's header: the AUTOINCREMENT counters
         seq = await _serial(conn, table)
         last = (
             await conn.fetchval("SELECT pg_sequence_last_value($1::regclass)", seq) if seq else None
@@ -154,10 +160,7 @@ async def import_into(dsn: str, source: Path, *, merge: bool = False) -> Moved:
         raise UserInputError(f"there is no export at {source}")
     store = await PgStore.open(dsn)  # this release's schema
     await store.close()
-    try:
-        conn = await asyncpg.connect(dsn)
-    except (*DB_ERRORS, ValueError) as exc:
-        raise StoreError(f"cannot connect to {redact(dsn)}: {exc}") from exc
+    conn = await _connect(dsn)
     try:
         refuse_unless_empty(await _held(conn), redact(dsn), merge=merge)  # before reading
         columns = await _columns(conn)
