@@ -17,15 +17,15 @@ from rich.text import Text
 from bot.app import bundled_snapshot, open_app
 from bot.config import Settings
 from bot.delivery.simulate import DEFAULT_SCRIPT, Simulation, parse_span, plural, span_words
-from bot.errors import ConfigError
+from bot.errors import ConfigError, UserInputError
 from bot.grammar.commands import DEFAULT_COUNT, Search
 from bot.plugins import AdapterPlugin, load_plugins, terminal_plugin
 from bot.service.papersbot import PAGE_SIZE
 from bot.sources.ingest import REFRESH_DAYS, IngestSummary, weekdays
-from bot.store import Store
+from bot.store import Store, is_postgres
 from bot.store.backup import backup
 from bot.store.lock import DatabaseLock
-from bot.store.portable import export, import_into
+from bot.store.portable import Moved, export, import_into
 
 
 async def demo(settings: Settings, console: Console, *, once: bool, database: str | None) -> int:
@@ -146,7 +146,13 @@ async def search_once(settings: Settings, console: Console, query: str, page: in
 
 async def backup_database(settings: Settings, console: Console, path: Path) -> int:
     """``papersbot backup PATH``: copy the configured database online (see
-    :mod:`bot.store.backup`)."""
+    :mod:`bot.store.backup`). SQLite only: a PostgreSQL server has its own tools."""
+    if is_postgres(settings.papersbot_database):
+        raise UserInputError(
+            "papersbot backup copies a SQLite file; for PostgreSQL use the server's tools, "
+            "e.g. pg_dump --format=custom --file=papersbot.dump DATABASE "
+            "(or papersbot export PATH for a portable copy)"
+        )
     summary = await asyncio.to_thread(backup, Path(settings.papersbot_database), path)
     console.print(
         f"Backed up {settings.papersbot_database} to {summary.path} "
@@ -161,12 +167,28 @@ def _moved(rows: dict[str, int]) -> str:
     return ", ".join(f"{count:,} {table.replace('_', ' ')}" for table, count in rows.items())
 
 
+def _named(database: str) -> str:
+    """*database* for a message: a PostgreSQL URL without its password."""
+    if not is_postgres(database):
+        return database
+    from bot.store.pg.db import redact  # asyncpg is loaded only when it is used
+
+    return redact(database)
+
+
 async def export_database(settings: Settings, console: Console, path: Path) -> int:
     """``papersbot export PATH``: the store as portable JSON lines (see
-    :mod:`bot.store.portable`); consistent while ``run`` writes."""
-    moved = await asyncio.to_thread(export, Path(settings.papersbot_database), path)
+    :mod:`bot.store.portable`, and :mod:`bot.store.pg.portable` for PostgreSQL);
+    consistent while ``run`` writes."""
+    database = str(settings.papersbot_database)
+    if is_postgres(database):
+        from bot.store.pg import portable  # asyncpg is loaded only when it is used
+
+        moved = await portable.export(database, path)
+    else:
+        moved = await asyncio.to_thread(export, Path(database), path)
     console.print(
-        f"Exported {settings.papersbot_database} to {moved.path}: {_moved(moved.rows)}.",
+        f"Exported {_named(database)} to {moved.path}: {_moved(moved.rows)}.",
         markup=False,
         highlight=False,
     )
@@ -174,16 +196,26 @@ async def export_database(settings: Settings, console: Console, path: Path) -> i
 
 
 async def import_database(settings: Settings, console: Console, path: Path, *, merge: bool) -> int:
-    """``papersbot import PATH [--merge]``: into a new (or papers-only) store, while no
-    ``run`` uses it; all or nothing."""
-    database = Path(settings.papersbot_database)
-    with DatabaseLock(str(database)):
-        store = await Store.open(database, check=True)  # migrated to this release's schema
-        await store.close()
-        moved = await asyncio.to_thread(import_into, database, path, merge=merge)
+    """``papersbot import PATH [--merge]``: into a new (or papers-only) store, all or
+    nothing. SQLite: while no ``run`` uses the file (its lock). PostgreSQL: in one
+    transaction, after the schema is migrated."""
+    database = str(settings.papersbot_database)
+    if is_postgres(database):
+        from bot.store.pg import portable
+
+        moved = await portable.import_into(database, path, merge=merge)
+    else:
+        moved = await _import_sqlite(Path(database), path, merge=merge)
     console.print(
-        f"Imported {moved.path} into {database}: {_moved(moved.rows)}.",
+        f"Imported {moved.path} into {_named(database)}: {_moved(moved.rows)}.",
         markup=False,
         highlight=False,
     )
     return 0
+
+
+async def _import_sqlite(database: Path, path: Path, *, merge: bool) -> Moved:
+    with DatabaseLock(str(database)):
+        store = await Store.open(database, check=True)  # migrated to this release's schema
+        await store.close()
+        return await asyncio.to_thread(import_into, database, path, merge=merge)

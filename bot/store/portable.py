@@ -18,6 +18,10 @@ The import is checked line by line first and written in one transaction: a malfo
 is reported with its number and nothing is imported. A store that already holds anything
 is refused, unless *merge* is asked for and it holds only papers (their history and runs):
 then papers already present are kept and the rest is added.
+
+This module holds the format and its checks, shared by both engines, and the SQLite side
+(:func:`export`, :func:`import_into`); PostgreSQL's side, which writes and reads the very
+same lines, is :mod:`bot.store.pg.portable`.
 """
 
 from __future__ import annotations
@@ -27,8 +31,8 @@ import gzip
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
-from contextlib import closing
+from collections.abc import Iterator, Mapping
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,7 +54,11 @@ TABLES = (
     "installations",  # sealed: the importing deployment needs the same PAPERSBOT_SECRET_KEY
 )
 PAPER_TABLES = ("papers", "paper_stats", "ingest_runs")  # what a merge may meet
+NEVER_REUSED = ("subscriptions",)  # ids that ledger keys name: their counters travel
 MAX_LINE = 16 * 1024 * 1024
+
+Row = dict[str, Any]
+Numbered = Iterator[tuple[int, str, Row]]  # (line number, table, row) of an export
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +73,9 @@ class Moved:
         return sum(self.rows.values())
 
 
+# -- the format, for both engines ----------------------------------------------------
+
+
 def _open(path: Path, mode: str, *, named: Path | None = None) -> IO[str]:
     """*path* as text; gzip when it (or the name it will be renamed to) ends in ``.gz``."""
     if (named or path).suffix == ".gz":
@@ -72,46 +83,45 @@ def _open(path: Path, mode: str, *, named: Path | None = None) -> IO[str]:
     return path.open(mode, encoding="utf-8", newline="\n")
 
 
-def export(database: Path, to: Path) -> Moved:
-    """Write *database* to *to* (which must not exist). Blocking: run it in a thread."""
-    if not database.is_file():
-        raise StoreError(f"there is no database at {database} to export")
+def new_header(schema: int, rows: Mapping[str, int], sequences: Mapping[str, int]) -> Row:
+    """Line 1 of an export."""
+    return {
+        "papersbot_export": FORMAT,
+        "schema": schema,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "rows": dict(rows),
+        "sequences": dict(sequences),
+    }
+
+
+def write_line(out: IO[str], item: Row) -> None:
+    out.write(json.dumps(item, ensure_ascii=False) + "\n")
+
+
+def write_row(out: IO[str], table: str, names: list[str], values: Any) -> None:
+    """One ``{"table": ..., "row": ...}`` line; bytes as ``{"base64": ...}``."""
+    row = {name: _portable(value) for name, value in zip(names, values, strict=True)}
+    write_line(out, {"table": table, "row": row})
+
+
+@contextmanager
+def exporting(to: Path) -> Iterator[IO[str]]:
+    """The export file *to*, written under a hidden partial name and renamed (after an
+    fsync) only when the body finishes: a failed export leaves no file behind."""
     if to.exists():
         raise StoreError(f"{to} exists already; choose a new file for the export")
     partial = to.with_name(f".{to.name}.partial")
-    uri = f"{database.resolve().as_uri()}?mode=ro"
     try:
-        with closing(sqlite3.connect(uri, uri=True)) as conn, _open(partial, "w", named=to) as out:
-            conn.execute("BEGIN")  # one read transaction: one moment of the database
-            rows = {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in TABLES}
-            header = {
-                "papersbot_export": FORMAT,
-                "schema": conn.execute("PRAGMA user_version").fetchone()[0],
-                "created": datetime.now(UTC).isoformat(timespec="seconds"),
-                "rows": rows,
-                "sequences": dict(conn.execute("SELECT name, seq FROM sqlite_sequence")),
-            }
-            out.write(json.dumps(header) + "\n")
-            for table in TABLES:
-                cursor = conn.execute(f"SELECT * FROM {table}")  # rowid or key order
-                names = [d[0] for d in cursor.description]
-                for values in cursor:
-                    row = {
-                        name: _portable(value) for name, value in zip(names, values, strict=True)
-                    }
-                    line = {"table": table, "row": row}
-                    out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        with _open(partial, "w", named=to) as out:
+            yield out
             out.flush()
         with partial.open("rb+") as raw:
             os.fsync(raw.fileno())
         partial.rename(to)
-    except sqlite3.Error as exc:
-        raise StoreError(f"could not export {database}: {exc}") from exc
     except OSError as exc:
         raise StoreError(f"could not write {to}: {exc.strerror or exc}") from exc
     finally:
         partial.unlink(missing_ok=True)
-    return Moved(to, rows)
 
 
 def _portable(value: object) -> object:
@@ -119,7 +129,7 @@ def _portable(value: object) -> object:
 
 
 def _native(value: object) -> object:
-    """A JSON value back as SQLite's (``{"base64": ...}`` is bytes); :class:`ValueError`
+    """A JSON value back as the store's (``{"base64": ...}`` is bytes); :class:`ValueError`
     for anything else that is not text, a number or null."""
     if isinstance(value, dict) and set(value) == {"base64"} and isinstance(value["base64"], str):
         return base64.b64decode(value["base64"], validate=True)
@@ -139,11 +149,7 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
         raise UserInputError(f"cannot read {path}: {exc}") from None
 
 
-def _columns(conn: sqlite3.Connection) -> dict[str, set[str]]:
-    return {t: {row[1] for row in conn.execute(f"PRAGMA table_info({t})")} for t in TABLES}
-
-
-def _header(number: int, line: str, schema: int, path: Path) -> dict[str, Any]:
+def _header(number: int, line: str, schema: int, path: Path) -> Row:
     try:
         header = json.loads(line)
     except (ValueError, RecursionError):
@@ -158,9 +164,7 @@ def _header(number: int, line: str, schema: int, path: Path) -> dict[str, Any]:
     return header
 
 
-def _row(
-    number: int, line: str, columns: dict[str, set[str]], path: Path
-) -> tuple[str, dict[str, Any]]:
+def _row(number: int, line: str, columns: Mapping[str, set[str]], path: Path) -> tuple[str, Row]:
     where = f"{path}, line {number}"
     try:
         item = json.loads(line)
@@ -180,59 +184,108 @@ def _row(
     return item["table"], native
 
 
-def import_into(database: Path, source: Path, *, merge: bool = False) -> Moved:
-    """Import *source* into *database* (migrated, not in use). Blocking: run it in a
-    thread. Raises :class:`UserInputError` for a bad file (naming the line) or a store
-    that is not empty, :class:`StoreError` when the store cannot be written.
+def checked(source: Path, schema: int, columns: Mapping[str, set[str]]) -> tuple[Row, Numbered]:
+    """Check every line of *source* against *columns* (table -> its importable columns)
+    and a store at *schema*; return the header and a second pass over the rows.
 
     Two passes over the file: every line is checked before the first row is written, and
-    memory stays flat however large the export is."""
+    memory stays flat however large the export is. Raises :class:`UserInputError` naming
+    the line."""
     if not source.is_file():
         raise UserInputError(f"there is no export at {source}")
-    with closing(sqlite3.connect(database, isolation_level=None)) as conn:
-        conn.execute("PRAGMA foreign_keys = ON")
-        _refuse_unless_empty(conn, database, merge=merge)
-        schema = conn.execute("PRAGMA user_version").fetchone()[0]
-        columns = _columns(conn)
-        header = None
-        for number, line in _lines(source):
-            if header is None:
-                header = _header(number, line, schema, source)
-            elif line.strip():
-                _row(number, line, columns, source)
+    header = None
+    for number, line in _lines(source):
         if header is None:
-            raise UserInputError(f"{source} is empty")
-        rows = (
-            (number, *_row(number, line, columns, source))
-            for number, line in _lines(source)
-            if number > 1 and line.strip()
-        )
-        return Moved(source, _write(conn, rows, header, merge=merge, source=source))
+            header = _header(number, line, schema, source)
+        elif line.strip():
+            _row(number, line, columns, source)
+    if header is None:
+        raise UserInputError(f"{source} is empty")
+    rows = (
+        (number, *_row(number, line, columns, source))
+        for number, line in _lines(source)
+        if number > 1 and line.strip()
+    )
+    return header, rows
 
 
-def _refuse_unless_empty(conn: sqlite3.Connection, database: Path, *, merge: bool) -> None:
-    held = [t for t in TABLES if conn.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone()]
+def refuse_unless_empty(held: list[str], where: str, *, merge: bool) -> None:
+    """Refuse a store holding the tables *held*: always without *merge*, and with it
+    unless it holds papers alone."""
     if not held:
         return
     if not merge:
         raise UserInputError(
-            f"{database} is not empty ({', '.join(held)}); import into a new database, "
+            f"{where} is not empty ({', '.join(held)}); import into a new database, "
             "or pass --merge to add to one that holds only papers"
         )
     if others := [t for t in held if t not in PAPER_TABLES]:
         raise UserInputError(
-            f"{database} already has {', '.join(others)}; --merge only adds to a store "
+            f"{where} already has {', '.join(others)}; --merge only adds to a store "
             "that holds papers alone"
         )
 
 
+def sequences_of(header: Row) -> dict[str, int]:
+    """The header's id counters of the tables whose ids are never reused."""
+    found = header.get("sequences")
+    if not isinstance(found, dict):
+        return {}
+    return {t: s for t, s in found.items() if t in NEVER_REUSED and isinstance(s, int)}
+
+
+def refused(source: Path, number: int, exc: BaseException) -> UserInputError:
+    return UserInputError(
+        f"{source}, line {number}: the store refused the row ({exc}); nothing was imported"
+    )
+
+
+# -- SQLite ---------------------------------------------------------------------------
+
+
+def export(database: Path, to: Path) -> Moved:
+    """Write *database* to *to* (which must not exist). Blocking: run it in a thread."""
+    if not database.is_file():
+        raise StoreError(f"there is no database at {database} to export")
+    uri = f"{database.resolve().as_uri()}?mode=ro"
+    try:
+        with closing(sqlite3.connect(uri, uri=True)) as conn, exporting(to) as out:
+            conn.execute("BEGIN")  # one read transaction: one moment of the database
+            rows = {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in TABLES}
+            schema = conn.execute("PRAGMA user_version").fetchone()[0]
+            sequences = dict(conn.execute("SELECT name, seq FROM sqlite_sequence"))
+            write_line(out, new_header(schema, rows, sequences))
+            for table in TABLES:
+                cursor = conn.execute(f"SELECT * FROM {table}")  # rowid or key order
+                names = [d[0] for d in cursor.description]
+                for values in cursor:
+                    write_row(out, table, names, values)
+    except sqlite3.Error as exc:
+        raise StoreError(f"could not export {database}: {exc}") from exc
+    return Moved(to, rows)
+
+
+def _columns(conn: sqlite3.Connection) -> dict[str, set[str]]:
+    return {t: {row[1] for row in conn.execute(f"PRAGMA table_info({t})")} for t in TABLES}
+
+
+def import_into(database: Path, source: Path, *, merge: bool = False) -> Moved:
+    """Import *source* into *database* (migrated, not in use). Blocking: run it in a
+    thread. Raises :class:`UserInputError` for a bad file (naming the line) or a store
+    that is not empty, :class:`StoreError` when the store cannot be written."""
+    if not source.is_file():
+        raise UserInputError(f"there is no export at {source}")
+    with closing(sqlite3.connect(database, isolation_level=None)) as conn:
+        conn.execute("PRAGMA foreign_keys = ON")
+        held = [t for t in TABLES if conn.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone()]
+        refuse_unless_empty(held, str(database), merge=merge)
+        schema = conn.execute("PRAGMA user_version").fetchone()[0]
+        header, rows = checked(source, schema, _columns(conn))
+        return Moved(source, _write(conn, rows, header, merge=merge, source=source))
+
+
 def _write(
-    conn: sqlite3.Connection,
-    rows: Iterator[tuple[int, str, dict[str, Any]]],
-    header: dict[str, Any],
-    *,
-    merge: bool,
-    source: Path,
+    conn: sqlite3.Connection, rows: Numbered, header: Row, *, merge: bool, source: Path
 ) -> dict[str, int]:
     verb = "INSERT OR IGNORE" if merge else "INSERT"
     counts = dict.fromkeys(TABLES, 0)
@@ -248,9 +301,7 @@ def _write(
         conn.execute("COMMIT")
     except sqlite3.IntegrityError as exc:
         conn.execute("ROLLBACK")
-        raise UserInputError(
-            f"{source}, line {number}: the store refused the row ({exc}); nothing was imported"
-        ) from None
+        raise refused(source, number, exc) from None
     except sqlite3.Error as exc:
         conn.execute("ROLLBACK")
         raise StoreError(f"could not import into the store: {exc}") from exc
@@ -260,12 +311,9 @@ def _write(
     return counts
 
 
-def _sequences(conn: sqlite3.Connection, header: dict[str, Any]) -> None:
+def _sequences(conn: sqlite3.Connection, header: Row) -> None:
     """Carry the ``AUTOINCREMENT`` counters over (never lower one)."""
-    sequences = header.get("sequences")
-    for name, seq in (sequences if isinstance(sequences, dict) else {}).items():
-        if name not in TABLES or not isinstance(seq, int):
-            continue
+    for name, seq in sequences_of(header).items():
         cur = conn.execute(
             "UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = ?", (seq, name)
         )

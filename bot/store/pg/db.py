@@ -30,8 +30,11 @@ from bot.store.contract import (
     ScheduleStore,
     TargetStore,
 )
+from bot.store.pg.installations import PgInstallations, PgOAuthStates
 from bot.store.pg.leader import CLOCK, PgLeadership, lock_key
 from bot.store.pg.migrations import MIGRATIONS
+from bot.store.pg.pages import PgPages
+from bot.store.pg.runs import PgRuns
 from bot.store.pg.section import DB_ERRORS
 
 log = logging.getLogger(__name__)
@@ -73,6 +76,10 @@ class PgStore:
 
     def _attach(self, pool: asyncpg.Pool) -> None:
         """Build the store's parts on *pool*."""
+        self.runs = PgRuns(pool)
+        self.pages = PgPages(pool)
+        self.installations = PgInstallations(pool)
+        self.oauth_states = PgOAuthStates(pool)
 
     @classmethod
     async def open(cls, dsn: str, *, pool_size: int = POOL_SIZE) -> PgStore:

@@ -1,0 +1,53 @@
+"""Ingest runs on PostgreSQL: every fetch of a source, good or bad, for freshness and
+``status``. Behaves as :mod:`bot.store.runs`; several processes may record at once (the
+ids come from one sequence, so "latest" is the same for every reader)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from bot.store.pg.section import PgSection
+from bot.store.records import IngestRun
+from bot.store.rows import ts
+
+
+class PgRuns(PgSection):
+    """The ``ingest_runs`` table."""
+
+    _what = "ingest run"
+
+    async def record(self, run: IngestRun) -> None:
+        """Remember one fetch of a source (for freshness and staleness reports)."""
+        await self._write(
+            "INSERT INTO ingest_runs (source, day, started_at, finished_at, ok, papers, error) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            run.source,
+            run.day.isoformat() if run.day else None,
+            ts(run.started_at),
+            ts(run.finished_at),
+            int(run.ok),
+            run.papers,
+            run.error,
+        )
+
+    async def last(self) -> dict[str, tuple[IngestRun | None, IngestRun | None]]:
+        """Per source: its latest run, and its latest successful run."""
+        sql = (
+            "SELECT source, day, started_at, finished_at, ok, papers, error FROM ingest_runs "
+            "WHERE id IN (SELECT max(id) FROM ingest_runs GROUP BY source "
+            "UNION SELECT max(id) FROM ingest_runs WHERE ok = 1 GROUP BY source) ORDER BY id"
+        )
+        result: dict[str, tuple[IngestRun | None, IngestRun | None]] = {}
+        for row in await self._rows(sql):
+            run = IngestRun(
+                source=row["source"],
+                day=date.fromisoformat(row["day"]) if row["day"] else None,
+                started_at=datetime.fromisoformat(row["started_at"]),
+                finished_at=datetime.fromisoformat(row["finished_at"]),
+                ok=bool(row["ok"]),
+                papers=row["papers"],
+                error=row["error"],
+            )
+            _, last_ok = result.get(run.source, (None, None))
+            result[run.source] = (run, run if run.ok else last_ok)
+        return result
