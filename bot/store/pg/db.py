@@ -29,8 +29,11 @@ from bot.store.contract import (
     ScheduleStore,
     TargetStore,
 )
+from bot.store.pg.ledger import PgLedger
 from bot.store.pg.migrations import MIGRATIONS
+from bot.store.pg.schedules import PgSchedules
 from bot.store.pg.section import DB_ERRORS
+from bot.store.pg.targets import PgTargets
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,9 @@ class PgStore:
 
     def _attach(self, pool: asyncpg.Pool) -> None:
         """Build the store's parts on *pool*."""
+        self.targets = PgTargets(pool)
+        self.ledger = PgLedger(pool)
+        self.schedules = PgSchedules(pool)
 
     @classmethod
     async def open(cls, dsn: str, *, pool_size: int = POOL_SIZE) -> PgStore:

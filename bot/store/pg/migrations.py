@@ -102,6 +102,14 @@ MIGRATIONS: tuple[str, ...] = (
         UNIQUE (target_id, digest_key)
     );
     CREATE INDEX deliveries_open ON deliveries (state, due_at);
+    -- Planned rows wake the other processes' senders (LISTEN papersbot_due).
+    CREATE FUNCTION papersbot_notify_due() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_notify('papersbot_due', '');
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER deliveries_notify_due AFTER INSERT ON deliveries
+        FOR EACH STATEMENT EXECUTE FUNCTION papersbot_notify_due();
 
     CREATE TABLE sent_papers (
         target_id   BIGINT NOT NULL REFERENCES targets (id) ON DELETE CASCADE,
@@ -142,6 +150,17 @@ MIGRATIONS: tuple[str, ...] = (
         next_fire   TEXT NOT NULL
     );
     CREATE INDEX channel_digests_due ON channel_digests (next_fire);
+    -- A schedule changed in any process re-arms the leader's alarm (LISTEN
+    -- papersbot_schedules).
+    CREATE FUNCTION papersbot_notify_schedules() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_notify('papersbot_schedules', '');
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER subscriptions_notify AFTER INSERT OR UPDATE OR DELETE ON subscriptions
+        FOR EACH STATEMENT EXECUTE FUNCTION papersbot_notify_schedules();
+    CREATE TRIGGER channel_digests_notify AFTER INSERT OR UPDATE OR DELETE ON channel_digests
+        FOR EACH STATEMENT EXECUTE FUNCTION papersbot_notify_schedules();
 
     ALTER TABLE deliveries ADD COLUMN content TEXT;
     ALTER TABLE targets ADD COLUMN owner TEXT;
