@@ -16,6 +16,8 @@ import secrets
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
+import asyncpg
+
 from bot.model.delivery import Content, Delivery, DeliveryKey, KeyKind
 from bot.store.pg.section import PgSection
 from bot.store.records import DELIVERY_COLUMNS, delivery_from_row, instant
@@ -85,20 +87,36 @@ class PgLedger(PgSection):
         (a claimer that just committed the same target is seen by the second statement)."""
         if limit < 1 or not platforms:
             return []
+        while True:
+            chosen, rows = await self._claim_targets(now, lease, limit, list(platforms))
+            # Targets whose rows another claimer took between our snapshot and our lock:
+            # look again (a fresh snapshot) rather than report "nothing due".
+            if rows or not chosen:
+                break
+        claimed = [delivery_from_row(row) for row in rows]
+        return sorted(claimed, key=lambda d: (d.due_at, d.id))
+
+    async def _claim_targets(
+        self, now: datetime, lease: timedelta, limit: int, platforms: list[str]
+    ) -> tuple[list[int], list[asyncpg.Record]]:
+        """One try of :meth:`claim_due`: the targets locked, and the rows claimed."""
         async with self._transaction("claiming due deliveries failed") as conn:
-            chosen = await conn.fetch(
-                "SELECT t.id FROM targets t JOIN ("
-                "  SELECT d.target_id, MIN(d.due_at) AS first_due, MIN(d.id) AS first_id"
-                f"  FROM deliveries d WHERE d.due_at <= $1 AND {_CLAIMABLE}"
-                "  GROUP BY d.target_id) c ON c.target_id = t.id "
-                f"WHERE t.platform = ANY($2::text[]) AND NOT {_HELD.format(target='t.id')} "
-                "ORDER BY c.first_due, c.first_id LIMIT $3 FOR UPDATE OF t SKIP LOCKED",
-                ts(now),
-                list(platforms),
-                limit,
-            )
+            chosen = [
+                int(row["id"])
+                for row in await conn.fetch(
+                    "SELECT t.id FROM targets t JOIN ("
+                    "  SELECT d.target_id, MIN(d.due_at) AS first_due, MIN(d.id) AS first_id"
+                    f"  FROM deliveries d WHERE d.due_at <= $1 AND {_CLAIMABLE}"
+                    "  GROUP BY d.target_id) c ON c.target_id = t.id "
+                    f"WHERE t.platform = ANY($2::text[]) AND NOT {_HELD.format(target='t.id')} "
+                    "ORDER BY c.first_due, c.first_id LIMIT $3 FOR UPDATE OF t SKIP LOCKED",
+                    ts(now),
+                    platforms,
+                    limit,
+                )
+            ]
             if not chosen:
-                return []
+                return [], []
             rows = await conn.fetch(
                 f"UPDATE deliveries AS d SET {_CLAIM}, "
                 "claim_token = substr(md5(gen_random_uuid()::text), 1, 16) "
@@ -106,10 +124,9 @@ class PgLedger(PgSection):
                 f"AND NOT {_HELD.format(target='d.target_id')} RETURNING {_D_COLUMNS}",
                 ts(now),
                 ts(now + lease),
-                [int(row["id"]) for row in chosen],
+                chosen,
             )
-        claimed = [delivery_from_row(row) for row in rows]
-        return sorted(claimed, key=lambda d: (d.due_at, d.id))
+        return chosen, list(rows)
 
     async def set_content(self, claimed: Delivery, content: Content) -> bool:
         """Record what a claimed delivery carries, before it is sent (fenced by its token)."""
