@@ -33,6 +33,7 @@ _HELD = (
     "EXISTS (SELECT 1 FROM deliveries h WHERE h.target_id = {target} "
     "AND h.state = 'claimed' AND h.lease_until > $1)"
 )
+WINDOW = 8  # candidate rows read per target wanted (targets have a few rows each)
 _CLAIM = "state = 'claimed', claimed_at = $1, lease_until = $2, attempts = d.attempts + 1"
 _D_COLUMNS = ", ".join(f"d.{column.strip()}" for column in DELIVERY_COLUMNS.split(","))
 
@@ -87,46 +88,61 @@ class PgLedger(PgSection):
         (a claimer that just committed the same target is seen by the second statement)."""
         if limit < 1 or not platforms:
             return []
+        window = limit * WINDOW
         while True:
-            chosen, rows = await self._claim_targets(now, lease, limit, list(platforms))
-            # Targets whose rows another claimer took between our snapshot and our lock:
-            # look again (a fresh snapshot) rather than report "nothing due".
-            if rows or not chosen:
+            seen, chosen, rows = await self._claim_targets(
+                now, lease, limit, list(platforms), window
+            )
+            if rows:
                 break
+            if not chosen:  # every candidate is being claimed by someone else
+                if seen < window:
+                    break  # and there are no others: nothing is left to claim
+                window *= 4
+            # else: another claimer took the locked targets' rows between our snapshot and
+            # our lock; look again (a fresh snapshot) rather than report "nothing due".
         claimed = [delivery_from_row(row) for row in rows]
         return sorted(claimed, key=lambda d: (d.due_at, d.id))
 
     async def _claim_targets(
-        self, now: datetime, lease: timedelta, limit: int, platforms: list[str]
-    ) -> tuple[list[int], list[asyncpg.Record]]:
-        """One try of :meth:`claim_due`: the targets locked, and the rows claimed."""
+        self, now: datetime, lease: timedelta, limit: int, platforms: list[str], window: int
+    ) -> tuple[int, list[int], list[asyncpg.Record]]:
+        """One try of :meth:`claim_due`: how many candidate rows were read (at most
+        *window*, earliest due first, along the ``deliveries_unsent`` index), the targets
+        locked, and the rows claimed."""
         async with self._transaction("claiming due deliveries failed") as conn:
+            candidates = await conn.fetch(
+                "SELECT d.target_id FROM deliveries d JOIN targets t ON t.id = d.target_id "
+                f"WHERE d.state IN ('pending', 'claimed') AND d.due_at <= $1 AND {_CLAIMABLE} "
+                f"AND t.platform = ANY($2::text[]) AND NOT {_HELD.format(target='d.target_id')} "
+                "ORDER BY d.due_at, d.id LIMIT $3",
+                ts(now),
+                platforms,
+                window,
+            )
+            order = list(dict.fromkeys(int(row["target_id"]) for row in candidates))
             chosen = [
                 int(row["id"])
                 for row in await conn.fetch(
-                    "SELECT t.id FROM targets t JOIN ("
-                    "  SELECT d.target_id, MIN(d.due_at) AS first_due, MIN(d.id) AS first_id"
-                    f"  FROM deliveries d WHERE d.due_at <= $1 AND {_CLAIMABLE}"
-                    "  GROUP BY d.target_id) c ON c.target_id = t.id "
-                    f"WHERE t.platform = ANY($2::text[]) AND NOT {_HELD.format(target='t.id')} "
-                    "ORDER BY c.first_due, c.first_id LIMIT $3 FOR UPDATE OF t SKIP LOCKED",
-                    ts(now),
-                    platforms,
+                    "SELECT id FROM targets WHERE id = ANY($1::bigint[]) "
+                    "ORDER BY array_position($1::bigint[], id) LIMIT $2 FOR UPDATE SKIP LOCKED",
+                    order,
                     limit,
                 )
             ]
             if not chosen:
-                return [], []
+                return len(candidates), [], []
             rows = await conn.fetch(
                 f"UPDATE deliveries AS d SET {_CLAIM}, "
                 "claim_token = substr(md5(gen_random_uuid()::text), 1, 16) "
-                f"WHERE d.target_id = ANY($3::bigint[]) AND d.due_at <= $1 AND {_CLAIMABLE} "
+                "WHERE d.target_id = ANY($3::bigint[]) AND d.state IN ('pending', 'claimed') "
+                f"AND d.due_at <= $1 AND {_CLAIMABLE} "
                 f"AND NOT {_HELD.format(target='d.target_id')} RETURNING {_D_COLUMNS}",
                 ts(now),
                 ts(now + lease),
                 chosen,
             )
-        return chosen, list(rows)
+        return len(candidates), chosen, list(rows)
 
     async def set_content(self, claimed: Delivery, content: Content) -> bool:
         """Record what a claimed delivery carries, before it is sent (fenced by its token)."""

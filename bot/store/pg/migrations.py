@@ -102,6 +102,8 @@ MIGRATIONS: tuple[str, ...] = (
         UNIQUE (target_id, digest_key)
     );
     CREATE INDEX deliveries_open ON deliveries (state, due_at);
+    -- The rows still to send, in the order claim_due takes them (finished rows drop out).
+    CREATE INDEX deliveries_unsent ON deliveries (due_at, id) WHERE state IN ('pending', 'claimed');
     -- Planned rows wake the other processes' senders (LISTEN papersbot_due).
     CREATE FUNCTION papersbot_notify_due() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN

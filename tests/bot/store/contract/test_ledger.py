@@ -267,3 +267,18 @@ async def test_concurrent_claim_due_calls_never_share_a_target(database: Databas
     for n, batch in enumerate(batches):
         assert len({row.target_id for row in batch}) <= (3 if n < 10 else 20)
         assert all(owners[row.target_id] == n for row in batch)
+
+
+async def test_claim_due_takes_every_due_row_of_a_target_with_many(database: Database) -> None:
+    busy, quiet = await channel(database, "busy"), await channel(database, "quiet")
+    await database.ledger.plan_many(
+        [(busy.id, DeliveryKey.dm(n, WED), T0 - n * MIN, False) for n in range(1, 30)]
+        + [(quiet.id, DeliveryKey.dm(99, WED), T0 - 60 * MIN, False)],
+        missed_reason="",
+    )
+    [first] = await claim_due(database, limit=1)
+    assert first.target_id == quiet.id  # the earliest due row's target comes first
+    claimed = await claim_due(database, limit=1)
+    assert len(claimed) == 29
+    assert {row.target_id for row in claimed} == {busy.id}
+    assert [row.due_at for row in claimed] == sorted(row.due_at for row in claimed)

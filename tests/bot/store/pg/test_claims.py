@@ -12,6 +12,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+import asyncpg
+
 from bot.model.delivery import Delivery, DeliveryKey
 from bot.store.pg.db import PgStore
 
@@ -113,3 +115,30 @@ async def test_processes_split_the_due_rows_and_claim_each_once(pg_dsn: str) -> 
         took,
         dict(sorted(floor.by_claimer.items())),
     )
+
+
+async def test_targets_locked_by_others_are_passed_over_however_many(pg_dsn: str) -> None:
+    """A claimer reads the earliest candidate rows; when every one of them belongs to a target
+    another claimer has locked, it reads further instead of reporting nothing due."""
+    store = await PgStore.open(pg_dsn, pool_size=2)
+    other = await asyncpg.connect(pg_dsn)  # another process, in the middle of its claim
+    try:
+        targets = [await store.targets.ensure("slack", "T1", "channel", f"C{n}") for n in range(60)]
+        await store.ledger.plan_many(
+            [(t.id, DeliveryKey.dm(1, date(2026, 8, 19)), T0 - timedelta(seconds=n), False)
+             for n, t in enumerate(reversed(targets))],
+            missed_reason="",
+        )  # fmt: skip
+        first_due = [t.id for t in reversed(targets)][-50:]  # 50 targets, 50 rows: > 8 x 2
+        async with other.transaction():
+            await other.execute(
+                "SELECT 1 FROM targets WHERE id = ANY($1::bigint[]) FOR UPDATE", first_due
+            )
+            claimed = await store.ledger.claim_due(
+                now=T0, lease=LEASE, limit=2, platforms=["slack"]
+            )
+        assert len(claimed) == 2
+        assert not {row.target_id for row in claimed} & set(first_due)
+    finally:
+        await other.close()
+        await store.close()
