@@ -173,7 +173,7 @@ class PgLedger(PgSection):
         low, high = DeliveryKey.text_range(kind)
         row = await self._one(
             f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE target_id = $1 AND state = 'sent' "
-            'AND digest_key COLLATE "C" >= $2 AND digest_key COLLATE "C" < $3 '
+            "AND digest_key >= $2 AND digest_key < $3 "
             "ORDER BY due_at DESC, id DESC LIMIT 1",
             target_id,
             low,
@@ -189,8 +189,7 @@ class PgLedger(PgSection):
         low, high = DeliveryKey.text_range("sub")
         rows = await self._rows(
             "SELECT digest_key, due_at FROM deliveries WHERE target_id = ANY($1::bigint[]) "
-            "AND state = 'sent' AND due_at >= $2 AND digest_key COLLATE \"C\" >= $3 "
-            'AND digest_key COLLATE "C" < $4',
+            "AND state = 'sent' AND due_at >= $2 AND digest_key >= $3 AND digest_key < $4",
             sorted(set(target_ids)),
             ts(since),
             low,
