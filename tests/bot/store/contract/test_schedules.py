@@ -4,10 +4,14 @@ and moving ``next_fire`` on without undoing a command's change."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, time, timedelta
 
+import asyncpg
+
 from bot.model.schedule import Schedule
-from bot.store import Database
+from bot.store import Database, is_postgres
 from bot.store.records import ChannelDigest
 
 T0 = datetime(2026, 8, 19, 7, 0, tzinfo=UTC)
@@ -144,3 +148,41 @@ async def test_advance_many_leaves_rows_a_command_changed(database: Database) ->
     assert found is not None
     assert found.next_fire == T0 + day
     assert await schedules.earliest_fire() == T0
+
+
+async def execute(database_url: str, sql: str) -> None:
+    """*sql* on the store's database from another connection (to write what the API
+    refuses to)."""
+    if is_postgres(database_url):
+        conn = await asyncpg.connect(database_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+        return
+    with closing(sqlite3.connect(database_url)) as conn, conn:
+        conn.execute(sql)
+
+
+async def test_a_row_that_no_longer_parses_moves_a_day_on(
+    database: Database, database_url: str
+) -> None:
+    schedules = database.schedules
+    user = await database.targets.ensure("slack", "T1", "user", "U1")
+    broken = await schedules.add_subscription(user.id, "a", TOKYO, now=T0, next_fire=T0, limit=5)
+    good = await schedules.add_subscription(user.id, "b", TOKYO, now=T0, next_fire=T0, limit=5)
+    assert broken is not None
+    assert good is not None
+    await execute(
+        database_url, f"UPDATE subscriptions SET tz = 'Mars/Olympus' WHERE id = {broken.id}"
+    )
+    assert [s.id for s in await schedules.due_subscriptions(T0)] == [good.id]
+    assert await schedules.due_subscriptions(T0 + HOUR) == [good]  # the broken one moved on
+    assert await schedules.remove_subscriptions(user.id, good.id) == [good.id]
+    assert await schedules.earliest_fire() == T0 + timedelta(days=1)
+
+    channel = await database.targets.ensure("slack", "T1", "channel", "C1")
+    await schedules.set_digest(digest(channel.id, T0))
+    await execute(database_url, "UPDATE channel_digests SET tz = 'Mars/Olympus'")
+    assert await schedules.due_digests(T0) == []
+    assert await schedules.earliest_fire() == T0 + timedelta(days=1)
