@@ -1,6 +1,7 @@
 """Sending: claim → compose once → send → mark, for every ledger row due now.
 
-Every due row is claimed (atomically, with a token), its content composed once and stored
+Every due row is claimed (atomically, with a token, a batch of targets at a time, so
+processes sharing a database split them), its content composed once and stored
 on the row (:mod:`bot.delivery.compose`), sent through the platform's
 :class:`~bot.delivery.courier.Courier`, and marked. Rows of one target go one after another
 (so two subscriptions of one user never send the same paper); targets run concurrently,
@@ -64,35 +65,47 @@ class Sender:
         self.matches = SubscriptionMatches(store)
 
     async def deliver(self, report: TickReport) -> None:
-        """Send every row due now (and every claimed one whose lease expired)."""
-        now = self._clock()
-        due = await self._store.ledger.open_deliveries(now=now)
-        if not due:
-            return
-        by_target: dict[int, list[Delivery]] = defaultdict(list)
-        for delivery in due:
-            by_target[delivery.target_id].append(delivery)
-        matches = await self.matches.for_due(due, now)
-        gate = asyncio.Semaphore(self._concurrency)
+        """Send every row due now (and every claimed one whose lease expired).
 
-        async def run(rows: list[Delivery]) -> None:
-            async with gate:
-                for row in rows:
-                    await self._one(row, report, matches=matches)
-
+        Rows are claimed a batch of targets at a time (:meth:`LedgerStore.claim_due`), as
+        many as there are free slots, so several processes split the due rows between them
+        and no claim waits in a queue while its lease runs. Only platforms with a courier
+        are claimed: another process may be connected to the others."""
+        running: set[asyncio.Task[None]] = set()
         async with asyncio.TaskGroup() as group:
-            for rows in by_target.values():
-                group.create_task(run(rows))
+            while True:
+                while len(running) >= self._concurrency:
+                    done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    running -= done
+                batch = await self._claim(self._concurrency - len(running))
+                if not batch:
+                    return
+                matches = await self.matches.for_due(batch, self._clock())
+                by_target: dict[int, list[Delivery]] = defaultdict(list)
+                for delivery in batch:
+                    by_target[delivery.target_id].append(delivery)
+                for rows in by_target.values():
+                    running.add(group.create_task(self._target(rows, report, matches)))
 
-    async def _one(self, row: Delivery, report: TickReport, *, matches: Matches) -> None:
-        ledger = self._store.ledger
-        now = self._clock()
-        claimed = await ledger.claim(row.id, now=now, lease=self._lease)
-        if claimed is None:
-            return
+    async def _claim(self, targets: int) -> list[Delivery]:
+        """Claim the due rows of up to *targets* targets on the connected platforms."""
+        platforms = sorted(self._couriers)
+        if not platforms:
+            return []
+        return await self._store.ledger.claim_due(
+            now=self._clock(), lease=self._lease, limit=targets, platforms=platforms
+        )
+
+    async def _target(self, rows: list[Delivery], report: TickReport, matches: Matches) -> None:
+        """One target's claimed rows, one after another (they may share papers)."""
+        for row in rows:
+            await self._one(row, report, matches=matches)
+
+    async def _one(self, claimed: Delivery, report: TickReport, *, matches: Matches) -> None:
         target = await self._store.targets.by_id(claimed.target_id)
         assert target is not None  # rows cascade with their target
-        if now - claimed.due_at > self._grace:
+        assert claimed.claimed_at is not None  # claim_due returns claimed rows
+        if claimed.claimed_at - claimed.due_at > self._grace:
             await self._too_late(claimed, target, report)
             return
         try:

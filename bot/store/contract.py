@@ -180,6 +180,15 @@ class LedgerStore(Protocol):
         claimable now."""
         ...
 
+    async def claim_due(
+        self, *, now: datetime, lease: timedelta, limit: int, platforms: Sequence[str]
+    ) -> list[Delivery]:
+        """Claim (``claimed``, a new fencing token each, ``attempts + 1``, leased until
+        ``now + lease``) every due, claimable row of up to *limit* targets on *platforms*,
+        skipping targets with a row under a live lease (another sender works on them);
+        earliest due first. Concurrent claimers, in any process, split the targets."""
+        ...
+
     async def set_content(self, claimed: Delivery, content: Content) -> bool:
         """Record what a claimed delivery carries, before it is sent (see module docstring)."""
         ...

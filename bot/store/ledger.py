@@ -80,6 +80,37 @@ class Ledger(Section):
         )
         return delivery_from_row(row) if row is not None else None
 
+    async def claim_due(
+        self, *, now: datetime, lease: timedelta, limit: int, platforms: Sequence[str]
+    ) -> list[Delivery]:
+        """Claim every due, claimable row of up to *limit* targets on *platforms* that no
+        one else is working on (no row under a live lease), earliest due first.
+
+        One UPDATE, one write transaction: SQLite has one writer, so the choice of targets and the
+        claim of their rows cannot interleave with another claimer's. Each row gets a new
+        fencing token."""
+        if limit < 1 or not platforms:
+            return []
+        names = {f"p{n}": platform for n, platform in enumerate(platforms)}
+        claimable = (
+            "d.due_at <= :now AND ("
+            "(d.state = 'pending' AND (d.next_try_at IS NULL OR d.next_try_at <= :now)) "
+            "OR (d.state = 'claimed' AND d.lease_until <= :now))"
+        )
+        rows = await self._write(
+            f"UPDATE deliveries AS d SET state = 'claimed', claimed_at = :now, "
+            "lease_until = :until, claim_token = lower(hex(randomblob(8))), "
+            f"attempts = attempts + 1 WHERE {claimable} AND d.target_id IN ("
+            f"  SELECT d.target_id FROM deliveries d JOIN targets t ON t.id = d.target_id"
+            f"  WHERE {claimable} AND t.platform IN ({', '.join(':' + n for n in names)})"
+            "   AND NOT EXISTS (SELECT 1 FROM deliveries h WHERE h.target_id = d.target_id"
+            "     AND h.state = 'claimed' AND h.lease_until > :now)"
+            "  GROUP BY d.target_id ORDER BY MIN(d.due_at), MIN(d.id) LIMIT :limit"
+            f") RETURNING {DELIVERY_COLUMNS}",
+            {"now": ts(now), "until": ts(now + lease), "limit": limit, **names},
+        )
+        return sorted((delivery_from_row(row) for row in rows), key=lambda d: (d.due_at, d.id))
+
     async def set_content(self, claimed: Delivery, content: Content) -> bool:
         """Record what a claimed delivery carries, before it is sent (see module docstring)."""
         row = await self._write_one(

@@ -32,10 +32,13 @@ from bot.store.contract import (
 )
 from bot.store.pg.installations import PgInstallations, PgOAuthStates
 from bot.store.pg.leader import CLOCK, PgLeadership, lock_key
+from bot.store.pg.ledger import PgLedger
 from bot.store.pg.migrations import MIGRATIONS
 from bot.store.pg.pages import PgPages
 from bot.store.pg.runs import PgRuns
+from bot.store.pg.schedules import PgSchedules
 from bot.store.pg.section import DB_ERRORS
+from bot.store.pg.targets import PgTargets
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +83,9 @@ class PgStore:
         self.pages = PgPages(pool)
         self.installations = PgInstallations(pool)
         self.oauth_states = PgOAuthStates(pool)
+        self.targets = PgTargets(pool)
+        self.ledger = PgLedger(pool)
+        self.schedules = PgSchedules(pool)
 
     @classmethod
     async def open(cls, dsn: str, *, pool_size: int = POOL_SIZE) -> PgStore:

@@ -8,6 +8,11 @@ full-text index: SQLite has FTS5; here each paper carries a ``tsvector`` built i
 :mod:`bot.store.pg.tsv` with the same tokens FTS5 makes, under a GIN index (migration 7),
 and the narrow ranking columns live on ``papers`` itself (``featured``).
 
+Instants and ledger keys are ``COLLATE "C"`` (byte order, as in SQLite): under a linguistic
+collation, which a database created with an ``en_US`` locale has by default, ``...07:00:00+00:00``
+sorts after ``...07:00:00.5+00:00`` and ``sub;`` before ``sub:1``, so text order would no
+longer be time order, nor the key ranges of :meth:`DeliveryKey.text_range` hold.
+
 ``papersbot_schema`` records the version; migrations run under a transaction-level
 advisory lock, so processes starting together apply each migration exactly once.
 """
@@ -79,7 +84,7 @@ MIGRATIONS: tuple[str, ...] = (
         workspace       TEXT NOT NULL DEFAULT '',
         kind            TEXT NOT NULL CHECK (kind IN ('channel', 'user')),
         address         TEXT NOT NULL,
-        disabled_at     TEXT,
+        disabled_at     TEXT COLLATE "C",
         disabled_reason TEXT,
         owner_told      INTEGER NOT NULL DEFAULT 0,
         UNIQUE (platform, workspace, kind, address)
@@ -88,26 +93,36 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE deliveries (
         id          BIGSERIAL PRIMARY KEY,
         target_id   BIGINT NOT NULL REFERENCES targets (id) ON DELETE CASCADE,
-        digest_key  TEXT NOT NULL,
-        due_at      TEXT NOT NULL,
+        digest_key  TEXT COLLATE "C" NOT NULL,
+        due_at      TEXT COLLATE "C" NOT NULL,
         state       TEXT NOT NULL DEFAULT 'pending'
                     CHECK (state IN ('pending', 'claimed', 'sent', 'failed', 'missed')),
         attempts    INTEGER NOT NULL DEFAULT 0,
-        claimed_at  TEXT,
+        claimed_at  TEXT COLLATE "C",
         claim_token TEXT,
-        next_try_at TEXT,
-        sent_at     TEXT,
+        next_try_at TEXT COLLATE "C",
+        sent_at     TEXT COLLATE "C",
         message_id  TEXT,
         last_error  TEXT,
         UNIQUE (target_id, digest_key)
     );
     CREATE INDEX deliveries_open ON deliveries (state, due_at);
+    -- The rows still to send, in the order claim_due takes them (finished rows drop out).
+    CREATE INDEX deliveries_unsent ON deliveries (due_at, id) WHERE state IN ('pending', 'claimed');
+    -- Planned rows wake the other processes' senders (LISTEN papersbot_due).
+    CREATE FUNCTION papersbot_notify_due() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_notify('papersbot_due', '');
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER deliveries_notify_due AFTER INSERT ON deliveries
+        FOR EACH STATEMENT EXECUTE FUNCTION papersbot_notify_due();
 
     CREATE TABLE sent_papers (
         target_id   BIGINT NOT NULL REFERENCES targets (id) ON DELETE CASCADE,
         paper_id    TEXT NOT NULL,
         delivery_id BIGINT NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
-        sent_at     TEXT NOT NULL,
+        sent_at     TEXT COLLATE "C" NOT NULL,
         PRIMARY KEY (target_id, paper_id)
     );
     """,
@@ -121,8 +136,8 @@ MIGRATIONS: tuple[str, ...] = (
         tz          TEXT NOT NULL,
         cadence     TEXT NOT NULL CHECK (cadence IN ('daily', 'weekdays', 'weekly')),
         weekday     INTEGER NOT NULL DEFAULT 0,
-        created_at  TEXT NOT NULL,
-        next_fire   TEXT NOT NULL
+        created_at  TEXT COLLATE "C" NOT NULL,
+        next_fire   TEXT COLLATE "C" NOT NULL
     );
     CREATE INDEX subscriptions_target ON subscriptions (target_id);
     CREATE INDEX subscriptions_due ON subscriptions (next_fire);
@@ -138,10 +153,21 @@ MIGRATIONS: tuple[str, ...] = (
         min_upvotes INTEGER NOT NULL DEFAULT 0,
         empty_days  TEXT NOT NULL CHECK (empty_days IN ('note', 'silent')),
         owner       TEXT NOT NULL,
-        created_at  TEXT NOT NULL,
-        next_fire   TEXT NOT NULL
+        created_at  TEXT COLLATE "C" NOT NULL,
+        next_fire   TEXT COLLATE "C" NOT NULL
     );
     CREATE INDEX channel_digests_due ON channel_digests (next_fire);
+    -- A schedule changed in any process re-arms the leader's alarm (LISTEN
+    -- papersbot_schedules).
+    CREATE FUNCTION papersbot_notify_schedules() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_notify('papersbot_schedules', '');
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER subscriptions_notify AFTER INSERT OR UPDATE OR DELETE ON subscriptions
+        FOR EACH STATEMENT EXECUTE FUNCTION papersbot_notify_schedules();
+    CREATE TRIGGER channel_digests_notify AFTER INSERT OR UPDATE OR DELETE ON channel_digests
+        FOR EACH STATEMENT EXECUTE FUNCTION papersbot_notify_schedules();
 
     ALTER TABLE deliveries ADD COLUMN content TEXT;
     ALTER TABLE targets ADD COLUMN owner TEXT;
@@ -155,7 +181,7 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 5: claims are leases.
     """
-    ALTER TABLE deliveries ADD COLUMN lease_until TEXT;
+    ALTER TABLE deliveries ADD COLUMN lease_until TEXT COLLATE "C";
     """,
     # 6: multi-workspace installs (Slack OAuth) and suspended targets.
     """
