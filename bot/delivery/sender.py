@@ -29,6 +29,7 @@ from bot.delivery.courier import Courier, LookupFailed, SendResult, SendStatus
 from bot.delivery.matches import SubscriptionMatches
 from bot.delivery.policy import TickReport, backoff
 from bot.delivery.watch import DeliveryWatch
+from bot.errors import StoreError
 from bot.model.delivery import Content, Delivery, Target
 from bot.model.papers import StoredPaper
 from bot.model.replies import Reply
@@ -62,6 +63,7 @@ class Sender:
         self._grace = grace
         self._lease = lease
         self._concurrency = concurrency
+        self._held: dict[int, Delivery] = {}  # claimed by this pass, not yet finished
         self.matches = SubscriptionMatches(store)
 
     async def deliver(self, report: TickReport) -> None:
@@ -72,20 +74,42 @@ class Sender:
         and no claim waits in a queue while its lease runs. Only platforms with a courier
         are claimed: another process may be connected to the others."""
         running: set[asyncio.Task[None]] = set()
-        async with asyncio.TaskGroup() as group:
-            while True:
-                while len(running) >= self._concurrency:
-                    done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                    running -= done
-                batch = await self._claim(self._concurrency - len(running))
-                if not batch:
-                    return
-                matches = await self.matches.for_due(batch, self._clock())
-                by_target: dict[int, list[Delivery]] = defaultdict(list)
-                for delivery in batch:
-                    by_target[delivery.target_id].append(delivery)
-                for rows in by_target.values():
-                    running.add(group.create_task(self._target(rows, report, matches)))
+        renewing = asyncio.create_task(self._renew_leases())
+        try:
+            async with asyncio.TaskGroup() as group:
+                while True:
+                    while len(running) >= self._concurrency:
+                        done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                        running -= done
+                    batch = await self._claim(self._concurrency - len(running))
+                    if not batch:
+                        return
+                    self._held.update((row.id, row) for row in batch)
+                    matches = await self.matches.for_due(batch, self._clock())
+                    by_target: dict[int, list[Delivery]] = defaultdict(list)
+                    for delivery in batch:
+                        by_target[delivery.target_id].append(delivery)
+                    for rows in by_target.values():
+                        running.add(group.create_task(self._target(rows, report, matches)))
+        finally:
+            renewing.cancel()
+            await asyncio.gather(renewing, return_exceptions=True)
+            self._held.clear()
+
+    async def _renew_leases(self) -> None:
+        """While a pass runs, renew the leases of the rows it holds every third of a lease:
+        a slow send (rate limits, a busy machine) must not let another process take over a
+        row this one is about to post, so only a dead sender's claims ever expire."""
+        every = max(self._lease.total_seconds() / 3, 0.1)
+        while True:
+            await asyncio.sleep(every)
+            held = list(self._held.values())
+            if not held:
+                continue
+            try:
+                await self._store.ledger.renew(held, now=self._clock(), lease=self._lease)
+            except StoreError as exc:  # the fenced writes still protect every row
+                log.warning("renewing the leases of %d deliveries failed: %s", len(held), exc)
 
     async def _claim(self, targets: int) -> list[Delivery]:
         """Claim the due rows of up to *targets* targets on the connected platforms."""
@@ -102,6 +126,12 @@ class Sender:
             await self._one(row, report, matches=matches)
 
     async def _one(self, claimed: Delivery, report: TickReport, *, matches: Matches) -> None:
+        try:
+            await self._attempt(claimed, report, matches=matches)
+        finally:
+            self._held.pop(claimed.id, None)
+
+    async def _attempt(self, claimed: Delivery, report: TickReport, *, matches: Matches) -> None:
         target = await self._store.targets.by_id(claimed.target_id)
         assert target is not None  # rows cascade with their target
         assert claimed.claimed_at is not None  # claim_due returns claimed rows
@@ -169,6 +199,12 @@ class Sender:
         if claimed.attempts > 1 and await self._already_posted(
             claimed, target, courier, content, report
         ):
+            return
+        if not await ledger.renew([claimed], now=self._clock(), lease=self._lease):
+            # Taken over (this sender stalled past its lease): the new holder posts it.
+            log.warning(
+                "delivery %d (%s) was taken over before it was sent", claimed.id, claimed.key
+            )
             return
         result = await courier.send(target, reply, claimed.key)
         await self._record(claimed, target, content, result, report)

@@ -189,6 +189,14 @@ class LedgerStore(Protocol):
         earliest due first. Concurrent claimers, in any process, split the targets."""
         ...
 
+    async def renew(
+        self, claimed: Sequence[Delivery], *, now: datetime, lease: timedelta
+    ) -> set[int]:
+        """Extend the leases of *claimed* rows still held under their tokens to ``now +
+        lease``; the ids still held. A live sender renews what it works on, so only the
+        claims of a sender that died (or hung past its lease) are ever taken over."""
+        ...
+
     async def set_content(self, claimed: Delivery, content: Content) -> bool:
         """Record what a claimed delivery carries, before it is sent (see module docstring)."""
         ...

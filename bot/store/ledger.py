@@ -111,6 +111,26 @@ class Ledger(Section):
         )
         return sorted((delivery_from_row(row) for row in rows), key=lambda d: (d.due_at, d.id))
 
+    async def renew(
+        self, claimed: Sequence[Delivery], *, now: datetime, lease: timedelta
+    ) -> set[int]:
+        """Extend the leases of *claimed* rows still held under their tokens to ``now +
+        lease``; the ids still held (see :meth:`LedgerStore.renew`)."""
+        held: set[int] = set()
+        if not claimed:
+            return held
+        until = ts(now + lease)
+        async with self._transaction("renewing leases failed") as conn:
+            for row in claimed:
+                async with conn.execute(
+                    "UPDATE deliveries SET lease_until = ? WHERE id = ? AND state = 'claimed' "
+                    "AND claim_token = ? RETURNING id",
+                    (until, row.id, row.claim_token),
+                ) as cur:
+                    if await cur.fetchone() is not None:
+                        held.add(row.id)
+        return held
+
     async def set_content(self, claimed: Delivery, content: Content) -> bool:
         """Record what a claimed delivery carries, before it is sent (see module docstring)."""
         row = await self._write_one(

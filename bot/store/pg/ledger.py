@@ -148,6 +148,24 @@ class PgLedger(PgSection):
             )
         return len(candidates), chosen, list(rows)
 
+    async def renew(
+        self, claimed: Sequence[Delivery], *, now: datetime, lease: timedelta
+    ) -> set[int]:
+        """Extend the leases of *claimed* rows still held under their tokens to ``now +
+        lease``; the ids still held (see :meth:`LedgerStore.renew`)."""
+        if not claimed:
+            return set()
+        rows = await self._write(
+            "UPDATE deliveries AS d SET lease_until = $1 "
+            "FROM unnest($2::bigint[], $3::text[]) AS held (id, token) "
+            "WHERE d.id = held.id AND d.state = 'claimed' AND d.claim_token = held.token "
+            "RETURNING d.id",
+            ts(now + lease),
+            [row.id for row in claimed],
+            [row.claim_token for row in claimed],
+        )
+        return {int(row["id"]) for row in rows}
+
     async def set_content(self, claimed: Delivery, content: Content) -> bool:
         """Record what a claimed delivery carries, before it is sent (fenced by its token)."""
         row = await self._write_one(
@@ -246,6 +264,12 @@ class PgLedger(PgSection):
     ) -> bool:
         """Record a successful send and the papers it carried; ``False`` if the claim was lost."""
         async with self._transaction() as conn:
+            # The target first, as claim_due takes it (FOR UPDATE, then its rows): recording
+            # the papers needs a key-share lock on the target, and taking it after this
+            # row's lock would deadlock with a claimer that retook the target meanwhile.
+            await conn.execute(
+                "SELECT 1 FROM targets WHERE id = $1 FOR KEY SHARE", claimed.target_id
+            )
             won = await conn.fetchval(
                 "UPDATE deliveries SET state = 'sent', sent_at = $1, message_id = $2, "
                 "last_error = NULL WHERE id = $3 AND state = 'claimed' AND claim_token = $4 "

@@ -282,3 +282,22 @@ async def test_claim_due_takes_every_due_row_of_a_target_with_many(database: Dat
     assert len(claimed) == 29
     assert {row.target_id for row in claimed} == {busy.id}
     assert [row.due_at for row in claimed] == sorted(row.due_at for row in claimed)
+
+
+async def test_a_renewed_lease_is_never_taken_over_and_a_lost_one_is_not_renewed(
+    database: Database,
+) -> None:
+    ledger = database.ledger
+    a, b = await channel(database, "A"), await channel(database, "B")
+    await ledger.plan(a.id, DeliveryKey.dm(1, WED), due_at=T0)
+    await ledger.plan(b.id, DeliveryKey.dm(2, WED), due_at=T0)
+    [mine, stalled] = await claim_due(database)
+    # A live sender renews what it works on; the stalled one does not.
+    assert await ledger.renew([mine], now=T0 + LEASE / 2, lease=LEASE) == {mine.id}
+    [retaken] = await claim_due(database, T0 + LEASE)  # only the lease that ran out
+    assert retaken.id == stalled.id
+    # The stalled sender's renewal comes too late: the row is someone else's now.
+    assert await ledger.renew([mine, stalled], now=T0 + LEASE, lease=LEASE) == {mine.id}
+    assert await ledger.mark_sent(mine, now=T0 + LEASE, message_id="m1")
+    assert await ledger.renew([mine], now=T0 + LEASE, lease=LEASE) == set()  # finished
+    assert await ledger.renew([], now=T0, lease=LEASE) == set()
