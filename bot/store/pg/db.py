@@ -29,7 +29,9 @@ from bot.store.contract import (
     ScheduleStore,
     TargetStore,
 )
+from bot.store.pg.fulltext import PgFullText
 from bot.store.pg.migrations import MIGRATIONS
+from bot.store.pg.papers import PgPapers
 from bot.store.pg.section import DB_ERRORS
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,8 @@ class PgStore:
 
     def _attach(self, pool: asyncpg.Pool) -> None:
         """Build the store's parts on *pool*."""
+        self.papers = PgPapers(pool)
+        self.fulltext = PgFullText(pool)
 
     @classmethod
     async def open(cls, dsn: str, *, pool_size: int = POOL_SIZE) -> PgStore:
