@@ -28,14 +28,22 @@ from bot.store.pg.tsv import document, tsquery
 from bot.store.records import FIELDS, Candidate, UpsertResult
 from bot.store.rows import COLUMNS, paper_params, row_to_paper, rowid_for, ts
 
+# The batch as arrays: rowid, COLUMNS, then the index entry made from the incoming text
+# (what a new row holds; an updated row is re-indexed from its merged text afterwards).
 _TYPES = (
-    "text, text, text, text, text, text, text, int, int, text, text, int, text, text, text, text"
+    *("bigint", "text", "text", "text", "text", "text", "text", "text", "int", "int", "text"),
+    *("text", "int", "text", "text", "text", "text"),
+    *("text", "int", "int", "int", "int", "int", "float8"),
 )
-_UNNEST = ", ".join(f"${i}::{t}[]" for i, t in enumerate(_TYPES.split(", "), start=2))
+_NAMES = f"rowid, {COLUMNS}, fts, l0, l1, l2, l3, l4, featured"
+_UNNEST = ", ".join(f"${i}::{t}[]" for i, t in enumerate(_TYPES, start=1))
+_SEEN = len(_TYPES) + 1
 
 _UPSERT = f"""
-INSERT INTO papers AS p (rowid, {COLUMNS}, first_seen, updated_at)
-SELECT u.*, $18, $18 FROM unnest($1::bigint[], {_UNNEST}) AS u
+INSERT INTO papers AS p (rowid, {COLUMNS}, first_seen, updated_at, fts, fts_lengths, featured)
+SELECT u.rowid, {", ".join(f"u.{c}" for c in COLUMNS.split(", "))}, ${_SEEN}, ${_SEEN},
+       u.fts::tsvector, ARRAY[u.l0, u.l1, u.l2, u.l3, u.l4], u.featured
+FROM unnest({_UNNEST}) AS u({_NAMES})
 ON CONFLICT (id) DO UPDATE SET
     title = excluded.title,
     abstract = CASE WHEN excluded.abstract <> '' THEN excluded.abstract ELSE p.abstract END,
@@ -100,6 +108,13 @@ _CANDIDATE = "SELECT rowid, upvotes, comments, github_stars AS stars, featured F
 _ATTEMPTS = 3  # a rowid taken by another process between our check and our insert
 
 
+def _entry(paper: Paper, seen: str) -> tuple[object, ...]:
+    """A new row's index entry: tsvector literal, field lengths, featured."""
+    params = paper_params(paper)
+    doc = document([*params[1:5], paper.ai_summary or ""])
+    return (doc.vector, *doc.lengths, featured_at(params[6], params[5], seen))
+
+
 def featured_at(daily_day: str | None, published: str | None, first_seen: str) -> float:
     """Unix time of the Daily Papers day, else publication, else first sight (as SQLite's
     ``paper_rank`` triggers compute it; naive values are UTC)."""
@@ -137,7 +152,8 @@ class PgPapers(PgSection):
 
     async def _upsert(self, conn: Conn, batch: Sequence[Paper], seen: str) -> int:
         rowids = await self._rowids(conn, batch)
-        columns = list(zip(*(paper_params(p) for p in batch), strict=True))
+        rows = [(*paper_params(p), *_entry(p, seen)) for p in batch]
+        columns = list(zip(*rows, strict=True))
         merged = await conn.fetch(_UPSERT, rowids, *columns, seen)
         await self._reindex(conn, merged)
         hf = [p.id for p in batch if p.source == "hf"]
@@ -179,30 +195,38 @@ class PgPapers(PgSection):
         return int(value)
 
     async def _reindex(self, conn: Conn, merged: Sequence[asyncpg.Record]) -> None:
-        """Write the merged rows' index entries and the totals' and vocabulary's deltas."""
-        docs = [document([row[f] or "" for f in FIELDS]) for row in merged]
-        await conn.execute(
-            _REINDEX,
-            [row["rowid"] for row in merged],
-            [doc.vector for doc in docs],
-            *([doc.lengths[i] for doc in docs] for i in range(len(FIELDS))),
-            [featured_at(r["daily_day"], r["published"], r["first_seen"]) for r in merged],
-        )
+        """Re-index the updated rows from their merged text (new rows were indexed as they
+        were inserted) and write the totals' and vocabulary's deltas."""
+        updated = [row for row in merged if not row["inserted"]]
+        docs = [document([row[f] or "" for f in FIELDS]) for row in updated]
+        if updated:
+            await conn.execute(
+                _REINDEX,
+                [row["rowid"] for row in updated],
+                [doc.vector for doc in docs],
+                *([doc.lengths[i] for doc in docs] for i in range(len(FIELDS))),
+                [featured_at(r["daily_day"], r["published"], r["first_seen"]) for r in updated],
+            )
         terms: Counter[str] = Counter()
         lengths = [0] * len(FIELDS)
-        for row, doc in zip(merged, docs, strict=True):
-            old = frozenset(row["lexemes"])
-            terms.update(doc.lexemes - old)
-            terms.subtract(old - doc.lexemes)
-            for i, (new, was) in enumerate(zip(doc.lengths, row["fts_lengths"], strict=True)):
-                lengths[i] += new - was
+        for row in merged:
+            if not row["inserted"]:
+                continue
+            terms.update(row["lexemes"])  # new rows: what was inserted
+            lengths = [a + b for a, b in zip(lengths, row["fts_lengths"], strict=True)]
+        for row, doc in zip(updated, docs, strict=True):
+            terms.subtract(row["lexemes"])  # updated rows: replace the old entry by the new
+            terms.update(doc.lexemes)
+            lengths = [
+                a - b + c for a, b, c in zip(lengths, row["fts_lengths"], doc.lengths, strict=True)
+            ]
         changed = sorted(term for term, delta in terms.items() if delta)
         if changed:
             await conn.execute(_TERMS, changed, [terms[t] for t in changed])
             await conn.execute(
                 "DELETE FROM fts_terms WHERE term = ANY($1::text[]) AND docs <= 0", changed
             )
-        inserted = sum(1 for row in merged if row["inserted"])
+        inserted = len(merged) - len(updated)
         await conn.execute(_TOTALS, inserted, lengths)
 
     async def get(self, paper_id: str) -> StoredPaper | None:
