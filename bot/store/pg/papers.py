@@ -63,7 +63,8 @@ ON CONFLICT (id) DO UPDATE SET
     updated_at = excluded.updated_at
 RETURNING p.rowid, p.id, (p.xmax = 0) AS inserted, {", ".join(f"p.{f}" for f in FIELDS)},
     p.daily_day, p.published, p.first_seen, p.fts_lengths,
-    tsvector_to_array(p.fts) AS lexemes
+    ARRAY(SELECT l FROM unnest(tsvector_to_array(p.fts)) AS l WHERE strpos(l, ' ') = 0)
+        AS lexemes
 """
 # GREATEST ignores NULLs: SQLite's COALESCE(MAX(a, b), b, a) for the stars.
 
