@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, date, datetime
 from typing import Any
 
 from bot.model.ids import chronological_key as rowid_for
 from bot.model.papers import Paper
+from bot.store.records import Row
 
 __all__ = ["COLUMNS", "paper_params", "row_to_paper", "rowid_for", "ts"]
 
@@ -55,7 +55,7 @@ def _lines(text: str) -> tuple[str, ...]:
     return tuple(line for line in text.split("\n") if line)
 
 
-def row_to_paper(row: sqlite3.Row) -> Paper:
+def row_to_paper(row: Row) -> Paper:
     """Inverse of :func:`paper_params` for a row that selected ``COLUMNS``."""
     return Paper(
         id=row["id"],

@@ -30,11 +30,13 @@ from bot.store.contract import (
     ScheduleStore,
     TargetStore,
 )
+from bot.store.pg.fulltext import PgFullText
 from bot.store.pg.installations import PgInstallations, PgOAuthStates
 from bot.store.pg.leader import CLOCK, PgLeadership, lock_key
 from bot.store.pg.ledger import PgLedger
 from bot.store.pg.migrations import MIGRATIONS
 from bot.store.pg.pages import PgPages
+from bot.store.pg.papers import PgPapers
 from bot.store.pg.runs import PgRuns
 from bot.store.pg.schedules import PgSchedules
 from bot.store.pg.section import DB_ERRORS
@@ -79,6 +81,8 @@ class PgStore:
 
     def _attach(self, pool: asyncpg.Pool) -> None:
         """Build the store's parts on *pool*."""
+        self.papers = PgPapers(pool)
+        self.fulltext = PgFullText(pool)
         self.runs = PgRuns(pool)
         self.pages = PgPages(pool)
         self.installations = PgInstallations(pool)

@@ -222,7 +222,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     INSERT INTO fts_totals DEFAULT VALUES;
     CREATE TABLE fts_terms (
-        term  TEXT PRIMARY KEY,
+        term  TEXT COLLATE "C" PRIMARY KEY,  -- byte order: prefix ranges, like FTS5
         docs  INTEGER NOT NULL
     );
     """,

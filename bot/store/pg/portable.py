@@ -21,18 +21,17 @@ event loop, batch by batch: these are one-shot commands, with nothing else on th
 from __future__ import annotations
 
 import asyncio
-import math
-import re
-import unicodedata
+from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 
 from bot.errors import StoreError, UserInputError
 from bot.store.pg.db import CONNECT_TIMEOUT, PgStore, redact
+from bot.store.pg.papers import TERMS, TOTALS, featured_at
 from bot.store.pg.section import DB_ERRORS, Conn
+from bot.store.pg.tsv import document
 from bot.store.portable import (
     NEVER_REUSED,
     TABLES,
@@ -260,15 +259,7 @@ async def _sequences(conn: asyncpg.Connection, header: Row) -> None:
 
 
 # -- the PostgreSQL-only columns of papers ----------------------------------------------
-# Minimal stand-in for bot.store.pg.papers/tsv (written on another branch): the same
-# folding and tokens as FTS5's unicode61 (NFKD, marks dropped, lower case, runs of letters
-# and digits), field weights A title, B abstract, C keywords and AI summary, D authors,
-# field lengths in FIELDS order.
-
-_TOKEN = re.compile(r"[^\W_]+")
-_WEIGHTS = {"title": "A", "abstract": "B", "keywords": "C", "ai_summary": "C", "authors": "D"}
-_MAX_POSITION = 16383
-_MAX_LEXEME_BYTES = 2046
+# Imported rows carry no index; they get it from the same builder an upsert uses.
 
 _INDEX = """
 UPDATE papers AS p
@@ -276,59 +267,12 @@ SET fts = v.fts::tsvector, fts_lengths = v.lengths::int[], featured = v.featured
 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::float8[]) AS v(rowid, fts, lengths, featured)
 WHERE p.rowid = v.rowid
 """
-_TERMS = """
-INSERT INTO fts_terms AS t (term, docs)
-SELECT lexeme, count(*) FROM papers, unnest(tsvector_to_array(fts)) AS lexeme
-WHERE rowid = ANY($1::bigint[]) GROUP BY lexeme ORDER BY lexeme
-ON CONFLICT (term) DO UPDATE SET docs = t.docs + excluded.docs
-"""
-_TOTALS = """
-UPDATE fts_totals SET papers = papers + $1,
-    lengths = ARRAY(SELECT l + d FROM unnest(lengths, $2::bigint[]) WITH ORDINALITY
-                    AS x(l, d, i) ORDER BY i)
-"""
-
-
-def _tokens(text: str) -> list[str]:
-    folded = text.lower()
-    if not folded.isascii():  # most abstracts are ASCII: nothing to decompose
-        folded = unicodedata.normalize("NFKD", folded)
-        folded = "".join(ch for ch in folded if not unicodedata.combining(ch)).lower()
-    return [t for t in _TOKEN.findall(folded) if len(t.encode()) <= _MAX_LEXEME_BYTES]
-
-
-def _document(texts: Sequence[str]) -> tuple[str, list[int]]:
-    """A paper's ``tsvector`` literal and its fields' token counts (FIELDS order)."""
-    positions: dict[str, list[str]] = {}
-    lengths: list[int] = []
-    start = 0
-    for field, text in zip(FIELDS, texts, strict=True):
-        tokens = _tokens(text)
-        lengths.append(len(tokens))
-        for offset, token in enumerate(tokens, start=1):
-            pos = min(start + offset, _MAX_POSITION)
-            positions.setdefault(token, []).append(f"{pos}{_WEIGHTS[field]}")
-        start += len(tokens) + 2  # a gap: a phrase never spans two fields
-    vector = " ".join(f"{_quote(t)}:{','.join(p)}" for t, p in positions.items())
-    return vector, lengths
-
-
-def _quote(lexeme: str) -> str:
-    """*lexeme* as a quoted ``tsvector`` lexeme."""
-    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
-
-
-def _featured(daily_day: str | None, published: str | None, first_seen: str) -> float:
-    """Unix time of the Daily Papers day, else publication, else first sight (SQLite's
-    ``paper_rank`` triggers: whole seconds); naive values are UTC. :class:`ValueError`
-    when none of them is an instant (SQLite refuses such a row too)."""
-    value = datetime.fromisoformat(daily_day or published or first_seen)
-    return float(math.floor((value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()))
 
 
 async def index_papers(conn: asyncpg.Connection | Conn, rowids: Sequence[int]) -> None:
     """Fill ``featured``, ``fts`` and ``fts_lengths`` of the papers *rowids* (just
-    inserted, not yet indexed) and add them to ``fts_terms`` and ``fts_totals``."""
+    inserted, not yet indexed) and add them to ``fts_terms`` and ``fts_totals``, with the
+    store's own index builder (:func:`bot.store.pg.tsv.document`, as an upsert writes it)."""
     if not rowids:
         return
     found = await conn.fetch(
@@ -336,14 +280,16 @@ async def index_papers(conn: asyncpg.Connection | Conn, rowids: Sequence[int]) -
         "FROM papers WHERE rowid = ANY($1::bigint[])",
         list(rowids),
     )
-    docs = [_document([row[field] or "" for field in FIELDS]) for row in found]
+    docs = [document([row[field] or "" for field in FIELDS]) for row in found]
     await conn.execute(
         _INDEX,
         [row["rowid"] for row in found],
-        [vector for vector, _ in docs],
-        ["{" + ",".join(map(str, lengths)) + "}" for _, lengths in docs],
-        [_featured(r["daily_day"], r["published"], r["first_seen"]) for r in found],
+        [doc.vector for doc in docs],
+        ["{" + ",".join(map(str, doc.lengths)) + "}" for doc in docs],
+        [featured_at(r["daily_day"], r["published"], r["first_seen"]) for r in found],
     )
-    await conn.execute(_TERMS, [row["rowid"] for row in found])
-    sums = [sum(lengths[i] for _, lengths in docs) for i in range(len(FIELDS))]
-    await conn.execute(_TOTALS, len(found), sums)
+    counts = Counter(lexeme for doc in docs for lexeme in doc.lexemes)
+    terms = sorted(counts)
+    await conn.execute(TERMS, terms, [counts[t] for t in terms])
+    sums = [sum(doc.lengths[i] for doc in docs) for i in range(len(FIELDS))]
+    await conn.execute(TOTALS, len(found), sums)
