@@ -29,8 +29,8 @@ MIGRATIONS: tuple[str, ...] = (
         abstract      TEXT NOT NULL DEFAULT '',
         authors       TEXT NOT NULL DEFAULT '',
         keywords      TEXT NOT NULL DEFAULT '',
-        published     TEXT,
-        daily_day     TEXT,
+        published     TEXT COLLATE "C",
+        daily_day     TEXT COLLATE "C",
         upvotes       INTEGER NOT NULL DEFAULT 0,
         comments      INTEGER NOT NULL DEFAULT 0,
         ai_summary    TEXT,
@@ -40,8 +40,8 @@ MIGRATIONS: tuple[str, ...] = (
         organization  TEXT,
         thumbnail     TEXT,
         source        TEXT NOT NULL,
-        first_seen    TEXT NOT NULL,
-        updated_at    TEXT NOT NULL,
+        first_seen    TEXT COLLATE "C" NOT NULL,
+        updated_at    TEXT COLLATE "C" NOT NULL,
         -- Unix time of the Daily Papers day, else publication, else first sight (ranking)
         featured      DOUBLE PRECISION NOT NULL DEFAULT 0
     );
@@ -51,7 +51,7 @@ MIGRATIONS: tuple[str, ...] = (
 
     CREATE TABLE paper_stats (
         paper_rowid BIGINT NOT NULL REFERENCES papers (rowid) ON DELETE CASCADE,
-        seen_at     TEXT NOT NULL,
+        seen_at     TEXT COLLATE "C" NOT NULL,
         upvotes     INTEGER NOT NULL,
         comments    INTEGER NOT NULL,
         stars       INTEGER,
@@ -61,9 +61,9 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE ingest_runs (
         id          BIGSERIAL PRIMARY KEY,
         source      TEXT NOT NULL,
-        day         TEXT,
-        started_at  TEXT NOT NULL,
-        finished_at TEXT NOT NULL,
+        day         TEXT COLLATE "C",
+        started_at  TEXT COLLATE "C" NOT NULL,
+        finished_at TEXT COLLATE "C" NOT NULL,
         ok          INTEGER NOT NULL,
         papers      INTEGER NOT NULL DEFAULT 0,
         error       TEXT
@@ -73,7 +73,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE search_pages (
         token       TEXT PRIMARY KEY,
         query       TEXT NOT NULL,
-        created_at  TEXT NOT NULL
+        created_at  TEXT COLLATE "C" NOT NULL
     );
     """,
     # 2: delivery targets, the delivery ledger and the papers each target received.
@@ -192,14 +192,14 @@ MIGRATIONS: tuple[str, ...] = (
         enterprise_id TEXT NOT NULL DEFAULT '',
         team_id       TEXT NOT NULL DEFAULT '',
         user_id       TEXT NOT NULL DEFAULT '',
-        installed_at  TEXT NOT NULL,
+        installed_at  TEXT COLLATE "C" NOT NULL,
         payload       BYTEA NOT NULL,
         UNIQUE (platform, kind, enterprise_id, team_id, user_id)
     );
     CREATE INDEX installations_team ON installations (platform, kind, team_id);
     CREATE TABLE oauth_states (
         state       TEXT PRIMARY KEY,
-        expires_at  TEXT NOT NULL
+        expires_at  TEXT COLLATE "C" NOT NULL
     );
     CREATE INDEX oauth_states_expiry ON oauth_states (expires_at);
     ALTER TABLE targets ADD COLUMN suspended INTEGER NOT NULL DEFAULT 0;

@@ -12,8 +12,10 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from bot.model.delivery import DeliveryKey
+from bot.model.papers import Paper
 from bot.model.schedule import Schedule
 from bot.store.pg.db import PgStore
+from bot.store.records import IngestRun
 from tests.pg import PostgresServer
 
 WHOLE = datetime(2026, 8, 19, 7, 0, tzinfo=UTC)  # written without a fraction
@@ -61,3 +63,21 @@ async def test_instants_and_keys_keep_byte_order_under_an_english_collation(
     )
     assert sub is not None
     assert [s.id for s in await english.schedules.due_subscriptions(JUST_AFTER)] == [sub.id]
+
+
+async def test_papers_runs_pages_and_states_keep_time_order_too(english: PgStore) -> None:
+    paper = Paper(id="2608.00001", title="Whole seconds", daily_day=date(2026, 8, 19))
+    await english.papers.upsert([paper], seen_at=WHOLE)
+    # first stored at 07:00:00 sharp: it is new to anyone who last looked half a second before
+    assert [p.paper.id for p in await english.papers.seen_since(WHOLE - LEASE)] == [paper.id]
+    assert await english.papers.seen_since(JUST_AFTER) == []
+    run = IngestRun("hf", None, WHOLE, WHOLE, True, 1, None)
+    later = IngestRun("hf", None, JUST_AFTER, JUST_AFTER, False, 0, "down")
+    await english.runs.record(run)
+    await english.runs.record(later)
+    last, last_ok = (await english.runs.last())["hf"]
+    assert last is not None
+    assert last_ok is not None
+    assert (last.ok, last_ok.ok) == (False, True)
+    await english.oauth_states.issue("s1", now=WHOLE - LEASE, expires_at=JUST_AFTER)
+    assert await english.oauth_states.outstanding(WHOLE) == 1  # expires half a second later
