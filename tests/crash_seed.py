@@ -14,12 +14,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
+
 from bot.app import bundled_snapshot
 from bot.model.caller import Caller
 from bot.model.delivery import DeliveryKey
 from bot.service.papersbot import PapersBot
 from bot.sources.snapshot import SnapshotSource
-from bot.store import Store
+from bot.store import Database, open_database
 from bot.store.records import IngestRun
 from tests.fakes.clock import Clock
 
@@ -48,13 +50,14 @@ def schedule_time(now: datetime) -> datetime:
     return (now - timedelta(minutes=5)).replace(second=0, microsecond=0)
 
 
-async def seed(db: Path, *, channels: int, users: int, team: str, now: datetime) -> Seeded:
-    """Create the store at *db* with the bundled papers (first stored an hour before *now*),
-    a fresh ingest run, *channels* channel digests and *users* one-subscription users."""
+async def seed(db: str | Path, *, channels: int, users: int, team: str, now: datetime) -> Seeded:
+    """Create the store at *db* (a SQLite path or a PostgreSQL URL) with the bundled papers
+    (first stored an hour before *now*), a fresh ingest run, *channels* channel digests and
+    *users* one-subscription users."""
     fire = schedule_time(now)
     at = f"{fire:%H:%M}"
     created = now - timedelta(minutes=10)
-    store = await Store.open(db)
+    store = await open_database(db)
     try:
         # The recorded days are months old, and a DM never calls an old paper new: the
         # newest three recorded days are relabelled as the last three days, as if Hugging
@@ -89,7 +92,7 @@ async def seed(db: Path, *, channels: int, users: int, team: str, now: datetime)
     return Seeded(keys[0], keys[1], at)
 
 
-async def _expected_keys(store: Store, now: datetime) -> tuple[dict[str, str], dict[str, str]]:
+async def _expected_keys(store: Database, now: datetime) -> tuple[dict[str, str], dict[str, str]]:
     """The key each schedule's first fire is delivered under, as text (as the ledger and
     Slack's message metadata hold it)."""
     channels: dict[str, str] = {}
@@ -127,21 +130,34 @@ class Row:
     last_error: str | None
 
 
+_LEDGER = (
+    "SELECT t.kind, t.address, d.digest_key, d.state, d.attempts, d.message_id, "
+    "d.content, d.last_error FROM deliveries d JOIN targets t ON t.id = d.target_id "
+    "ORDER BY d.id"
+)
+
+
 def ledger_rows(db: Path) -> list[Row]:
     """Every delivery row (empty before the first process planned anything)."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
     try:
-        rows = conn.execute(
-            "SELECT t.kind, t.address, d.digest_key, d.state, d.attempts, d.message_id, "
-            "d.content, d.last_error FROM deliveries d JOIN targets t ON t.id = d.target_id "
-            "ORDER BY d.id"
-        ).fetchall()
+        rows = conn.execute(_LEDGER).fetchall()
     finally:
         conn.close()
     return [
         Row(kind, address, key, state, attempts, message_id, _kind(content), error)
         for kind, address, key, state, attempts, message_id, content, error in rows
     ]
+
+
+async def pg_ledger_rows(dsn: str) -> list[Row]:
+    """:func:`ledger_rows` of a PostgreSQL store (readable beside running processes)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(_LEDGER)
+    finally:
+        await conn.close()
+    return [Row(r[0], r[1], r[2], r[3], r[4], r[5], _kind(r[6]), r[7]) for r in rows]
 
 
 def _kind(content: str | None) -> str | None:

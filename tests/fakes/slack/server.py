@@ -102,6 +102,12 @@ class FakeSlack(OAuthFake):
         self.page_size = 100
         self.latency: dict[str, float] = {}  # seconds every call of a method takes
         self.ts_epoch = 1_786_000_000  # message ts: this + a counter (int(time.time()): now)
+        # chat.postMessage's per-channel limit, off unless set: (burst, seconds): at most
+        # `burst` posts to one channel in any `seconds`, else 429 with Retry-After: 1.
+        # Slack documents about one message per second per channel, short bursts allowed.
+        self.channel_limit: tuple[int, float] | None = None
+        self.limited = 0  # 429s sent for the per-channel limit
+        self._posted_at: dict[str, deque[float]] = defaultdict(deque)
         self.socket_connected = asyncio.Event()
         self._faults: dict[str, deque[Fault]] = defaultdict(deque)
         self._channel_faults: dict[str, deque[Fault]] = defaultdict(deque)
@@ -315,6 +321,9 @@ class FakeSlack(OAuthFake):
             await asyncio.sleep(delay)
         if method in self._holds:
             await self._holds[method].wait()
+        if method == "chat.postMessage" and self._over_channel_limit(str(args.get("channel"))):
+            self.limited += 1
+            return _error("ratelimited", status=429, headers={"Retry-After": "1"})
         faults = self._faults[method] or self._channel_faults[str(args.get("channel", ""))]
         if faults and not (fault := faults.popleft()).passes:
             return _fault(fault)
@@ -323,6 +332,20 @@ class FakeSlack(OAuthFake):
             return _error("unknown_method")
         result: dict[str, Any] | str = handler(args, token)
         return _error(result) if isinstance(result, str) else _ok(result)
+
+    def _over_channel_limit(self, channel: str) -> bool:
+        """Whether a post to *channel* now breaks :attr:`channel_limit` (else it counts)."""
+        if self.channel_limit is None:
+            return False
+        burst, seconds = self.channel_limit
+        now = time.monotonic()
+        times = self._posted_at[channel]
+        while times and times[0] <= now - seconds:
+            times.popleft()
+        if len(times) >= burst:
+            return True
+        times.append(now)
+        return False
 
     def _auth_test(self, args: dict[str, Any], token: str | None) -> dict[str, Any]:
         answer = self.auth_test_for(token)
