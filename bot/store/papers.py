@@ -13,12 +13,13 @@ from datetime import date, datetime
 
 from bot.errors import StoreError
 from bot.grammar.query import Condition, fts5
-from bot.model.papers import Paper, Snapshot, StoredPaper
+from bot.model.papers import Paper, StoredPaper
 from bot.store.records import (
     Candidate,
     UpsertResult,
+    with_history,
 )
-from bot.store.rows import COLUMNS, paper_params, row_to_paper, rowid_for, ts
+from bot.store.rows import COLUMNS, paper_params, rowid_for, ts
 from bot.store.section import Section
 
 _UPSERT = f"""
@@ -210,25 +211,8 @@ class Papers(Section):
         """Rows selected as ``rowid, COLUMNS, first_seen``, with their popularity history."""
         if not rows:
             return []
-        history: dict[int, list[Snapshot]] = {}
         sql = (
             "SELECT paper_rowid, seen_at, upvotes, comments, stars FROM paper_stats "
             "WHERE paper_rowid IN ({ids}) ORDER BY paper_rowid, seen_at"
         )
-        for snap in await self._rows_in(sql, [r["rowid"] for r in rows]):
-            history.setdefault(int(snap["paper_rowid"]), []).append(
-                Snapshot(
-                    datetime.fromisoformat(snap["seen_at"]),
-                    snap["upvotes"],
-                    snap["comments"],
-                    snap["stars"],
-                )
-            )
-        return [
-            StoredPaper(
-                paper=row_to_paper(row),
-                first_seen=datetime.fromisoformat(str(row["first_seen"])),
-                history=tuple(history.get(int(row["rowid"]), ())),
-            )
-            for row in rows
-        ]
+        return with_history(rows, await self._rows_in(sql, [r["rowid"] for r in rows]))

@@ -7,18 +7,19 @@ column name (:class:`sqlite3.Row`, :class:`asyncpg.Record`).
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
-from typing import Any, Literal, Protocol
+from datetime import date, datetime, time, timedelta
+from typing import Literal, TypeVar
 
 from bot.model.delivery import STATES, Content, Delivery, DeliveryKey, Kind, State, Target
+from bot.model.papers import Snapshot, StoredPaper
 from bot.model.schedule import CADENCES, Cadence, Schedule
+from bot.store.rows import Row, row_to_paper, ts
 
-
-class Row(Protocol):
-    """A database row read by column name."""
-
-    def __getitem__(self, key: str, /) -> Any: ...
+log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 # -- papers --------------------------------------------------------------------------
@@ -251,3 +252,69 @@ def sealed_from_row(row: Row) -> SealedRow:
     key = InstallKey(row["platform"], kind, row["enterprise_id"], row["team_id"], row["user_id"])
     installed = datetime.fromisoformat(row["installed_at"])
     return SealedRow(int(row["id"]), key, installed, bytes(row["payload"]))
+
+
+# -- shared assembly --------------------------------------------------------------------
+
+
+def run_from_row(row: Row) -> IngestRun:
+    return IngestRun(
+        source=row["source"],
+        day=date.fromisoformat(row["day"]) if row["day"] else None,
+        started_at=datetime.fromisoformat(row["started_at"]),
+        finished_at=datetime.fromisoformat(row["finished_at"]),
+        ok=bool(row["ok"]),
+        papers=row["papers"],
+        error=row["error"],
+    )
+
+
+def latest_runs(rows: Iterable[Row]) -> dict[str, tuple[IngestRun | None, IngestRun | None]]:
+    """Per source, its latest run and its latest good run, from runs in id order."""
+    result: dict[str, tuple[IngestRun | None, IngestRun | None]] = {}
+    for row in rows:
+        run = run_from_row(row)
+        _, last_ok = result.get(run.source, (None, None))
+        result[run.source] = (run, run if run.ok else last_ok)
+    return result
+
+
+def with_history(rows: Sequence[Row], snapshots: Iterable[Row]) -> list[StoredPaper]:
+    """Paper rows (``rowid, COLUMNS, first_seen``) as stored papers, each with its
+    popularity snapshots (``paper_rowid, seen_at, upvotes, comments, stars``, in order)."""
+    history: dict[int, list[Snapshot]] = {}
+    for snap in snapshots:
+        history.setdefault(int(snap["paper_rowid"]), []).append(
+            Snapshot(
+                datetime.fromisoformat(snap["seen_at"]),
+                snap["upvotes"],
+                snap["comments"],
+                snap["stars"],
+            )
+        )
+    return [
+        StoredPaper(
+            paper=row_to_paper(row),
+            first_seen=datetime.fromisoformat(str(row["first_seen"])),
+            history=tuple(history.get(int(row["rowid"]), ())),
+        )
+        for row in rows
+    ]
+
+
+def parse_due(
+    rows: Iterable[Row], parse: Callable[[Row], _T], table: str, column: str
+) -> tuple[list[_T], list[tuple[str, object]]]:
+    """Due schedule rows parsed; and, for each that no longer parses (say its zone is
+    missing from this host's tzdata), logged, the (next_fire a day on, key) to move it
+    by, so it never blocks the others."""
+    good: list[_T] = []
+    broken: list[tuple[str, object]] = []
+    for row in rows:
+        try:
+            good.append(parse(row))
+        except (ValueError, TypeError, KeyError) as exc:
+            log.error("%s row %s cannot be scheduled: %s", table, row[column], exc)
+            later = datetime.fromisoformat(row["next_fire"]) + timedelta(days=1)
+            broken.append((ts(later), row[column]))
+    return good, broken

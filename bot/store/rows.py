@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from bot.model.ids import chronological_key as rowid_for
 from bot.model.papers import Paper
-from bot.store.records import Row
 
-__all__ = ["COLUMNS", "paper_params", "row_to_paper", "rowid_for", "ts"]
+
+class Row(Protocol):
+    """A database row read by column name (:class:`sqlite3.Row`, :class:`asyncpg.Record`)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+__all__ = ["COLUMNS", "Row", "paper_params", "row_to_paper", "rowid_for", "ts"]
 
 
 def ts(value: datetime) -> str:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from bot.store.records import (
     IngestRun,
+    latest_runs,
 )
 from bot.store.rows import ts
 from bot.store.section import Section
@@ -39,17 +38,4 @@ class Runs(Section):
             "WHERE id IN (SELECT MAX(id) FROM ingest_runs GROUP BY source "
             "UNION SELECT MAX(id) FROM ingest_runs WHERE ok = 1 GROUP BY source) ORDER BY id"
         )
-        result: dict[str, tuple[IngestRun | None, IngestRun | None]] = {}
-        for row in await self._rows(sql):
-            run = IngestRun(
-                source=row["source"],
-                day=date.fromisoformat(row["day"]) if row["day"] else None,
-                started_at=datetime.fromisoformat(row["started_at"]),
-                finished_at=datetime.fromisoformat(row["finished_at"]),
-                ok=bool(row["ok"]),
-                papers=row["papers"],
-                error=row["error"],
-            )
-            _, last_ok = result.get(run.source, (None, None))
-            result[run.source] = (run, run if run.ok else last_ok)
-        return result
+        return latest_runs(await self._rows(sql))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TypeVar
 
 from bot.model.schedule import Schedule
@@ -22,10 +22,11 @@ from bot.store.records import (
     ScheduleKind,
     Subscription,
     digest_from_row,
+    parse_due,
     schedule_params,
     subscription_from_row,
 )
-from bot.store.rows import ts
+from bot.store.rows import Row, ts
 from bot.store.section import Section
 
 log = logging.getLogger(__name__)
@@ -163,21 +164,13 @@ class Schedules(Section):
     async def _due(
         self,
         rows: Sequence[sqlite3.Row],
-        parse: Callable[[sqlite3.Row], _T],
+        parse: Callable[[Row], _T],
         table: str,
         column: str,
     ) -> list[_T]:
         """Parse due rows. One that no longer parses (say its zone is missing from this
         host's tzdata) is logged and moved a day on, so it never blocks the others."""
-        good: list[_T] = []
-        broken: list[tuple[str, object]] = []
-        for row in rows:
-            try:
-                good.append(parse(row))
-            except (ValueError, TypeError, KeyError) as exc:
-                log.error("%s row %s cannot be scheduled: %s", table, row[column], exc)
-                later = datetime.fromisoformat(row["next_fire"]) + timedelta(days=1)
-                broken.append((ts(later), row[column]))
+        good, broken = parse_due(rows, parse, table, column)
         if broken:
             async with self._transaction() as conn:
                 await conn.executemany(

@@ -21,11 +21,11 @@ import asyncpg
 
 from bot.errors import StoreError
 from bot.grammar.query import Condition
-from bot.model.papers import Paper, Snapshot, StoredPaper
+from bot.model.papers import Paper, StoredPaper
 from bot.store.pg.section import Conn, PgSection
 from bot.store.pg.tsv import document, tsquery
-from bot.store.records import FIELDS, Candidate, UpsertResult
-from bot.store.rows import COLUMNS, paper_params, row_to_paper, rowid_for, ts
+from bot.store.records import FIELDS, Candidate, UpsertResult, with_history
+from bot.store.rows import COLUMNS, paper_params, rowid_for, ts
 
 # The batch as arrays: rowid, COLUMNS, then the index entry made from the incoming text
 # (what a new row holds; an updated row is re-indexed from its merged text afterwards).
@@ -292,29 +292,12 @@ class PgPapers(PgSection):
         """Rows selected as ``rowid, COLUMNS, first_seen``, with their popularity history."""
         if not rows:
             return []
-        history: dict[int, list[Snapshot]] = {}
         snaps = await self._rows(
             "SELECT paper_rowid, seen_at, upvotes, comments, stars FROM paper_stats "
             "WHERE paper_rowid = ANY($1::bigint[]) ORDER BY paper_rowid, seen_at",
             [r["rowid"] for r in rows],
         )
-        for snap in snaps:
-            history.setdefault(int(snap["paper_rowid"]), []).append(
-                Snapshot(
-                    datetime.fromisoformat(snap["seen_at"]),
-                    snap["upvotes"],
-                    snap["comments"],
-                    snap["stars"],
-                )
-            )
-        return [
-            StoredPaper(
-                paper=row_to_paper(row),
-                first_seen=datetime.fromisoformat(str(row["first_seen"])),
-                history=tuple(history.get(int(row["rowid"]), ())),
-            )
-            for row in rows
-        ]
+        return with_history(rows, snaps)
 
 
 def candidates_sql(

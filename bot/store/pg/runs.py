@@ -4,10 +4,8 @@ ids come from one sequence, so "latest" is the same for every reader)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from bot.store.pg.section import PgSection
-from bot.store.records import IngestRun
+from bot.store.records import IngestRun, latest_runs
 from bot.store.rows import ts
 
 
@@ -37,17 +35,4 @@ class PgRuns(PgSection):
             "WHERE id IN (SELECT max(id) FROM ingest_runs GROUP BY source "
             "UNION SELECT max(id) FROM ingest_runs WHERE ok = 1 GROUP BY source) ORDER BY id"
         )
-        result: dict[str, tuple[IngestRun | None, IngestRun | None]] = {}
-        for row in await self._rows(sql):
-            run = IngestRun(
-                source=row["source"],
-                day=date.fromisoformat(row["day"]) if row["day"] else None,
-                started_at=datetime.fromisoformat(row["started_at"]),
-                finished_at=datetime.fromisoformat(row["finished_at"]),
-                ok=bool(row["ok"]),
-                papers=row["papers"],
-                error=row["error"],
-            )
-            _, last_ok = result.get(run.source, (None, None))
-            result[run.source] = (run, run if run.ok else last_ok)
-        return result
+        return latest_runs(await self._rows(sql))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TypeVar
 
 import asyncpg
@@ -26,10 +26,11 @@ from bot.store.records import (
     ScheduleKind,
     Subscription,
     digest_from_row,
+    parse_due,
     schedule_params,
     subscription_from_row,
 )
-from bot.store.rows import ts
+from bot.store.rows import Row, ts
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -174,21 +175,13 @@ class PgSchedules(PgSection):
     async def _due(
         self,
         rows: Sequence[asyncpg.Record],
-        parse: Callable[[asyncpg.Record], _T],
+        parse: Callable[[Row], _T],
         table: str,
         column: str,
     ) -> list[_T]:
         """Parse due rows. One that no longer parses (say its zone is missing from this
         host's tzdata) is logged and moved a day on, so it never blocks the others."""
-        good: list[_T] = []
-        broken: list[tuple[str, int]] = []
-        for row in rows:
-            try:
-                good.append(parse(row))
-            except (ValueError, TypeError, KeyError) as exc:
-                log.error("%s row %s cannot be scheduled: %s", table, row[column], exc)
-                later = datetime.fromisoformat(row["next_fire"]) + timedelta(days=1)
-                broken.append((ts(later), int(row[column])))
+        good, broken = parse_due(rows, parse, table, column)
         await self._many(f"UPDATE {table} SET next_fire = $1 WHERE {column} = $2", broken)
         return good
 
