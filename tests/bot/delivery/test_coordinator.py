@@ -95,10 +95,11 @@ async def test_a_follower_sends_what_the_leader_planned_then_leads_when_handed_t
     elsewhere = Dispatcher(store, clock, {})  # the leading process, with no courier here
     assert (await elsewhere.plan()).planned == 1
     async with running(coordinator):
-        await until(lambda: courier.sent_keys() == [DeliveryKey.digest(WED)])
+        # the pass that sent it ends, and readiness sees the follower work
+        await until(lambda: coordinator.ticked_ago is not None)
+        assert courier.sent_keys() == [DeliveryKey.digest(WED)]
         assert not clockwork.running
         assert not coordinator.leading
-        assert coordinator.ticked_ago is not None  # and readiness sees them work
         baton.held = True
         await until(lambda: clockwork.running)
         assert coordinator.leading
