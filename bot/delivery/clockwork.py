@@ -229,6 +229,9 @@ class Clockwork:
         except PapersbotError as exc:
             self._failed_ticks += 1
             log.error("catch-up failed, will retry: %s", exc)
+        except Exception:  # a bug must not stop the process either: the sweep retries
+            self._failed_ticks += 1
+            log.exception("catch-up failed unexpectedly, will retry")
         else:
             self._ticked = time.monotonic()
             log.info("catch-up: %s", report)

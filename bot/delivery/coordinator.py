@@ -69,8 +69,11 @@ class Coordinator:
     async def _lead(self) -> None:
         log.info("this process leads: it plans deliveries, refreshes papers and keeps house")
         self.leading = True
-        await self._clockwork.start()
         try:
+            try:
+                await self._clockwork.start()
+            except PapersbotError as exc:  # the alarm could not be set: the sweep goes on
+                log.error("the clock started without its alarm: %s", exc)
             while await self._leadership.holding():
                 await self._leadership.wait_for_work(self._leadership.retry)
         finally:
@@ -98,6 +101,8 @@ class Coordinator:
             report = await self._dispatcher.deliver()
         except PapersbotError as exc:
             log.error("delivery pass failed: %s", exc)
+        except Exception:  # a bug must not end this process's share of the sending
+            log.exception("delivery pass failed unexpectedly")
         else:
             self._followed = time.monotonic()
             if report.sent or report.failed or report.retrying:

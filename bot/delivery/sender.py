@@ -81,7 +81,13 @@ class Sender:
                     while len(running) >= self._concurrency:
                         done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                         running -= done
-                    batch = await self._claim(self._concurrency - len(running))
+                    try:
+                        batch = await self._claim(self._concurrency - len(running))
+                    except StoreError as exc:
+                        # Not raised inside the task group: that would cancel the sends in
+                        # flight. They finish; what is left waits for the next pass.
+                        log.error("claiming due deliveries failed: %s", exc)
+                        return
                     if not batch:
                         return
                     self._held.update((row.id, row) for row in batch)
@@ -121,9 +127,15 @@ class Sender:
         )
 
     async def _target(self, rows: list[Delivery], report: TickReport, matches: Matches) -> None:
-        """One target's claimed rows, one after another (they may share papers)."""
+        """One target's claimed rows, one after another (they may share papers). A store
+        error stops this target only: its rows keep their claims until the leases run out,
+        and the other targets' sends go on."""
         for row in rows:
-            await self._one(row, report, matches=matches)
+            try:
+                await self._one(row, report, matches=matches)
+            except StoreError as exc:
+                log.error("delivery %d (%s) could not be recorded: %s", row.id, row.key, exc)
+                return
 
     async def _one(self, claimed: Delivery, report: TickReport, *, matches: Matches) -> None:
         try:
@@ -162,9 +174,12 @@ class Sender:
                 report.found_already_sent += 1
                 self._watch.done(claimed, target, "sent", f"found already posted ({found})")
                 return
-        await self._store.ledger.mark_missed(
-            claimed.id, reason=f"not delivered within the grace window ({reason})"
-        )
+        if not await self._store.ledger.mark_missed(
+            claimed.id,
+            reason=f"not delivered within the grace window ({reason})",
+            claim_token=claimed.claim_token,
+        ):
+            return  # taken over meanwhile: the new holder says what happened
         report.missed += 1
         self._watch.done(claimed, target, "missed", reason)
 
@@ -185,7 +200,9 @@ class Sender:
             return
         built = await self._build(claimed, matches)
         if built is None:  # its subscription or digest was removed
-            await ledger.mark_missed(claimed.id, reason="cancelled before it was sent")
+            await ledger.mark_missed(
+                claimed.id, reason="cancelled before it was sent", claim_token=claimed.claim_token
+            )
             self._watch.done(claimed, target, "missed", "cancelled before it was sent")
             return
         content, reply = built

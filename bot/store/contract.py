@@ -247,8 +247,11 @@ class LedgerStore(Protocol):
         """A failed attempt: back to ``pending`` until *retry_at*, or ``failed`` for good."""
         ...
 
-    async def mark_missed(self, delivery_id: int, *, reason: str) -> None:
-        """Give up on a delivery that fell due too long ago to be sent late."""
+    async def mark_missed(
+        self, delivery_id: int, *, reason: str, claim_token: str | None = None
+    ) -> bool:
+        """Give up on a delivery that fell due too long ago to be sent late; with
+        *claim_token*, only while that claim still holds the row. Whether it was marked."""
         ...
 
     async def open_deliveries(self, *, now: datetime) -> list[Delivery]:

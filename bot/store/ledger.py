@@ -251,13 +251,23 @@ class Ledger(Section):
         )
         return row is not None
 
-    async def mark_missed(self, delivery_id: int, *, reason: str) -> None:
-        """Give up on a delivery that fell due too long ago to be sent late."""
-        await self._write_one(
-            "UPDATE deliveries SET state = 'missed', last_error = ? "
-            "WHERE id = ? AND state IN ('pending', 'claimed')",
-            (reason, delivery_id),
+    async def mark_missed(
+        self, delivery_id: int, *, reason: str, claim_token: str | None = None
+    ) -> bool:
+        """Give up on a delivery that fell due too long ago to be sent late. With
+        *claim_token*, only while that claim still holds it (a sender whose lease was
+        retaken must not overwrite the new holder's outcome)."""
+        where = "state IN ('pending', 'claimed')"
+        params: list[object] = [reason, delivery_id]
+        if claim_token is not None:
+            where = "state = 'claimed' AND claim_token = ?"
+            params.append(claim_token)
+        row = await self._write_one(
+            f"UPDATE deliveries SET state = 'missed', last_error = ? WHERE id = ? AND {where} "
+            "RETURNING id",
+            params,
         )
+        return row is not None
 
     async def open_deliveries(self, *, now: datetime) -> list[Delivery]:
         """Deliveries to work on now: due and pending (past any backoff), or claimed under

@@ -308,14 +308,25 @@ class PgLedger(PgSection):
         )
         return row is not None
 
-    async def mark_missed(self, delivery_id: int, *, reason: str) -> None:
-        """Give up on a delivery that fell due too long ago to be sent late."""
-        await self._write(
-            "UPDATE deliveries SET state = 'missed', last_error = $1 "
-            "WHERE id = $2 AND state IN ('pending', 'claimed')",
-            reason,
-            delivery_id,
+    async def mark_missed(
+        self, delivery_id: int, *, reason: str, claim_token: str | None = None
+    ) -> bool:
+        """Give up on a delivery that fell due too long ago to be sent late (fenced by
+        *claim_token* when given, see :meth:`LedgerStore.mark_missed`)."""
+        fence = (
+            "state IN ('pending', 'claimed')"
+            if claim_token is None
+            else ("state = 'claimed' AND claim_token = $3")
         )
+        args: list[object] = [reason, delivery_id]
+        if claim_token is not None:
+            args.append(claim_token)
+        rows = await self._write(
+            f"UPDATE deliveries SET state = 'missed', last_error = $1 WHERE id = $2 AND {fence} "
+            "RETURNING id",
+            *args,
+        )
+        return bool(rows)
 
     async def open_deliveries(self, *, now: datetime) -> list[Delivery]:
         """Deliveries to work on now: due and pending (past any backoff), or claimed under
