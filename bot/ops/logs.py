@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TextIO
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from pydantic import SecretStr
 
@@ -38,7 +39,20 @@ def secrets_of(settings: Settings) -> list[str]:
         for value in (getattr(settings, name) for name in type(settings).model_fields)
         if isinstance(value, SecretStr)
     ]
+    values += _database_passwords(settings.papersbot_database)
     return sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
+
+
+def _database_passwords(database: str) -> list[str]:
+    """The passwords in a PostgreSQL URL (user part or ``password=``), as written and
+    percent-decoded: never to be logged."""
+    try:
+        url = urlsplit(database)
+    except ValueError:
+        return []
+    found = [url.password] if url.password else []
+    found += [value for key, value in parse_qsl(url.query) if key.lower() == "password"]
+    return found + [unquote(value) for value in found if unquote(value) != value]
 
 
 class Redactor:

@@ -14,6 +14,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import asyncpg
 
@@ -45,18 +46,28 @@ from bot.store.pg.targets import PgTargets
 log = logging.getLogger(__name__)
 
 POOL_SIZE = 10  # per process; searches, commands and the sender share it
+LOCK_POOL_SIZE = 4  # per process, for the session locks of exclusive()
 MIGRATION_LOCK = 0x70617065  # pg_advisory_xact_lock key while migrating ("pape")
 CONNECT_TIMEOUT = 10.0
 
 
 def redact(dsn: str) -> str:
-    """*dsn* without its password, for messages and logs."""
-    scheme, sep, rest = dsn.partition("://")
-    if not sep or "@" not in rest:
-        return dsn
-    userinfo, _, host = rest.rpartition("@")
-    user = userinfo.split(":", 1)[0]
-    return f"{scheme}://{user}{':***' if ':' in userinfo else ''}@{host}"
+    """*dsn* without its password (in the user part or a ``password=`` parameter), for
+    messages and logs."""
+    try:
+        url = urlsplit(dsn)
+    except ValueError:
+        return "the PostgreSQL URL (unreadable, not shown)"
+    netloc = url.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, has_password, _ = userinfo.partition(":")
+        netloc = f"{user}{':***' if has_password else ''}@{host}"
+    query = "&".join(
+        f"{key}=***" if key.lower() == "password" else f"{key}={value}" if value else key
+        for key, value in parse_qsl(url.query, keep_blank_values=True)
+    )
+    return urlunsplit((url.scheme, netloc, url.path, query, url.fragment))
 
 
 class PgStore:
@@ -76,6 +87,8 @@ class PgStore:
         self._pool = pool
         self.dsn = dsn
         self._exclusive: dict[str, asyncio.Lock] = {}
+        self._locks: asyncpg.Pool | None = None  # connections that hold exclusive() locks
+        self._making_locks = asyncio.Lock()
         # The parts are attached in _attach (one line each).
         self._attach(pool)
 
@@ -150,23 +163,48 @@ class PgStore:
 
     @asynccontextmanager
     async def exclusive(self, name: str) -> AsyncIterator[None]:
-        """A session advisory lock on a pooled connection for the block, after this
-        process's own lock (so waiters here do not each hold a connection)."""
+        """A session advisory lock for the block, after this process's own lock (so
+        waiters here do not each hold a connection). The lock's connection comes from a
+        small pool of its own: a holder's block reads and writes through the main pool,
+        so holders of many names can never take every connection and wait for one."""
         async with self._exclusive.setdefault(name, asyncio.Lock()):
+            pool = await self._lock_pool()
+            key = lock_key(name)
             try:
-                async with self._pool.acquire() as conn:
-                    await conn.execute("SELECT pg_advisory_lock($1)", lock_key(name))
-                    try:
-                        yield
-                    finally:
-                        await conn.execute("SELECT pg_advisory_unlock($1)", lock_key(name))
-            except DB_ERRORS as exc:
+                conn = await pool.acquire(timeout=CONNECT_TIMEOUT)
+                await conn.execute("SELECT pg_advisory_lock($1)", key)
+            except (*DB_ERRORS, TimeoutError) as exc:
                 raise StoreError(f"cannot take the lock {name!r}: {exc}") from exc
+            try:
+                yield
+            finally:
+                try:  # a lost session released it; the pool resets what it returns
+                    await conn.execute("SELECT pg_advisory_unlock($1)", key)
+                except (*DB_ERRORS, TimeoutError) as exc:
+                    log.warning("releasing the lock %r failed: %s", name, exc)
+                finally:
+                    await pool.release(conn)
+
+    async def _lock_pool(self) -> asyncpg.Pool:
+        async with self._making_locks:
+            return await self._open_lock_pool()
+
+    async def _open_lock_pool(self) -> asyncpg.Pool:
+        if self._locks is None:
+            try:
+                self._locks = await asyncpg.create_pool(
+                    self.dsn, min_size=0, max_size=LOCK_POOL_SIZE, timeout=CONNECT_TIMEOUT
+                )
+            except (*DB_ERRORS, ValueError) as exc:
+                raise StoreError(f"cannot connect to {redact(self.dsn)}: {exc}") from exc
+        return self._locks
 
     def leadership(self, role: str = CLOCK) -> PgLeadership:
         return PgLeadership(self.dsn, role)
 
     async def close(self) -> None:
+        if self._locks is not None:
+            await self._locks.close()
         await self._pool.close()
 
     async def __aenter__(self) -> PgStore:

@@ -29,6 +29,15 @@ from bot.store.pg.section import DB_ERRORS
 
 log = logging.getLogger(__name__)
 
+# The server must notice a leader whose host died or was cut off (no FIN on the socket):
+# keepalives after 5 s of silence, every 5 s, 3 misses, and unacknowledged data for 20 s end
+# the session, and with it the lock, within about 20 s (plus a follower's retry).
+SESSION_KEEPALIVE = {
+    "tcp_keepalives_idle": "5",
+    "tcp_keepalives_interval": "5",
+    "tcp_keepalives_count": "3",
+    "tcp_user_timeout": "20000",
+}
 CLOCK = "clock"  # the role of the leader proper
 LEADER_LOCK = 0x7061706572736274  # "papersbt": the advisory lock key of the clock
 LEAD_RETRY = 5.0  # seconds between a follower's attempts, and a leader's session checks
@@ -72,7 +81,9 @@ class PgLeadership:
     async def _connection(self) -> asyncpg.Connection:
         if self._conn is None or self._conn.is_closed():
             self._leading = False
-            conn = await asyncpg.connect(self._dsn, timeout=CHECK_TIMEOUT)
+            conn = await asyncpg.connect(
+                self._dsn, timeout=CHECK_TIMEOUT, server_settings=SESSION_KEEPALIVE
+            )
             if self._listens:
                 await conn.add_listener(DUE, self._notified)
                 await conn.add_listener(SCHEDULES, self._notified)

@@ -94,3 +94,23 @@ def test_text_stays_the_default() -> None:
     logger, stream = _logger("text")
     logger.info("hello %s", "there")
     assert stream.getvalue().rstrip().endswith("INFO tests.logs.text: hello there")
+
+
+@pytest.mark.parametrize(
+    "database",
+    [
+        "postgresql://papersbot:dbPassw0rd%21@db.example.org/papersbot",
+        "postgresql://papersbot@db.example.org/papersbot?password=dbPassw0rd!",
+    ],
+)
+def test_the_database_password_is_a_secret_too(database: str) -> None:
+    settings = load_settings(env_file=None, papersbot_database=database)
+    stream = io.StringIO()
+    logger = logging.getLogger("tests.logs.database")
+    logger.handlers = [log_handler(settings, stream)]
+    logger.propagate = False
+    logger.error("asyncpg said: password authentication failed for %s", "dbPassw0rd!")
+    logger.error("as written: %s", database)
+    out = stream.getvalue()
+    assert "dbPassw0rd" not in out
+    assert out.count(REDACTED) == 2

@@ -39,3 +39,26 @@ async def test_other_names_do_not_wait(database: Database) -> None:
         database.exclusive("slack-token-refresh:T2"),
     ):
         pass
+
+
+async def test_holders_of_many_names_never_starve_the_store(database_url: str) -> None:
+    """Each holder reads through the store inside its block (a token refresh looks its
+    installation up): more names at once than the store has connections must not wait for
+    each other forever."""
+    if is_postgres(database_url):
+        from bot.store.pg.db import PgStore
+
+        store: Database = await PgStore.open(database_url, pool_size=2)
+    else:
+        store = await open_database(database_url)
+
+    async def refresh(team: str) -> None:
+        async with store.exclusive(f"slack-token-refresh:{team}"):
+            await store.installations.workspaces("slack")
+            await asyncio.sleep(0.05)
+
+    try:
+        async with asyncio.timeout(20):
+            await asyncio.gather(*(refresh(f"T{i}") for i in range(12)))
+    finally:
+        await store.close()

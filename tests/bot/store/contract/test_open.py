@@ -29,6 +29,11 @@ def test_passwords_are_redacted_from_messages() -> None:
         redact("postgresql://bot:hunter2@db:5432/papers") == "postgresql://bot:***@db:5432/papers"
     )
     assert redact("postgresql://bot@db/papers") == "postgresql://bot@db/papers"
+    assert redact("postgresql://h/db?password=s3cret") == "postgresql://h/db?password=***"
+    assert redact("postgresql://u@h/db?sslmode=require&password=s3cret&x=@y") == (
+        "postgresql://u@h/db?sslmode=require&password=***&x=@y"
+    )
+    assert "s3cret" not in redact("postgresql://u:s3cret@h/db?password=s3cret")
 
 
 async def test_a_store_answers_and_reopens(database: Database, database_url: str) -> None:
