@@ -1,10 +1,12 @@
 """Relevance inside a tier: BM25F over the bounded candidate set.
 
-Each candidate arrives with the text of its fields (:class:`bot.store.fulltext.Marked`),
-tokenized here as the index tokenizes, giving each query term's frequency per field and the
-field lengths; FTS5's own totals give the mean lengths, and a capped count of matches the
-document frequencies. So the score of a candidate costs the same
-whatever the size of the store, unlike FTS5's ``bm25()``, which reads every match.
+Each candidate arrives with the text of its fields and their lengths in index tokens, as
+the index counted them (:class:`bot.store.records.Marked`). Each query term's frequency per
+field is counted here where the index's tokenizer would find it (:func:`_finder`: a regex
+per term that skips ahead to the term's first word, so a field is never tokenized whole);
+the index's totals give the mean lengths, and a capped count of matches the document
+frequencies. So the score of a candidate costs the same whatever the size of the store,
+unlike FTS5's ``bm25()``, which reads every match.
 
     tf~(t)  = sum over fields f of  weight_f * tf(t, f) / (1 - b + b * len_f / meanlen_f)
     score   = sum over terms t of   idf(t) * tf~(t) * (k1 + 1) / (k1 + tf~(t))
@@ -20,14 +22,12 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.grammar.query import Term
 from bot.search.matcher import tokens
 from bot.store.records import FIELDS, Marked
-
-_TOKEN = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +41,8 @@ class Weights:
 
 
 DEFAULT = Weights()
-# Fields whose tokens are remembered (title, abstract, ...: about 4 kB each with the text).
-SPACED_CACHE = 4096
+# Non-ASCII fields whose tokens are remembered (about 4 kB each with the text).
+SPACED_CACHE = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,17 +61,33 @@ class Stats:
 
 
 @functools.lru_cache(maxsize=SPACED_CACHE)
-def _spaced(text: str) -> tuple[str, int]:
-    """A field as its index tokens, each between two spaces of its own (so ``str.count(" w ")``
-    counts every occurrence, phrases included), and its length in tokens. Remembered for the
-    most recent fields: the same newest candidates come back tier after tier and search
-    after search, and tokenizing them was most of a search's CPU time."""
-    found = _TOKEN.findall(text.lower()) if text.isascii() else tokens(text)
-    return " " + "  ".join(found) + " ", len(found)
+def _spaced(text: str) -> str:
+    """A field that is not plain ASCII as its index tokens (folded as the index folds them),
+    each between two spaces of its own, so ``str.count(" w ")`` counts every occurrence,
+    phrases included. Remembered for the most recent fields."""
+    return " " + "  ".join(tokens(text)) + " "
 
 
-def _needle(term: Term) -> str:
-    return " " + "  ".join(term.tokens) + " "
+@functools.lru_cache(maxsize=1024)
+def _finder(term: tuple[str, ...]) -> Callable[[str], list[str]]:
+    """Finds *term* in lower-cased ASCII text: each token whole, the tokens of a phrase
+    side by side with only separators between them, as FTS5's tokenizer splits text.
+
+    The pattern starts with the first token as a literal (with a fixed-width look-behind
+    for its left edge), so the regex engine skips ahead to it: counting a term this way is
+    several times cheaper than tokenizing the whole field."""
+    first = re.escape(term[0])
+    rest = "".join(f"[^a-z0-9]+{re.escape(token)}" for token in term[1:])
+    return re.compile(f"{first}(?<![a-z0-9]{first}){rest}(?![a-z0-9])").findall
+
+
+def _counter(text: str) -> Callable[[Term], int]:
+    """How often a term occurs in one field's *text*."""
+    if text.isascii():
+        lowered = text.lower()
+        return lambda term: len(_finder(term.tokens)(lowered))
+    spaced = _spaced(text)
+    return lambda term: spaced.count(" " + "  ".join(term.tokens) + " ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,15 +109,18 @@ def score(
 ) -> Scored:
     """BM25F of one candidate for *terms*, plus *whole* (all the words side by side) as a
     term of its own weighted by ``weights.phrase`` (see the module docstring)."""
-    fields = [_spaced(text) if text else ("", 0) for text in candidate.texts]
+    fields = [
+        (f, _counter(text), length)
+        for f, (text, length) in enumerate(zip(candidate.texts, candidate.lengths, strict=True))
+        if text and length
+    ]
     total = 0.0
     found: set[Term] = set()
     in_title: set[Term] = set()
     for term in (*terms, whole) if whole else terms:
         tf = 0.0
-        needle = _needle(term)
-        for f, (spaced, length) in enumerate(fields):
-            count = spaced.count(needle) if length else 0
+        for f, count_in, length in fields:
+            count = count_in(term)
             if not count:
                 continue
             if term is not whole:

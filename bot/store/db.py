@@ -20,7 +20,7 @@ from types import TracebackType
 import aiosqlite
 
 from bot.errors import StoreError
-from bot.store.fulltext import FullText
+from bot.store.fulltext import FullText, Rarity
 from bot.store.installations import Installations, OAuthStates
 from bot.store.ledger import Ledger
 from bot.store.migrations import MIGRATIONS
@@ -96,7 +96,8 @@ class Store:
         # another task's writes or commits (an ingest and a `show` lookup, say).
         self._writing = asyncio.Lock()
         self.papers = Papers(conn, self._writing)
-        self.fulltext = FullText(conn, self._writing)
+        self.rarity = Rarity()  # document counts, shared with the read connections
+        self.fulltext = FullText(conn, self._writing, self.rarity)
         self.runs = Runs(conn, self._writing)
         self.pages = Pages(conn, self._writing)
         self.targets = Targets(conn, self._writing)
@@ -124,7 +125,7 @@ class Store:
             raise StoreError(f"cannot open database {path}: {exc}") from exc
         store = cls(conn)
         if str(path) != ":memory:" and not str(path).startswith("file:"):
-            store.readers = Readers(Path(path), store)
+            store.readers = Readers(Path(path), store, rarity=store.rarity)
         try:
             await store._configure()
             await store.migrate()

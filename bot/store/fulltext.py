@@ -10,9 +10,12 @@ counts and field lengths are the scorer's to take. Work per scan is bounded by i
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
+
+import aiosqlite
 
 from bot.errors import StoreError
 from bot.grammar.query import Condition, fts5
@@ -21,8 +24,6 @@ from bot.store.records import (
     Marked,
 )
 from bot.store.section import Section
-
-# Indexed columns, in papers_fts order (migration 7).
 
 
 def _varints(blob: bytes) -> list[int]:
@@ -37,38 +38,73 @@ def _varints(blob: bytes) -> list[int]:
     return values
 
 
+def _lengths(blob: bytes) -> tuple[int, ...]:
+    """A paper's token count per indexed field, from its ``docsize`` record."""
+    counts = _varints(bytes(blob))[: len(FIELDS)]
+    return (*counts, *(0,) * (len(FIELDS) - len(counts)))
+
+
+_STRUCTURE = 10  # FTS5's structure record: rewritten, with a new cookie, by every change
+RARITY_TERMS = 4096  # document counts remembered per state of the index
+
+
+class Rarity:
+    """Document counts for one state of the index, shared by the store's connections.
+
+    The state is told by FTS5's structure record (``papers_fts_data`` row 10), which every
+    transaction that changes the index rewrites: any ingest starts the counts afresh, and
+    between ingests the common words of every search are counted once.
+    """
+
+    def __init__(self) -> None:
+        self._state = (b"", 0)
+        self._counts: dict[str, int] = {}
+
+    def at(self, structure: bytes, cap: int) -> dict[str, int]:
+        """The counts known for the index whose structure record is *structure*, counted
+        up to *cap* (the caller adds what it counts)."""
+        if (structure, cap) != self._state or len(self._counts) > RARITY_TERMS:
+            self._state = (structure, cap)
+            self._counts = {}
+        return self._counts
+
+
 class FullText(Section):
     """Read-only full-text scans over ``papers_fts`` (see the module docstring)."""
 
     _what = "the search index"
 
+    def __init__(
+        self, conn: aiosqlite.Connection, writing: asyncio.Lock, rarity: Rarity | None = None
+    ) -> None:
+        super().__init__(conn, writing)
+        self._rarity = rarity or Rarity()
+
     async def marked(
         self, condition: Condition, *, limit: int, since: datetime | None = None
     ) -> list[Marked]:
-        """The newest *limit* papers matching *condition*, with their indexed fields' text.
+        """The newest *limit* papers matching *condition*, with their indexed fields' text
+        and lengths (FTS5's own token counts, ``papers_fts_docsize``).
 
-        Two reads: the bounded FTS5 scan for rowids, then the rows themselves by rowid. (No
-        ``highlight()``: marking words beyond the tier's own condition makes FTS5 walk their
-        whole posting lists, 2x to 10x the scan at 1M papers.)
+        One read: the bounded FTS5 scan for rowids, newest first, then those rows joined by
+        rowid. (No ``highlight()``: marking words beyond the tier's own condition makes
+        FTS5 walk their whole posting lists, 2x to 10x the scan at 1M papers.)
         """
         where = "papers_fts MATCH ?"
         params: list[object] = [fts5(condition)]
         if since is not None:
             where += " AND r.featured >= ?"
             params.append(since.timestamp())
+        columns = ", ".join(f"p.{name}" for name in FIELDS)
         sql = (
-            "SELECT f.rowid, r.upvotes, r.comments, r.stars, r.featured FROM papers_fts f "
-            f"JOIN paper_rank r ON r.rowid = f.rowid WHERE {where} "
-            "ORDER BY f.rowid DESC LIMIT ?"
+            f"SELECT m.rowid, m.upvotes, m.comments, m.stars, m.featured, {columns}, d.sz "
+            "FROM (SELECT f.rowid, r.upvotes, r.comments, r.stars, r.featured "
+            f"FROM papers_fts f JOIN paper_rank r ON r.rowid = f.rowid WHERE {where} "
+            "ORDER BY f.rowid DESC LIMIT ?) m "
+            "JOIN papers p ON p.rowid = m.rowid "
+            "JOIN papers_fts_docsize d ON d.id = m.rowid "
+            "ORDER BY m.rowid DESC"
         )
-        ranks = await self._query(sql, [*params, limit])
-        texts = {
-            int(row["rowid"]): tuple(row[name] or "" for name in FIELDS)
-            for row in await self._rows_in(
-                f"SELECT rowid, {', '.join(FIELDS)} FROM papers WHERE rowid IN ({{ids}})",
-                [row["rowid"] for row in ranks],
-            )
-        }
         return [
             Marked(
                 rowid=row["rowid"],
@@ -76,25 +112,35 @@ class FullText(Section):
                 comments=row["comments"],
                 stars=row["stars"],
                 featured=row["featured"],
-                texts=texts.get(int(row["rowid"]), ("",) * len(FIELDS)),
+                texts=tuple(row[name] or "" for name in FIELDS),
+                lengths=_lengths(row["sz"]),
             )
-            for row in ranks
+            for row in await self._query(sql, [*params, limit])
         ]
 
     async def document_counts(self, terms: Sequence[str], *, cap: int = 2000) -> dict[str, int]:
         """In how many papers each index token occurs, counted up to *cap* (absent: 0).
 
         Capped because an exact count reads the token's whole posting list (90 ms for
-        "model" at 1M papers); above the cap every token is simply "common".
+        "model" at 1M papers); above the cap every token is simply "common". Counts are
+        remembered for the index's current state (:class:`Rarity`), and the ones not yet
+        known are counted in one read.
         """
-        sql = (
-            "SELECT count(*) AS n FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)"
-        )
-        counts = dict.fromkeys(terms, 0)
-        for term in counts:
-            row = await self._one(sql, ('"' + term.replace('"', '""') + '"', cap))
-            counts[term] = int(row["n"]) if row is not None else 0
-        return counts
+        row = await self._one(f"SELECT block FROM papers_fts_data WHERE id = {_STRUCTURE}")
+        known = self._rarity.at(bytes(row["block"]) if row is not None else b"", cap)
+        missing = sorted({term for term in terms if term not in known})
+        if missing:
+            counting = " UNION ALL ".join(
+                f"SELECT {i} AS i, count(*) AS n FROM "
+                "(SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)"
+                for i in range(len(missing))
+            )
+            params: list[object] = []
+            for term in missing:
+                params += ['"' + term.replace('"', '""') + '"', cap]
+            for counted in await self._query(counting, params):
+                known[missing[int(counted["i"])]] = int(counted["n"])
+        return {term: known.get(term, 0) for term in terms}
 
     async def size(self) -> tuple[int, tuple[float, ...]]:
         """Papers indexed, and the mean length in tokens of each field (FTS5's own totals)."""

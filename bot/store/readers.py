@@ -21,7 +21,7 @@ from pathlib import Path
 import aiosqlite
 
 from bot.store.contract import Reads
-from bot.store.fulltext import FullText
+from bot.store.fulltext import FullText, Rarity
 from bot.store.papers import Papers
 from bot.store.section import BUSY_TIMEOUT_MS
 
@@ -33,11 +33,11 @@ POOL_SIZE = 4  # a 2-core machine gains nothing from more; bursts queue for a fr
 class ReadView:
     """:class:`Reads` on one connection."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, rarity: Rarity | None = None) -> None:
         self.conn = conn
         never = asyncio.Lock()  # a read-only view takes no write lock: it never writes
         self._papers = Papers(conn, never)
-        self._fulltext = FullText(conn, never)
+        self._fulltext = FullText(conn, never, rarity)
 
     @property
     def papers(self) -> Papers:
@@ -52,7 +52,14 @@ class Readers:
     """A pool of read-only :class:`ReadView` connections to the database at *path*
     (``None``: every read uses *fallback*)."""
 
-    def __init__(self, path: Path | None, fallback: Reads, size: int = POOL_SIZE) -> None:
+    def __init__(
+        self,
+        path: Path | None,
+        fallback: Reads,
+        size: int = POOL_SIZE,
+        *,
+        rarity: Rarity | None = None,
+    ) -> None:
         pooled = path is not None and size > 0
         self._uri = f"{path.resolve().as_uri()}?mode=ro" if pooled and path else None
         self._fallback = fallback
@@ -60,6 +67,7 @@ class Readers:
         self._free: asyncio.Queue[ReadView] = asyncio.Queue()
         self._opened: list[ReadView] = []
         self._slots = 0  # connections opened or being opened
+        self._rarity = rarity or Rarity()
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Reads]:
@@ -79,7 +87,7 @@ class Readers:
         if self._free.empty() and self._slots < self._size:
             self._slots += 1  # taken before the await, so a burst opens no more than the pool
             try:
-                view = await self._open(self._uri)
+                view = await self._open(self._uri, self._rarity)
             except sqlite3.Error as exc:
                 self._slots -= 1
                 log.warning("a read connection could not be opened (%s); reading on the main", exc)
@@ -90,7 +98,7 @@ class Readers:
         return await self._free.get()
 
     @staticmethod
-    async def _open(uri: str) -> ReadView:
+    async def _open(uri: str, rarity: Rarity) -> ReadView:
         conn = await aiosqlite.connect(uri, uri=True)
         conn.row_factory = aiosqlite.Row
         try:
@@ -99,7 +107,7 @@ class Readers:
         except BaseException:
             await conn.close()
             raise
-        return ReadView(conn)
+        return ReadView(conn, rarity)
 
     async def close(self) -> None:
         opened, self._opened = self._opened, []

@@ -49,8 +49,8 @@ FIELDS = ("title", "abstract", "authors", "keywords", "ai_summary")
 
 @dataclass(frozen=True, slots=True)
 class Marked:
-    """A candidate with its popularity and the text of each indexed field (in
-    :data:`FIELDS` order)."""
+    """A candidate with its popularity, and the text of each indexed field and its length
+    in index tokens as the index counted it (both in :data:`FIELDS` order)."""
 
     rowid: int
     upvotes: int
@@ -58,6 +58,7 @@ class Marked:
     stars: int | None
     featured: float
     texts: tuple[str, ...]
+    lengths: tuple[int, ...]
 
 
 # -- runs ----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from bot.store.records import FIELDS, Marked
 
 _MARKED = (
     "SELECT rowid, upvotes, comments, github_stars AS stars, featured, "
-    f"{', '.join(FIELDS)} FROM papers"
+    f"{', '.join(FIELDS)}, fts_lengths FROM papers"
 )
 
 
@@ -33,7 +33,7 @@ class PgFullText(PgSection):
         self, condition: Condition, *, limit: int, since: datetime | None = None
     ) -> list[Marked]:
         """The newest *limit* papers matching *condition*, with their indexed fields' text
-        (in :data:`FIELDS` order): one bounded read, newest rowid first."""
+        and token counts (in :data:`FIELDS` order): one bounded read, newest rowid first."""
         sql, args = candidates_sql(_MARKED, condition, limit, since)
         return [
             Marked(
@@ -43,6 +43,7 @@ class PgFullText(PgSection):
                 stars=row["stars"],
                 featured=row["featured"],
                 texts=tuple(row[name] or "" for name in FIELDS),
+                lengths=tuple(row["fts_lengths"]),
             )
             for row in await self._rows(sql, *args)
         ]
