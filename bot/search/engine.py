@@ -19,9 +19,11 @@ design is in ``bench/quality_log.md``.
 Work is bounded: each relevance tier reads and scores at most its newest
 :data:`SCORED_PER_TIER` matches (the any-word tier :data:`SCORED_ANY_WORD`), so a common
 query ranks the best of its newest matches; scoring reads nothing but those rows, and term
-rarity is counted up to a cap. Tokenizing a candidate's text costs about 100 µs, which is
-what sets the bound (on the dev set, 60 to 2,000 candidates per tier score within 0.005
-P@5). ``sort:trending`` and ``sort:new`` use the strict tier only and are not scored.
+rarity is counted up to a cap. Matching is bounded too: the store stops a tier's scan at
+its budget of matching time (SQLite: :data:`bot.store.section.MATCH_SECONDS`), keeping the newest
+matches found, and the page says so (``cut``; its total is then a lower bound). On the
+dev set, 60 to 2,000 scored candidates per tier score within 0.005 P@5. ``sort:trending``
+and ``sort:new`` use the strict tier only and are not scored.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from bot.grammar.query import Query, Term, Tier, TierKind
 from bot.model.papers import StoredPaper
 from bot.search import ranking, scoring
 from bot.store.contract import Reads
-from bot.store.records import Candidate
+from bot.store.records import Candidate, Matches
 
 CANDIDATES_PER_TIER = 2000  # unscored reads: sort:new, sort:trending, filters alone
 SCORED_PER_TIER = 60  # relevance tiers, whose candidates are read and scored
@@ -68,12 +70,15 @@ class Hit:
 
 @dataclass(frozen=True, slots=True)
 class SearchPage:
-    """One page of results; ``total`` is exact unless ``more_unknown`` (then a lower bound)."""
+    """One page of results; ``total`` is exact unless ``more_unknown`` (then a lower bound).
+    ``cut``: matching stopped at the store's budget of matching time in some tier, so older papers
+    may match that were not reached."""
 
     hits: tuple[Hit, ...]
     offset: int
     total: int
     more_unknown: bool = False
+    cut: bool = False
 
     @property
     def has_more(self) -> bool:
@@ -122,6 +127,7 @@ class _Ranking:
         self.whole = query.whole_phrase()
         self.keys: dict[int, Key] = {}
         self.found: dict[int, tuple[TierKind | None, tuple[str, ...]]] = {}
+        self.cut = False  # a tier's matching stopped at the store's budget
 
     def missing(self, found: frozenset[Term]) -> tuple[str, ...]:
         units = self.query.units()
@@ -133,6 +139,7 @@ class _Ranking:
 
     async def add_tier(self, store: Reads, number: int, tier: Tier, cap: int) -> None:
         cands = await store.fulltext.marked(tier.condition, limit=cap, since=self.query.since)
+        self.cut |= cands.cut
         assert self.stats is not None
         for cand in cands:
             if cand.rowid in self.keys:
@@ -149,7 +156,8 @@ class _Ranking:
             )
             self.found[cand.rowid] = (tier.kind, missing)
 
-    def add_plain(self, cands: list[Candidate], number: int, now: float) -> None:
+    def add_plain(self, cands: Matches[Candidate], number: int, now: float) -> None:
+        self.cut |= cands.cut
         for cand in cands:
             if cand.rowid not in self.keys:
                 self.keys[cand.rowid] = (number, *_order_key(self.query, cand, now))
@@ -195,4 +203,10 @@ async def search(
         for r in page
         if r in stored
     )
-    return SearchPage(hits=hits, offset=offset, total=len(order), more_unknown=stopped_early)
+    return SearchPage(
+        hits=hits,
+        offset=offset,
+        total=len(order),
+        more_unknown=stopped_early or ranked.cut,
+        cut=ranked.cut,
+    )

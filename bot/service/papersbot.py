@@ -234,6 +234,8 @@ class PapersBot:
         first, last = offset + 1, offset + len(cards)
         total = f"{page.total}+" if page.more_unknown else str(page.total)
         notes: tuple[str, ...] = (matched,) if matched else ()
+        if page.cut:
+            notes = (*notes, searching.CUT_NOTE)
         actions: tuple[Action, ...] = ()
         try:
             token = await self._store.pages.save(text, now=now, patient=False)

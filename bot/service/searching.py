@@ -14,6 +14,10 @@ from bot.search.engine import SearchPage
 from bot.search.hints import no_match_hints
 from bot.store.contract import Reads
 
+CUT_NOTE = (
+    "The search stopped early: these words are too common to check every paper. "
+    "Add a rarer word, or `since:` to search a shorter span."
+)
 EMPTY_STORE = (
     "The store is empty: no papers to search yet. An operator fills it with "
     "`papersbot ingest` (recent Daily Papers days), or `make demo` for the bundled days."

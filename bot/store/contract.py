@@ -24,6 +24,7 @@ from bot.store.records import (
     InstallKey,
     InstallKind,
     Marked,
+    Matches,
     ScheduleKind,
     SealedRow,
     Subscription,
@@ -70,8 +71,9 @@ class PaperStore(Protocol):
 
     async def fts_candidates(
         self, condition: Condition | None, *, limit: int, since: datetime | None = None
-    ) -> list[Candidate]:
-        """The newest *limit* papers matching *condition* (all papers when ``None``)."""
+    ) -> Matches[Candidate]:
+        """The newest *limit* papers matching *condition* (all papers when ``None``);
+        ``cut`` when the store stopped matching at its budget of matching time."""
         ...
 
 
@@ -80,8 +82,9 @@ class FullTextStore(Protocol):
 
     async def marked(
         self, condition: Condition, *, limit: int, since: datetime | None = None
-    ) -> list[Marked]:
-        """The newest *limit* papers matching *condition*, with their indexed fields' text."""
+    ) -> Matches[Marked]:
+        """The newest *limit* papers matching *condition*, with their indexed fields' text
+        and token counts; ``cut`` when the store stopped matching at its budget of matching time."""
         ...
 
     async def document_counts(self, terms: Sequence[str], *, cap: int = 2000) -> dict[str, int]:

@@ -19,10 +19,7 @@ import aiosqlite
 
 from bot.errors import StoreError
 from bot.grammar.query import Condition, fts5
-from bot.store.records import (
-    FIELDS,
-    Marked,
-)
+from bot.store.records import FIELDS, Marked, Matches
 from bot.store.section import Section
 
 
@@ -82,41 +79,56 @@ class FullText(Section):
 
     async def marked(
         self, condition: Condition, *, limit: int, since: datetime | None = None
-    ) -> list[Marked]:
+    ) -> Matches[Marked]:
         """The newest *limit* papers matching *condition*, with their indexed fields' text
         and lengths (FTS5's own token counts, ``papers_fts_docsize``).
 
-        One read: the bounded FTS5 scan for rowids, newest first, then those rows joined by
-        rowid. (No ``highlight()``: marking words beyond the tier's own condition makes
-        FTS5 walk their whole posting lists, 2x to 10x the scan at 1M papers.)
+        Two reads: the FTS5 scan for rowids, newest first, then those papers' fields by
+        rowid. The scan stops at :data:`~bot.store.section.MATCH_SECONDS` of matching time
+        (``cut``); it streams, so it keeps the newest matches found by then. (No
+        ``highlight()``: marking
+        words beyond the tier's own condition makes FTS5 walk their whole posting lists, 2x
+        to 10x the scan at 1M papers.)
         """
         where = "papers_fts MATCH ?"
         params: list[object] = [fts5(condition)]
         if since is not None:
             where += " AND r.featured >= ?"
             params.append(since.timestamp())
-        columns = ", ".join(f"p.{name}" for name in FIELDS)
-        sql = (
-            f"SELECT m.rowid, m.upvotes, m.comments, m.stars, m.featured, {columns}, d.sz "
-            "FROM (SELECT f.rowid, r.upvotes, r.comments, r.stars, r.featured "
-            f"FROM papers_fts f JOIN paper_rank r ON r.rowid = f.rowid WHERE {where} "
-            "ORDER BY f.rowid DESC LIMIT ?) m "
-            "JOIN papers p ON p.rowid = m.rowid "
-            "JOIN papers_fts_docsize d ON d.id = m.rowid "
-            "ORDER BY m.rowid DESC"
+        scan = (
+            "SELECT f.rowid, r.upvotes, r.comments, r.stars, r.featured FROM papers_fts f "
+            f"JOIN paper_rank r ON r.rowid = f.rowid WHERE {where} "
+            "ORDER BY f.rowid DESC LIMIT ?"
         )
-        return [
-            Marked(
-                rowid=row["rowid"],
-                upvotes=row["upvotes"],
-                comments=row["comments"],
-                stars=row["stars"],
-                featured=row["featured"],
-                texts=tuple(row[name] or "" for name in FIELDS),
-                lengths=_lengths(row["sz"]),
-            )
-            for row in await self._query(sql, [*params, limit])
-        ]
+        try:
+            ranks, cut = await self._bounded(scan, [*params, limit], rows=limit)
+            texts = {
+                int(row["rowid"]): row
+                for row in await self._rows_in(
+                    f"SELECT p.rowid, {', '.join(f'p.{name}' for name in FIELDS)}, d.sz "
+                    "FROM papers p JOIN papers_fts_docsize d ON d.id = p.rowid "
+                    "WHERE p.rowid IN ({ids})",
+                    [row["rowid"] for row in ranks],
+                )
+            }
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"full-text query failed: {exc}") from exc
+        return Matches(
+            (
+                Marked(
+                    rowid=rank["rowid"],
+                    upvotes=rank["upvotes"],
+                    comments=rank["comments"],
+                    stars=rank["stars"],
+                    featured=rank["featured"],
+                    texts=tuple(row[name] or "" for name in FIELDS),
+                    lengths=_lengths(row["sz"]),
+                )
+                for rank in ranks
+                if (row := texts.get(int(rank["rowid"]))) is not None
+            ),
+            cut=cut,
+        )
 
     async def document_counts(self, terms: Sequence[str], *, cap: int = 2000) -> dict[str, int]:
         """In how many papers each index token occurs, counted up to *cap* (absent: 0).

@@ -14,11 +14,7 @@ from datetime import date, datetime
 from bot.errors import StoreError
 from bot.grammar.query import Condition, fts5
 from bot.model.papers import Paper, StoredPaper
-from bot.store.records import (
-    Candidate,
-    UpsertResult,
-    with_history,
-)
+from bot.store.records import Candidate, Matches, UpsertResult, with_history
 from bot.store.rows import COLUMNS, paper_params, rowid_for, ts
 from bot.store.section import Section
 
@@ -162,14 +158,15 @@ class Papers(Section):
 
     async def fts_candidates(
         self, condition: Condition | None, *, limit: int, since: datetime | None = None
-    ) -> list[Candidate]:
+    ) -> Matches[Candidate]:
         """The newest *limit* papers matching *condition* (all papers when ``None``).
 
         The work is bounded: rows are visited in descending rowid order (newest papers
         first, see :func:`bot.model.ids.chronological_key`) and the scan stops after *limit*.
         FTS5's ``bm25()`` is deliberately not used: it counts every document containing
         each query term to weigh it, which costs ~50-80 ms for common words at 1M papers
-        whatever the LIMIT (measured in bench/search.py).
+        whatever the LIMIT (measured in bench/search.py). Matching stops at
+        :data:`~bot.store.section.MATCH_SECONDS` of matching time (``cut``), keeping what it found.
         """
         match = fts5(condition) if condition is not None else None
         where: list[str] = []
@@ -192,17 +189,19 @@ class Papers(Section):
                 f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY r.rowid DESC LIMIT ?"
             )
         params.append(limit)
-        rows = await self._fts_rows(sql, params)
-        return [
-            Candidate(row["rowid"], row["upvotes"], row["comments"], row["stars"], row["featured"])
-            for row in rows
-        ]
-
-    async def _fts_rows(self, sql: str, params: Sequence[object]) -> list[sqlite3.Row]:
         try:
-            return await self._rows(sql, params)
+            rows, cut = await self._bounded(sql, params, rows=limit)
         except sqlite3.OperationalError as exc:
             raise StoreError(f"full-text query failed: {exc}") from exc
+        return Matches(
+            (
+                Candidate(
+                    row["rowid"], row["upvotes"], row["comments"], row["stars"], row["featured"]
+                )
+                for row in rows
+            ),
+            cut=cut,
+        )
 
     async def _stored(self, sql: str, params: Sequence[object]) -> list[StoredPaper]:
         return await self._with_history(await self._rows(sql, params))

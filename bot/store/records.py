@@ -47,6 +47,18 @@ class Candidate:
 FIELDS = ("title", "abstract", "authors", "keywords", "ai_summary")
 
 
+class Matches(list[_T]):
+    """The rows of a bounded full-text scan, newest first. ``cut``: the scan stopped at its
+    budget of matching time (SQLite: :data:`bot.store.section.MATCH_SECONDS`), so older
+    matches may exist that it did not reach."""
+
+    cut: bool = False
+
+    def __init__(self, rows: Iterable[_T] = (), *, cut: bool = False) -> None:
+        super().__init__(rows)
+        self.cut = cut
+
+
 @dataclass(frozen=True, slots=True)
 class Marked:
     """A candidate with its popularity, and the text of each indexed field and its length

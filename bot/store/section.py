@@ -10,12 +10,22 @@ import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from time import monotonic as clock
 
 import aiosqlite
 
 from bot.errors import StoreError
 
 BUSY_TIMEOUT_MS = 5000  # how long a write waits for another process's lock
+# SQLite calls the progress handler every STEP_GRAIN virtual-machine steps, FTS5's own
+# page reads included: about every 0.3 ms while FTS5 walks a posting list.
+STEP_GRAIN = 100
+# A full-text scan's budget of matching time, on the connection's thread. Phrases and
+# all-word queries of common words with few joint matches walk whole posting lists: the
+# slowest tier scans of the bench's queries take 10 ms at 100,000 papers and 35 to 50 ms
+# at 1,000,000 (bench/search.py), the rest a few ms.
+MATCH_SECONDS = 0.012
+ROW_SECONDS = 0.000_01  # and the time to read each row asked for (2,000 rows: 4 to 8 ms)
 CHUNK = 500  # ids per ``IN (...)`` list, well under SQLite's bound-parameter limit
 
 
@@ -57,6 +67,45 @@ class Section:
     async def _one(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Row | None:
         async with self._conn.execute(sql, params) as cur:
             return await cur.fetchone()
+
+    async def _bounded(
+        self, sql: str, params: Sequence[object], *, rows: int
+    ) -> tuple[list[sqlite3.Row], bool]:
+        """Rows of *sql* (at most *rows*) until it ends or has worked for its budget,
+        :data:`MATCH_SECONDS` plus :data:`ROW_SECONDS` per row (checked by SQLite's progress
+        handler, so FTS5's posting-list walks are stopped too), and whether it was cut.
+
+        The rows read before the cut are kept: a scan ordered newest first keeps the newest
+        matches it found. The whole scan runs as one call on the connection's thread, so
+        the progress handler that cuts it never sees another task's statement, and the time
+        counted is the scan's own, not its wait in the connection's queue."""
+
+        def scan(db: sqlite3.Connection) -> tuple[list[sqlite3.Row], bool]:
+            deadline = clock() + MATCH_SECONDS + ROW_SECONDS * rows
+            over = False
+
+            def tick() -> int:
+                nonlocal over
+                over = clock() > deadline
+                return int(over)  # nonzero: SQLite interrupts the statement
+
+            found: list[sqlite3.Row] = []
+            db.set_progress_handler(tick, STEP_GRAIN)
+            try:
+                found.extend(db.execute(sql, params))
+            except sqlite3.OperationalError:
+                if not over:  # failed by itself, not cut
+                    raise
+                return found, True
+            finally:
+                db.set_progress_handler(None, 0)
+            return found, False
+
+        # aiosqlite runs each queued call on the connection's own thread, in order.
+        result: tuple[list[sqlite3.Row], bool] = await self._conn._execute(  # type: ignore[no-untyped-call]
+            scan, self._conn._conn
+        )
+        return result
 
     async def _rows_in(
         self,

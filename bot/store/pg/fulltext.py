@@ -16,7 +16,7 @@ from bot.grammar.query import Condition
 from bot.store.pg.papers import candidates_sql
 from bot.store.pg.section import PgSection
 from bot.store.pg.tsv import fold
-from bot.store.records import FIELDS, Marked
+from bot.store.records import FIELDS, Marked, Matches
 
 _MARKED = (
     "SELECT rowid, upvotes, comments, github_stars AS stars, featured, "
@@ -31,11 +31,12 @@ class PgFullText(PgSection):
 
     async def marked(
         self, condition: Condition, *, limit: int, since: datetime | None = None
-    ) -> list[Marked]:
+    ) -> Matches[Marked]:
         """The newest *limit* papers matching *condition*, with their indexed fields' text
-        and token counts (in :data:`FIELDS` order): one bounded read, newest rowid first."""
+        and token counts (in :data:`FIELDS` order): one bounded read, newest rowid first.
+        (No time budget for matching here: never ``cut``.)"""
         sql, args = candidates_sql(_MARKED, condition, limit, since)
-        return [
+        return Matches(
             Marked(
                 rowid=row["rowid"],
                 upvotes=row["upvotes"],
@@ -46,7 +47,7 @@ class PgFullText(PgSection):
                 lengths=tuple(row["fts_lengths"]),
             )
             for row in await self._rows(sql, *args)
-        ]
+        )
 
     async def document_counts(self, terms: Sequence[str], *, cap: int = 2000) -> dict[str, int]:
         """In how many papers each index token occurs, counted up to *cap* (absent: 0).

@@ -24,7 +24,7 @@ from bot.grammar.query import Condition
 from bot.model.papers import Paper, StoredPaper
 from bot.store.pg.section import Conn, PgSection
 from bot.store.pg.tsv import document, tsquery
-from bot.store.records import FIELDS, Candidate, UpsertResult, with_history
+from bot.store.records import FIELDS, Candidate, Matches, UpsertResult, with_history
 from bot.store.rows import COLUMNS, paper_params, rowid_for, ts
 
 # The batch as arrays: rowid, COLUMNS, then the index entry made from the incoming text
@@ -275,15 +275,16 @@ class PgPapers(PgSection):
 
     async def fts_candidates(
         self, condition: Condition | None, *, limit: int, since: datetime | None = None
-    ) -> list[Candidate]:
+    ) -> Matches[Candidate]:
         """The newest *limit* papers matching *condition* (all papers when ``None``), in
-        descending rowid order (newest first); the scan stops at *limit*."""
+        descending rowid order (newest first); the scan stops at *limit*. (No time budget
+        for matching here: never ``cut``.)"""
         sql, args = candidates_sql(_CANDIDATE, condition, limit, since)
         rows = await self._rows(sql, *args)
-        return [
+        return Matches(
             Candidate(row["rowid"], row["upvotes"], row["comments"], row["stars"], row["featured"])
             for row in rows
-        ]
+        )
 
     async def _stored(self, sql: str, *args: object) -> list[StoredPaper]:
         return await self._with_history(await self._rows(sql, *args))

@@ -14,8 +14,9 @@ from bot.model.papers import Paper
 from bot.search import engine
 from bot.search.engine import SCORED_ANY_WORD, SCORED_PER_TIER, SearchPage, search
 from bot.search.hints import edit_distance, no_match_hints
+from bot.service import searching
 from bot.service.papersbot import PapersBot
-from bot.store import Store
+from bot.store import Store, section
 from tests.fakes.clock import Clock
 
 NOW = datetime(2026, 8, 20, 9, tzinfo=UTC)
@@ -153,3 +154,64 @@ async def test_the_reply_marks_where_all_word_matches_end(store: Store) -> None:
     assert reply.notes[0] == "Results after 1 have only some of the 4 words."
     assert reply.cards[0].why.startswith("▲")
     assert reply.cards[1].why.startswith("matches 3 of 4 words: no “hallucination” · ▲")
+
+
+class SteppingClock:
+    """A monotonic clock that moves *step* seconds each time it is read: a scan is cut
+    after a known number of progress-handler calls, whatever the machine's speed."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+async def test_matching_stops_at_its_time_budget_and_keeps_the_newest_matches(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    many = [paper(100 + i, f"Diffusion study {i}", "Words " * 40) for i in range(400)]
+    await store.papers.upsert(many, seen_at=NOW)
+    condition = parse_query("diffusion", now=NOW).strict()
+    assert condition is not None
+    whole = await store.papers.fts_candidates(condition, limit=2000)
+    assert len(whole) == 400
+    assert not whole.cut
+
+    # Each progress-handler call (every STEP_GRAIN steps) now takes a tenth of the budget.
+    monkeypatch.setattr(section, "clock", SteppingClock(section.MATCH_SECONDS / 10))
+    cut = await store.papers.fts_candidates(condition, limit=2000)
+    assert cut.cut
+    assert 0 < len(cut) < 400
+    assert cut == whole[: len(cut)]  # the newest matches, in order
+    marked = await store.fulltext.marked(condition, limit=400)
+    assert marked.cut
+    assert [m.rowid for m in marked] == [c.rowid for c in whole[: len(marked)]]
+
+    # Every call now finds the budget spent: a tier keeps what its first 100 steps found.
+    monkeypatch.setattr(section, "clock", SteppingClock(section.MATCH_SECONDS))
+    page = await run(store, "diffusion study", limit=5)
+    assert page.cut
+    assert page.more_unknown
+    assert page.hits
+    assert [hit.stored.paper.id for hit in page.hits] == [
+        p.id for p in many[::-1][: len(page.hits)]
+    ]
+
+
+async def test_a_cut_search_says_it_did_not_reach_every_paper(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    filler = [paper(100 + i, f"Vision study {i}", "Language " * 60) for i in range(300)]
+    await store.papers.upsert([*PAPERS, *filler], seen_at=NOW)
+    monkeypatch.setattr(section, "clock", SteppingClock(section.MATCH_SECONDS))
+    reply = await PapersBot(store=store, clock=Clock()).respond("search vision language")
+    assert reply.cards
+    assert "+ for" in reply.text
+    assert reply.notes[-1] == searching.CUT_NOTE
+
+    monkeypatch.undo()  # the real clock: nothing is cut, and nothing is said
+    reply = await PapersBot(store=store, clock=Clock()).respond("search vision language")
+    assert reply.cards
+    assert searching.CUT_NOTE not in reply.notes
