@@ -12,11 +12,12 @@ two times are measured from just before the request is sent:
 
 Requests go one at a time, each after the previous reply arrived, except the last row:
 bursts of 20 searches sent at once by 20 users (the acks must not wait for the work).
-Client, adapter and fake share one process and event loop, so the numbers include the
-fake's own Block Kit validation CPU but no network. The store is the synthetic corpus
-``bench/search.py`` builds (cached in bench/.cache/; built here if missing), copied to a
-temporary directory so saved searches do not touch the cache. Prints a Markdown table and
-writes bench/slack_results.md.
+The bot (adapter, core, store) runs in a process of its own, as in production; the client
+and the fake Slack share this one, so the fake's Block Kit validation and the client's
+signing do not take the bot's CPU. There is no network: loopback only. The store is the
+synthetic corpus ``bench/search.py`` builds (cached in bench/.cache/; built here if
+missing), copied to a temporary directory so saved searches do not touch the cache.
+Prints a Markdown table and writes bench/slack_results.md.
 """
 
 from __future__ import annotations
@@ -118,54 +119,77 @@ def more_value(body: dict[str, object]) -> str | None:
     return None
 
 
-async def measure(db: Path, runs: int) -> tuple[dict[str, tuple[list[float], list[float]]], int]:
+async def serve(db: Path, api_url: str) -> None:
+    """The bot's process: the Slack adapter on *db*, talking to the fake at *api_url*.
+    Prints ``READY <events url> <count> <paper ids>`` and runs until stdin closes."""
     store = await Store.open(db)
     papers = await store.papers.count()
     ids = [sp.paper.id for sp in await store.papers.for_day(await store.papers.latest_day())]  # type: ignore[arg-type]
-    COMMANDS["show"] = [f"show {pid}" for pid in ids[:20]]
     bot = PapersBot(store=store, clock=lambda: NOW)
+    settings = load_settings(
+        None,
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_app_token=None,
+        slack_api_url=api_url,
+        slack_http_host="127.0.0.1",
+        slack_http_port=0,
+    )
     try:
-        return await _measure(bot, runs), papers
+        async with open_slack(bot, settings) as rt:
+            print("READY", f"{rt.url}{EVENTS_PATH}", papers, ",".join(ids[:20]), flush=True)
+            await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
     finally:
         await store.close()
 
 
-async def _measure(bot: PapersBot, runs: int) -> dict[str, tuple[list[float], list[float]]]:
+async def measure(db: Path, runs: int) -> tuple[dict[str, tuple[list[float], list[float]]], int]:
+    async with FakeSlack() as slack:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--serve", str(db), slack.api_url,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        assert child.stdout is not None
+        assert child.stdin is not None
+        try:
+            line = (await child.stdout.readline()).decode().split()
+            assert line[:1] == ["READY"], line
+            url, papers, ids = line[1], int(line[2]), line[3].split(",")
+            COMMANDS["show"] = [f"show {pid}" for pid in ids]
+            return await _measure(slack, url, runs), papers
+        finally:
+            child.stdin.close()
+            await child.wait()
+
+
+async def _measure(
+    slack: FakeSlack, url: str, runs: int
+) -> dict[str, tuple[list[float], list[float]]]:
     results: dict[str, tuple[list[float], list[float]]] = {}
-    async with FakeSlack() as slack, aiohttp.ClientSession() as http:
-        settings = load_settings(
-            None,
-            slack_bot_token=BOT_TOKEN,
-            slack_signing_secret=SIGNING_SECRET,
-            slack_app_token=None,
-            slack_api_url=slack.api_url,
-            slack_http_host="127.0.0.1",
-            slack_http_port=0,
-        )
-        async with open_slack(bot, settings) as rt:
-            client = Client(http, f"{rt.url}{EVENTS_PATH}", slack)
-            for text in ["today", "search diffusion", "help"] * WARMUP:
-                await client.command(text)
-            for kind, texts in COMMANDS.items():
-                acks, replies = results.setdefault(kind, ([], []))
-                for i in range(runs):
-                    ack, reply, _ = await client.command(texts[i % len(texts)])
-                    acks.append(ack)
-                    replies.append(reply)
-            acks, replies = results.setdefault("More (next page)", ([], []))
+    async with aiohttp.ClientSession() as http:
+        client = Client(http, url, slack)
+        for text in ["today", "search diffusion", "help"] * WARMUP:
+            await client.command(text)
+        for kind, texts in COMMANDS.items():
+            acks, replies = results.setdefault(kind, ([], []))
             for i in range(runs):
-                _, _, body = await client.command(f"search {search_bench.COMMON[i % 5]}")
-                value = more_value(body)
-                assert value is not None, body
-                ack, reply, _ = await client.more(value)
+                ack, reply, _ = await client.command(texts[i % len(texts)])
                 acks.append(ack)
                 replies.append(reply)
-            acks, replies = results.setdefault(f"search, {BURST} at once", ([], []))
-            for i in range(max(1, runs // BURST)):
-                texts = [f"search {q}" for q in search_bench.COMMON[i : i + BURST]]
-                for ack, reply, _ in await asyncio.gather(*map(client.command, texts)):
-                    acks.append(ack)
-                    replies.append(reply)
+        acks, replies = results.setdefault("More (next page)", ([], []))
+        for i in range(runs):
+            _, _, body = await client.command(f"search {search_bench.COMMON[i % 5]}")
+            value = more_value(body)
+            assert value is not None, body
+            ack, reply, _ = await client.more(value)
+            acks.append(ack)
+            replies.append(reply)
+        acks, replies = results.setdefault(f"search, {BURST} at once", ([], []))
+        for i in range(max(1, runs // BURST)):
+            texts = [f"search {q}" for q in search_bench.COMMON[i : i + BURST]]
+            for ack, reply, _ in await asyncio.gather(*map(client.command, texts)):
+                acks.append(ack)
+                replies.append(reply)
     return results
 
 
@@ -197,8 +221,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=100_000, help="papers in the store")
     parser.add_argument("--runs", type=int, default=40, help="requests per row")
+    parser.add_argument("--serve", nargs=2, metavar=("DB", "API_URL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    if args.serve:
+        asyncio.run(serve(Path(args.serve[0]), args.serve[1]))
+        return
     log.setLevel(logging.INFO)
     cached = asyncio.run(ensure_store(args.size))
     with tempfile.TemporaryDirectory(prefix="slack-bench-") as tmp:
