@@ -255,16 +255,20 @@ class _Unit:
 def _pack(units: list[_Unit]) -> list[list[_Unit]]:
     """Group units into messages of ≤ :data:`MAX_BLOCKS` blocks and ≤ the char budget."""
     pages: list[list[_Unit]] = [[]]
+    count = size = 0  # blocks and characters on the last page so far
     for unit in units:
-        parts = [unit]
-        if len(unit.blocks) > MAX_BLOCKS or _size(unit.blocks) > MESSAGE_BUDGET:
-            parts = [_Unit([b], unit.card) for b in unit.blocks]  # too big to keep together
-        for part in parts:
-            page = pages[-1]
-            blocks = [b for u in page for b in u.blocks] + part.blocks
-            if page and (len(blocks) > MAX_BLOCKS or _size(blocks) > MESSAGE_BUDGET):
+        parts = [(unit, _size(unit.blocks))]
+        if len(unit.blocks) > MAX_BLOCKS or parts[0][1] > MESSAGE_BUDGET:
+            # too big to keep together
+            parts = [(_Unit([b], unit.card), _size(b)) for b in unit.blocks]
+        for part, part_size in parts:
+            if pages[-1] and (
+                count + len(part.blocks) > MAX_BLOCKS or size + part_size > MESSAGE_BUDGET
+            ):
                 pages.append([])
+                count = size = 0
             pages[-1].append(part)
+            count, size = count + len(part.blocks), size + part_size
     return pages
 
 
