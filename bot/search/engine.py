@@ -36,7 +36,7 @@ from bot.grammar.query import Query, Term, Tier, TierKind
 from bot.model.papers import StoredPaper
 from bot.search import ranking, scoring
 from bot.store.contract import Reads
-from bot.store.records import Candidate, Matches
+from bot.store.records import Ordering
 
 CANDIDATES_PER_TIER = 2000  # unscored reads: sort:new, sort:trending, filters alone
 SCORED_PER_TIER = 60  # relevance tiers, whose candidates are read and scored
@@ -98,19 +98,20 @@ def _plan(query: Query) -> list[tuple[Tier | None, int]]:
     ]
 
 
-def _order_key(query: Query, cand: Candidate, now: float) -> Key:
-    """Lower is better: newest first, trending score, or popularity (words-free relevance)."""
+def _ordering(query: Query, now: datetime) -> Ordering:
+    """How an unscored search is ordered: newest first, trending score, or popularity
+    (words-free relevance); the store computes it with :mod:`bot.search.ranking`'s numbers."""
     if query.sort == "new":
-        return (-cand.featured,)
+        return Ordering("new")
     if query.sort == "trending":
-        score = ranking.score(
-            upvotes=cand.upvotes,
-            comments=cand.comments,
-            stars=cand.stars,
-            age_days=(now - cand.featured) / 86400,
+        return Ordering(
+            "trending",
+            now=now.timestamp(),
+            comment_weight=ranking.COMMENT_WEIGHT,
+            star_weight=ranking.STAR_WEIGHT,
+            gravity=ranking.GRAVITY,
         )
-        return (-score,)
-    return (-_popularity(cand.upvotes),)
+    return Ordering("popular", popular_at=_POPULAR)
 
 
 def _popularity(upvotes: int) -> float:
@@ -120,11 +121,10 @@ def _popularity(upvotes: int) -> float:
 class _Ranking:
     """The keys and match details of every candidate seen so far, best tier first."""
 
-    def __init__(self, query: Query, stats: scoring.Stats | None) -> None:
+    def __init__(self, query: Query, stats: scoring.Stats) -> None:
         self.query = query
-        self.stats = stats
-        self.terms: tuple[Term, ...] = tuple(t for g in query.groups for t in g)
-        self.whole = query.whole_phrase()
+        terms: tuple[Term, ...] = tuple(t for g in query.groups for t in g)
+        self.scorer = scoring.Scorer(terms, stats, query.whole_phrase())
         self.keys: dict[int, Key] = {}
         self.found: dict[int, tuple[TierKind | None, tuple[str, ...]]] = {}
         self.cut = False  # a tier's matching stopped at the store's budget
@@ -140,11 +140,10 @@ class _Ranking:
     async def add_tier(self, store: Reads, number: int, tier: Tier, cap: int) -> None:
         cands = await store.fulltext.marked(tier.condition, limit=cap, since=self.query.since)
         self.cut |= cands.cut
-        assert self.stats is not None
         for cand in cands:
             if cand.rowid in self.keys:
                 continue
-            scored = scoring.score(cand, self.terms, self.stats, self.whole)
+            scored = self.scorer.score(cand)
             missing = self.missing(scored.found) if tier.kind in ("most", "any") else ()
             loose = tier.kind != "phrase"
             self.keys[cand.rowid] = (
@@ -156,18 +155,38 @@ class _Ranking:
             )
             self.found[cand.rowid] = (tier.kind, missing)
 
-    def add_plain(self, cands: Matches[Candidate], number: int, now: float) -> None:
-        self.cut |= cands.cut
-        for cand in cands:
-            if cand.rowid not in self.keys:
-                self.keys[cand.rowid] = (number, *_order_key(self.query, cand, now))
-                self.found[cand.rowid] = (None, ())
-
 
 async def _stats(store: Reads, query: Query) -> scoring.Stats:
     papers, means = await store.fulltext.size()
     words = sorted({tok for group in query.groups for term in group for tok in term.tokens})
     return scoring.Stats(papers, means, await store.fulltext.document_counts(words))
+
+
+async def _ordered(
+    store: Reads,
+    query: Query,
+    tier: Tier | None,
+    cap: int,
+    *,
+    now: datetime,
+    offset: int,
+    limit: int,
+) -> SearchPage:
+    """An unscored search (``sort:new``, ``sort:trending``, or filters alone): the store
+    orders the newest *cap* candidates itself and returns only the page."""
+    found = await store.papers.ordered(
+        tier.condition if tier else None,
+        _ordering(query, now),
+        cap=cap,
+        offset=offset,
+        limit=limit,
+        since=query.since,
+    )
+    stored = await store.papers.by_rowid(list(found.rowids))
+    hits = tuple(Hit(stored[r], 0) for r in found.rowids if r in stored)
+    return SearchPage(
+        hits=hits, offset=offset, total=found.total, more_unknown=found.cut, cut=found.cut
+    )
 
 
 async def search(
@@ -179,20 +198,17 @@ async def search(
     hold more results than ``offset + limit``, looser tiers cannot reach this page.
     """
     plan = _plan(query)
-    scored = query.sort == "relevance" and query.has_text
-    ranked = _Ranking(query, await _stats(store, query) if scored else None)
+    if not (query.sort == "relevance" and query.has_text):
+        [(tier, cap)] = plan
+        return await _ordered(store, query, tier, cap, now=now, offset=offset, limit=limit)
+    ranked = _Ranking(query, await _stats(store, query))
     stopped_early = False
     for number, (tier, cap) in enumerate(plan):
         if len(ranked.keys) > offset + limit:
             stopped_early = True
             break
-        if scored and tier is not None:
-            await ranked.add_tier(store, number, tier, cap)
-        else:
-            cands = await store.papers.fts_candidates(
-                tier.condition if tier else None, limit=cap, since=query.since
-            )
-            ranked.add_plain(cands, number, now.timestamp())
+        assert tier is not None  # a query with words has tiers
+        await ranked.add_tier(store, number, tier, cap)
     keys = ranked.keys
     order = sorted(keys, key=lambda rowid: (keys[rowid], -rowid))
     page = order[offset : offset + limit]

@@ -100,6 +100,64 @@ class Scored:
     title_holds: bool
 
 
+class Scorer:
+    """BM25F for one query, prepared once per search: each term's finder, rarity and
+    boost, and each field's length normalisation (see the module docstring). *whole* (all
+    the words side by side) is a term of its own, weighted by ``weights.phrase``."""
+
+    def __init__(
+        self,
+        terms: Sequence[Term],
+        stats: Stats,
+        whole: Term | None = None,
+        weights: Weights = DEFAULT,
+    ) -> None:
+        self._terms = (*terms, whole) if whole else tuple(terms)
+        self._words = len(terms)  # the query's own terms come first; then *whole*, if any
+        self._finders = [_finder(term.tokens) for term in self._terms]
+        self._needles = [" " + "  ".join(term.tokens) + " " for term in self._terms]
+        self._weights = [
+            (weights.phrase if i >= self._words else 1.0) * stats.idf(term)
+            for i, term in enumerate(self._terms)
+        ]
+        self._fields = weights.fields
+        self._k1 = weights.k1
+        self._slope = [weights.b / (mean or 1.0) for mean in stats.mean_lengths]
+        self._base = 1 - weights.b
+
+    def score(self, candidate: Marked) -> Scored:
+        """BM25F of one candidate."""
+        tfs = [0.0] * len(self._terms)
+        found: set[int] = set()
+        in_title: set[int] = set()
+        for f, (text, length) in enumerate(zip(candidate.texts, candidate.lengths, strict=True)):
+            if not text or not length:
+                continue
+            if text.isascii():
+                lowered = text.lower()
+                counts = [len(find(lowered)) for find in self._finders]
+            else:
+                spaced = _spaced(text)
+                counts = [spaced.count(needle) for needle in self._needles]
+            scale = self._fields[f] / (self._base + self._slope[f] * length)
+            for i, count in enumerate(counts):
+                if count:
+                    tfs[i] += scale * count
+                    if i < self._words:
+                        found.add(i)
+                        if f == 0:
+                            in_title.add(i)
+        k1 = self._k1
+        total = sum(
+            w * tf * (k1 + 1) / (k1 + tf) for w, tf in zip(self._weights, tfs, strict=True) if tf
+        )
+        return Scored(
+            total,
+            frozenset(self._terms[i] for i in found),
+            bool(found) and in_title == found,
+        )
+
+
 def score(
     candidate: Marked,
     terms: Sequence[Term],
@@ -107,33 +165,8 @@ def score(
     whole: Term | None = None,
     weights: Weights = DEFAULT,
 ) -> Scored:
-    """BM25F of one candidate for *terms*, plus *whole* (all the words side by side) as a
-    term of its own weighted by ``weights.phrase`` (see the module docstring)."""
-    fields = [
-        (f, _counter(text), length)
-        for f, (text, length) in enumerate(zip(candidate.texts, candidate.lengths, strict=True))
-        if text and length
-    ]
-    total = 0.0
-    found: set[Term] = set()
-    in_title: set[Term] = set()
-    for term in (*terms, whole) if whole else terms:
-        tf = 0.0
-        for f, count_in, length in fields:
-            count = count_in(term)
-            if not count:
-                continue
-            if term is not whole:
-                found.add(term)
-            if f == 0 and term is not whole:
-                in_title.add(term)
-            mean = stats.mean_lengths[f] or 1.0
-            norm = 1 - weights.b + weights.b * length / mean
-            tf += weights.fields[f] * count / norm
-        if tf:
-            boost = weights.phrase if term is whole else 1.0
-            total += boost * stats.idf(term) * tf * (weights.k1 + 1) / (weights.k1 + tf)
-    return Scored(total, frozenset(found), bool(found) and in_title == found)
+    """BM25F of one candidate for *terms* (and *whole*): :class:`Scorer` for one use."""
+    return Scorer(terms, stats, whole, weights).score(candidate)
 
 
-__all__ = ["DEFAULT", "FIELDS", "Scored", "Stats", "Weights", "score"]
+__all__ = ["DEFAULT", "FIELDS", "Scored", "Scorer", "Stats", "Weights", "score"]

@@ -25,6 +25,8 @@ from bot.store.records import (
     InstallKind,
     Marked,
     Matches,
+    OrderedPage,
+    Ordering,
     ScheduleKind,
     SealedRow,
     Subscription,
@@ -74,6 +76,21 @@ class PaperStore(Protocol):
     ) -> Matches[Candidate]:
         """The newest *limit* papers matching *condition* (all papers when ``None``);
         ``cut`` when the store stopped matching at its budget of matching time."""
+        ...
+
+    async def ordered(
+        self,
+        condition: Condition | None,
+        ordering: Ordering,
+        *,
+        cap: int,
+        offset: int,
+        limit: int,
+        since: datetime | None = None,
+    ) -> OrderedPage:
+        """The page at *offset* of the newest *cap* papers matching *condition* (all papers
+        when ``None``), put in *ordering* by the database: rowids, the number ordered, and
+        whether matching was cut."""
         ...
 
 

@@ -29,7 +29,7 @@ from bot.store.papers import Papers
 from bot.store.readers import Readers
 from bot.store.runs import Runs
 from bot.store.schedules import Schedules
-from bot.store.section import BUSY_TIMEOUT_MS
+from bot.store.section import BUSY_TIMEOUT_MS, ensure_math
 from bot.store.targets import Targets
 
 log = logging.getLogger(__name__)
@@ -145,6 +145,7 @@ class Store:
             f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
         ):
             await self._conn.execute(pragma)
+        await ensure_math(self._conn)
 
     async def migrate(self) -> int:
         """Apply every migration newer than the database's ``user_version``; return the version."""

@@ -23,7 +23,7 @@ import aiosqlite
 from bot.store.contract import Reads
 from bot.store.fulltext import FullText, Rarity
 from bot.store.papers import Papers
-from bot.store.section import BUSY_TIMEOUT_MS
+from bot.store.section import BUSY_TIMEOUT_MS, ensure_math
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,7 @@ class Readers:
         try:
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await conn.execute("PRAGMA query_only = 1")
+            await ensure_math(conn)
         except BaseException:
             await conn.close()
             raise

@@ -47,6 +47,32 @@ class Candidate:
 FIELDS = ("title", "abstract", "authors", "keywords", "ai_summary")
 
 
+@dataclass(frozen=True, slots=True)
+class Ordering:
+    """How an unscored search orders its candidates, best first, ties to the newer rowid:
+    ``new`` (newest featured), ``trending`` (``points / (1 + age in days) ** gravity``,
+    points = upvotes + comment_weight * comments + star_weight * log2(1 + stars)), or
+    ``popular`` (``min(1, log(1 + upvotes) / popular_at)``). The numbers come from the
+    search layer (:mod:`bot.search.ranking`), so the store computes the same score."""
+
+    kind: Literal["new", "trending", "popular"]
+    now: float = 0.0  # Unix time that ages are counted from (trending)
+    comment_weight: float = 0.0
+    star_weight: float = 0.0
+    gravity: float = 0.0
+    popular_at: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class OrderedPage:
+    """A page of an ordered, unscored search: its rowids best first, how many candidates
+    were ordered (at most the cap), and whether matching was cut at its budget."""
+
+    rowids: tuple[int, ...]
+    total: int
+    cut: bool = False
+
+
 class Matches(list[_T]):
     """The rows of a bounded full-text scan, newest first. ``cut``: the scan stopped at its
     budget of matching time (SQLite: :data:`bot.store.section.MATCH_SECONDS`), so older

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from time import monotonic as clock
+from time import thread_time as clock
 
 import aiosqlite
 
@@ -20,7 +21,8 @@ BUSY_TIMEOUT_MS = 5000  # how long a write waits for another process's lock
 # SQLite calls the progress handler every STEP_GRAIN virtual-machine steps, FTS5's own
 # page reads included: about every 0.3 ms while FTS5 walks a posting list.
 STEP_GRAIN = 100
-# A full-text scan's budget of matching time, on the connection's thread. Phrases and
+# A full-text scan's budget of matching time: CPU time of the connection's thread, so
+# waiting for the GIL or for a busy machine's cores is not counted as work. Phrases and
 # all-word queries of common words with few joint matches walk whole posting lists: the
 # slowest tier scans of the bench's queries take 10 ms at 100,000 papers and 35 to 50 ms
 # at 1,000,000 (bench/search.py), the rest a few ms.
@@ -32,6 +34,18 @@ CHUNK = 500  # ids per ``IN (...)`` list, well under SQLite's bound-parameter li
 def chunks(values: Sequence[object], size: int = CHUNK) -> list[list[object]]:
     """*values* in lists of at most *size*."""
     return [list(values[start : start + size]) for start in range(0, len(values), size)]
+
+
+async def ensure_math(conn: aiosqlite.Connection) -> None:
+    """Make sure SQL can call ``log2``, ``pow`` and ``ln`` (unscored search orderings): built
+    into SQLite 3.35+ when compiled with its math functions; registered from Python's
+    :mod:`math` on a build without them (slower, same results)."""
+    try:
+        await conn.execute("SELECT log2(1), pow(1, 1), ln(1)")
+    except sqlite3.OperationalError:
+        await conn.create_function("log2", 1, math.log2, deterministic=True)
+        await conn.create_function("pow", 2, math.pow, deterministic=True)
+        await conn.create_function("ln", 1, math.log, deterministic=True)
 
 
 def _io(exc: BaseException) -> bool:
@@ -78,7 +92,8 @@ class Section:
         The rows read before the cut are kept: a scan ordered newest first keeps the newest
         matches it found. The whole scan runs as one call on the connection's thread, so
         the progress handler that cuts it never sees another task's statement, and the time
-        counted is the scan's own, not its wait in the connection's queue."""
+        counted is that thread's CPU time: the scan's own work, not its wait in the
+        connection's queue, for the GIL or for a core."""
 
         def scan(db: sqlite3.Connection) -> tuple[list[sqlite3.Row], bool]:
             deadline = clock() + MATCH_SECONDS + ROW_SECONDS * rows

@@ -4,9 +4,12 @@ and field lengths come from the index itself."""
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import aiosqlite
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,7 +17,7 @@ from bot.grammar.query import Term, parse_query
 from bot.model.papers import Paper
 from bot.search import scoring
 from bot.search.matcher import tokens
-from bot.store import Store
+from bot.store import Store, section
 
 WORDS = ("a", "model", "models", "language", "lang", "3d", "x")
 SEPARATORS = (" ", "-", "_", ", ", "(", ") ", ".", "/", "  ")
@@ -104,3 +107,33 @@ async def test_remembered_document_counts_follow_every_change_to_the_index(tmp_p
         assert counts == {"diffusion": 1, "flow": 1, "absent": 0}
     finally:
         await store.close()
+
+
+async def test_math_functions_are_registered_where_sqlite_lacks_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    conn = await aiosqlite.connect(":memory:")
+    try:
+        probe = conn.execute
+
+        def without_math(sql: str, *args: object) -> object:
+            if sql.startswith("SELECT log2(1)"):  # the probe, as a build without them answers
+                raise sqlite3.OperationalError("no such function: log2")
+            return probe(sql, *args)  # type: ignore[arg-type]
+
+        registered: list[str] = []
+        create = conn.create_function
+
+        async def recording(name: str, *args: object, **kwargs: object) -> None:
+            registered.append(name)
+            await create(name, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(conn, "execute", without_math)
+        monkeypatch.setattr(conn, "create_function", recording)
+        await section.ensure_math(conn)
+        monkeypatch.undo()
+        assert registered == ["log2", "pow", "ln"]
+        async with conn.execute("SELECT log2(8), pow(2, 10), ln(1)") as cur:
+            assert tuple(await cur.fetchone()) == (3.0, 1024.0, 0.0)  # type: ignore[arg-type]
+    finally:
+        await conn.close()

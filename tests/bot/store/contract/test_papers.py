@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from datetime import UTC, date, datetime, timedelta
+import math
+from datetime import UTC, date, datetime, time, timedelta
 
 from bot.grammar.query import AllOf, AnyOf, Term, Without
 from bot.model.papers import Paper
+from bot.search import ranking
 from bot.store import Database, open_database
-from bot.store.records import UpsertResult
+from bot.store.records import OrderedPage, Ordering, UpsertResult
 from bot.store.rows import rowid_for
 
 T0 = datetime(2026, 8, 19, 8, 0, tzinfo=UTC)
@@ -234,3 +236,66 @@ async def test_colliding_rowids_fall_back_and_both_papers_are_kept(database: Dat
     assert [(s.paper.id, s.paper.upvotes) for s in found] == [(first, 10), (second, 99)]
     assert await database.papers.count() == 3
     assert len(await rowids(database, word("sparse"))) == 3
+
+
+async def test_ordered_pages_are_put_in_order_by_the_database(database: Database) -> None:
+    now = datetime(2026, 8, 20, 8, tzinfo=UTC)
+    papers = [
+        paper(1, upvotes=50, comments=0, github_stars=None, daily_day=date(2026, 8, 10)),
+        paper(2, upvotes=5, comments=1, github_stars=1000, daily_day=date(2026, 8, 19)),
+        paper(3, upvotes=200, comments=3, github_stars=0, daily_day=date(2026, 8, 18)),
+        paper(4, upvotes=5, comments=1, github_stars=1000, daily_day=date(2026, 8, 19)),
+        paper(
+            5,
+            title="Nothing alike",
+            abstract="Cooking robots.",
+            ai_keywords=(),
+            ai_summary=None,
+            upvotes=999,
+            daily_day=date(2026, 8, 19),
+        ),
+    ]
+    await database.papers.upsert(papers, seen_at=T0)
+    r = [rowid_for(p.id) for p in papers]
+    trending = Ordering(
+        "trending",
+        now=now.timestamp(),
+        comment_weight=ranking.COMMENT_WEIGHT,
+        star_weight=ranking.STAR_WEIGHT,
+        gravity=ranking.GRAVITY,
+    )
+    cond = word("sparse")
+
+    async def page(ordering: Ordering, **kw: int) -> OrderedPage:
+        kw.setdefault("offset", 0)
+        kw.setdefault("limit", 10)
+        return await database.papers.ordered(cond, ordering, cap=kw.pop("cap", 100), **kw)
+
+    # The same scores as Python's ranking: 3 (200 points, 2 days), 4 and 2 (tied: newer
+    # rowid first), then 1 (10 days old).
+    expected = sorted(
+        papers[:4],
+        key=lambda p: (
+            -ranking.score(
+                upvotes=p.upvotes,
+                comments=p.comments,
+                stars=p.github_stars,
+                age_days=(now - datetime.combine(p.daily_day, time(), UTC)).total_seconds()  # type: ignore[arg-type]
+                / 86400,
+            ),
+            -rowid_for(p.id),
+        ),
+    )
+    assert (await page(trending)).rowids == tuple(rowid_for(p.id) for p in expected)
+    assert (await page(trending)).rowids[:3] == (r[2], r[3], r[1])
+    assert await page(Ordering("new")) == OrderedPage((r[3], r[1], r[2], r[0]), 4)
+    assert (await page(Ordering("popular", popular_at=math.log1p(100)))).rowids == (
+        r[2], r[0], r[3], r[1],
+    )  # fmt: skip
+    assert await page(Ordering("new"), offset=1, limit=2) == OrderedPage((r[1], r[2]), 4)
+    assert await page(Ordering("new"), offset=9) == OrderedPage((), 4)
+    assert await page(Ordering("new"), cap=2) == OrderedPage((r[3], r[2]), 2)  # newest 2 rowids
+    everything = await database.papers.ordered(
+        None, Ordering("popular", popular_at=1.0), cap=100, offset=0, limit=1
+    )
+    assert everything == OrderedPage((r[4],), 5)
