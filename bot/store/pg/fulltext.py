@@ -34,19 +34,24 @@ class PgFullText(PgSection):
     ) -> Matches[Marked]:
         """The newest *limit* papers matching *condition*, with their indexed fields' text
         and token counts (in :data:`FIELDS` order): one bounded read, newest rowid first.
-        (No time budget for matching here: never ``cut``.)"""
+        The scan is cancelled after
+        :data:`~bot.store.pg.section.MATCH_TIMEOUT_MS` (``cut``, and empty)."""
         sql, args = candidates_sql(_MARKED, condition, limit, since)
+        rows, cut = await self._bounded(sql, *args)
         return Matches(
-            Marked(
-                rowid=row["rowid"],
-                upvotes=row["upvotes"],
-                comments=row["comments"],
-                stars=row["stars"],
-                featured=row["featured"],
-                texts=tuple(row[name] or "" for name in FIELDS),
-                lengths=tuple(row["fts_lengths"]),
-            )
-            for row in await self._rows(sql, *args)
+            (
+                Marked(
+                    rowid=row["rowid"],
+                    upvotes=row["upvotes"],
+                    comments=row["comments"],
+                    stars=row["stars"],
+                    featured=row["featured"],
+                    texts=tuple(row[name] or "" for name in FIELDS),
+                    lengths=tuple(row["fts_lengths"]),
+                )
+                for row in rows
+            ),
+            cut=cut,
         )
 
     async def document_counts(self, terms: Sequence[str], *, cap: int = 2000) -> dict[str, int]:

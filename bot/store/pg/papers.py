@@ -285,13 +285,18 @@ class PgPapers(PgSection):
         self, condition: Condition | None, *, limit: int, since: datetime | None = None
     ) -> Matches[Candidate]:
         """The newest *limit* papers matching *condition* (all papers when ``None``), in
-        descending rowid order (newest first); the scan stops at *limit*. (No time budget
-        for matching here: never ``cut``.)"""
+        descending rowid order (newest first); the scan stops at *limit*, or is cancelled
+        after :data:`~bot.store.pg.section.MATCH_TIMEOUT_MS` (``cut``, and empty)."""
         sql, args = candidates_sql(_CANDIDATE, condition, limit, since)
-        rows = await self._rows(sql, *args)
+        rows, cut = await self._bounded(sql, *args)
         return Matches(
-            Candidate(row["rowid"], row["upvotes"], row["comments"], row["stars"], row["featured"])
-            for row in rows
+            (
+                Candidate(
+                    row["rowid"], row["upvotes"], row["comments"], row["stars"], row["featured"]
+                )
+                for row in rows
+            ),
+            cut=cut,
         )
 
     async def ordered(
@@ -305,18 +310,20 @@ class PgPapers(PgSection):
         since: datetime | None = None,
     ) -> OrderedPage:
         """The page at *offset* of the newest *cap* papers matching *condition*, put in
-        *ordering* by PostgreSQL: one read, the candidates never leave the server."""
+        *ordering* by PostgreSQL: one read, the candidates never leave the server (cut
+        after :data:`~bot.store.pg.section.MATCH_TIMEOUT_MS`, as the scans are)."""
         scan, args = candidates_sql(_CANDIDATE, condition, cap, since)
         key, extra = _pg_order(ordering, len(args))
         args += [*extra, limit, offset]
-        row = await self._one(
+        rows, cut = await self._bounded(
             f"WITH c AS ({scan}) SELECT (SELECT count(*) FROM c) AS total, "
             f"array(SELECT rowid FROM c ORDER BY {key} DESC, rowid DESC "
             f"LIMIT ${len(args) - 1} OFFSET ${len(args)}) AS page",
             *args,
         )
-        assert row is not None  # an aggregate row always comes back
-        return OrderedPage(tuple(int(r) for r in row["page"]), int(row["total"]))
+        if cut or not rows:
+            return OrderedPage((), 0, cut)
+        return OrderedPage(tuple(int(r) for r in rows[0]["page"]), int(rows[0]["total"]))
 
     async def _stored(self, sql: str, *args: object) -> list[StoredPaper]:
         return await self._with_history(await self._rows(sql, *args))

@@ -34,6 +34,12 @@ DB_ERRORS = (
 )
 
 
+# A full-text scan's budget on PostgreSQL: the server cancels it after this long (wall
+# time, so it also bounds a scan slowed by a busy server). SQLite's budget is 12 ms of CPU
+# and keeps what it found; a cancelled statement here returns nothing (bot.store.section).
+MATCH_TIMEOUT_MS = 50
+
+
 class PgSection:
     """Reads and writes of one part of the store, each on a pooled connection."""
 
@@ -62,6 +68,18 @@ class PgSection:
     async def _value(self, sql: str, *args: Any) -> Any:
         try:
             return await self._pool.fetchval(sql, *args)
+        except DB_ERRORS as exc:
+            raise self._failed(exc) from exc
+
+    async def _bounded(self, sql: str, *args: Any) -> tuple[list[asyncpg.Record], bool]:
+        """Rows of a full-text scan run under :data:`MATCH_TIMEOUT_MS`, and whether it was
+        cut there (then no rows: the server cancels the whole statement)."""
+        try:
+            async with self._pool.acquire() as conn, conn.transaction(readonly=True):
+                await conn.execute(f"SET LOCAL statement_timeout = {int(MATCH_TIMEOUT_MS)}")
+                return list(await conn.fetch(sql, *args)), False
+        except asyncpg.QueryCanceledError:
+            return [], True
         except DB_ERRORS as exc:
             raise self._failed(exc) from exc
 
