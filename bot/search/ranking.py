@@ -85,11 +85,16 @@ def explain(paper: Paper, speed: float, featured: datetime, now: datetime) -> st
     return " · ".join(parts)
 
 
+_LN2 = math.log(2)
+
+
 def score(
     *, upvotes: int, comments: int, stars: int | None, age_days: float, speed: float = 0.0
 ) -> float:
     """The trending score from raw numbers (see the module docstring)."""
-    points = upvotes + COMMENT_WEIGHT * comments + STAR_WEIGHT * math.log2(1 + (stars or 0))
+    # log2 as ln(x) / ln(2): the databases order sort:trending with these same libm calls
+    # (SQLite's own log2 differs from math.log2 in the last bit, which reorders ties).
+    points = upvotes + COMMENT_WEIGHT * comments + STAR_WEIGHT * (math.log(1 + (stars or 0)) / _LN2)
     return float((points + speed) / (1 + max(0.0, age_days)) ** GRAVITY)
 
 

@@ -81,13 +81,14 @@ def _finder(term: tuple[str, ...]) -> Callable[[str], list[str]]:
     return re.compile(f"{first}(?<![a-z0-9]{first}){rest}(?![a-z0-9])").findall
 
 
-def _counter(text: str) -> Callable[[Term], int]:
-    """How often a term occurs in one field's *text*."""
+def field_counts(text: str, terms: Sequence[Term]) -> list[int]:
+    """How often each of *terms* occurs in one field's *text*, as the index tokenizes it:
+    plain ASCII by :func:`_finder`, anything else by its folded tokens."""
     if text.isascii():
         lowered = text.lower()
-        return lambda term: len(_finder(term.tokens)(lowered))
+        return [len(_finder(term.tokens)(lowered)) for term in terms]
     spaced = _spaced(text)
-    return lambda term: spaced.count(" " + "  ".join(term.tokens) + " ")
+    return [spaced.count(" " + "  ".join(term.tokens) + " ") for term in terms]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +115,6 @@ class Scorer:
     ) -> None:
         self._terms = (*terms, whole) if whole else tuple(terms)
         self._words = len(terms)  # the query's own terms come first; then *whole*, if any
-        self._finders = [_finder(term.tokens) for term in self._terms]
-        self._needles = [" " + "  ".join(term.tokens) + " " for term in self._terms]
         self._weights = [
             (weights.phrase if i >= self._words else 1.0) * stats.idf(term)
             for i, term in enumerate(self._terms)
@@ -133,12 +132,7 @@ class Scorer:
         for f, (text, length) in enumerate(zip(candidate.texts, candidate.lengths, strict=True)):
             if not text or not length:
                 continue
-            if text.isascii():
-                lowered = text.lower()
-                counts = [len(find(lowered)) for find in self._finders]
-            else:
-                spaced = _spaced(text)
-                counts = [spaced.count(needle) for needle in self._needles]
+            counts = field_counts(text, self._terms)
             scale = self._fields[f] / (self._base + self._slope[f] * length)
             for i, count in enumerate(counts):
                 if count:

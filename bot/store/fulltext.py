@@ -41,7 +41,7 @@ def _lengths(blob: bytes) -> tuple[int, ...]:
     return (*counts, *(0,) * (len(FIELDS) - len(counts)))
 
 
-_STRUCTURE = 10  # FTS5's structure record: rewritten, with a new cookie, by every change
+_STRUCTURE = 10  # FTS5's structure record: rewritten by every committed change
 RARITY_TERMS = 4096  # document counts remembered per state of the index
 
 
@@ -49,8 +49,11 @@ class Rarity:
     """Document counts for one state of the index, shared by the store's connections.
 
     The state is told by FTS5's structure record (``papers_fts_data`` row 10), which every
-    transaction that changes the index rewrites: any ingest starts the counts afresh, and
-    between ingests the common words of every search are counted once.
+    transaction that changes the index rewrites (its segments and their write counter):
+    any ingest starts the counts afresh, and between ingests the common words of every
+    search are counted once. Only committed states are remembered: a read inside an open
+    transaction counts afresh and remembers nothing, since a rollback brings back the old
+    record and the next change could write the very same bytes.
     """
 
     def __init__(self) -> None:
@@ -139,7 +142,10 @@ class FullText(Section):
         known are counted in one read.
         """
         row = await self._one(f"SELECT block FROM papers_fts_data WHERE id = {_STRUCTURE}")
-        known = self._rarity.at(bytes(row["block"]) if row is not None else b"", cap)
+        if self._conn.in_transaction:  # uncommitted: its structure record may be rolled back
+            known: dict[str, int] = {}
+        else:
+            known = self._rarity.at(bytes(row["block"]) if row is not None else b"", cap)
         missing = sorted({term for term in terms if term not in known})
         if missing:
             counting = " UNION ALL ".join(

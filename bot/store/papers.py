@@ -68,12 +68,14 @@ WHERE p.id = :id AND NOT EXISTS (
 
 _CANDIDATE_COLUMNS = "upvotes, comments, stars, featured"
 # Each ordering as an SQL expression over paper_rank, best highest; its parameters come
-# from _order_params, in order. SQLite's math functions (log2, pow, ln) are built in here,
-# and registered from Python where a build lacks them (bot.store.section.ensure_math).
+# from _order_params, in order. Trending is bot.search.ranking.score with the same libm
+# calls (ln, pow), so exact ties stay ties and fall to the newer rowid. SQLite's math
+# functions are built in here, registered from Python where a build lacks them
+# (bot.store.section.ensure_math).
 _ORDER_SQL = {
     "new": "featured",
     "trending": (
-        "(upvotes + ? * comments + ? * log2(1 + coalesce(stars, 0)))"
+        "(upvotes + ? * comments + ? * (ln(1 + coalesce(stars, 0)) / ln(2)))"
         " / pow(1 + max(0.0, (? - featured) / 86400.0), ?)"
     ),
     "popular": "min(1.0, ln(1 + upvotes) / ?)",

@@ -37,13 +37,13 @@ def chunks(values: Sequence[object], size: int = CHUNK) -> list[list[object]]:
 
 
 async def ensure_math(conn: aiosqlite.Connection) -> None:
-    """Make sure SQL can call ``log2``, ``pow`` and ``ln`` (unscored search orderings): built
-    into SQLite 3.35+ when compiled with its math functions; registered from Python's
-    :mod:`math` on a build without them (slower, same results)."""
+    """Make sure SQL can call ``pow`` and ``ln`` (unscored search orderings): built into
+    SQLite 3.35+ when compiled with its math functions (both are the C library's ``pow``
+    and ``log``, as Python's are); registered from Python's :mod:`math` on a build without
+    them (slower, same results)."""
     try:
-        await conn.execute("SELECT log2(1), pow(1, 1), ln(1)")
+        await conn.execute("SELECT pow(1, 1), ln(1)")
     except sqlite3.OperationalError:
-        await conn.create_function("log2", 1, math.log2, deterministic=True)
         await conn.create_function("pow", 2, math.pow, deterministic=True)
         await conn.create_function("ln", 1, math.log, deterministic=True)
 

@@ -347,14 +347,16 @@ def _pg_order(ordering: Ordering, taken: int) -> tuple[str, list[object]]:
         n = taken
         return (
             f"(upvotes + ${n + 1}::float8 * comments"
-            f" + ${n + 2}::float8 * ln(1 + coalesce(stars, 0)) / ln(2))"
+            f" + ${n + 2}::float8 * (ln(1 + coalesce(stars, 0)) / ln(2)))"
             f" / power(1 + greatest(0.0, (${n + 3}::float8 - featured) / 86400.0),"
             f" ${n + 4}::float8)",
             [ordering.comment_weight, ordering.star_weight, ordering.now, ordering.gravity],
         )
     if ordering.kind == "popular":
         return f"least(1.0, ln(1 + upvotes) / ${taken + 1}::float8)", [ordering.popular_at]
-    return "featured", []
+    if ordering.kind == "new":
+        return "featured", []
+    raise ValueError(f"unknown ordering {ordering.kind!r}")
 
 
 def candidates_sql(

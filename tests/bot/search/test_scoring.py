@@ -52,11 +52,14 @@ def test_a_term_is_counted_where_the_index_tokens_hold_it(
 ) -> None:
     # ASCII fields take the regex finder, others the tokenized path: both agree with tokens().
     text = prefix + text
-    assert scoring._counter(text)(Term(term)) == reference_count(text, term)
+    assert scoring.field_counts(text, [Term(term)]) == [reference_count(text, term)]
 
 
 def test_word_edges_are_respected() -> None:
-    count = scoring._counter("Models of a model: model-based, remodel, model_2 and 3D-model.")
+    def count(term: Term) -> int:
+        text = "Models of a model: model-based, remodel, model_2 and 3D-model."
+        return scoring.field_counts(text, [term])[0]
+
     assert count(Term(("model",))) == 4  # not "models", not "remodel"; "model_2" is two tokens
     assert count(Term(("3d", "model"))) == 1
     assert count(Term(("a", "model"))) == 1
@@ -117,8 +120,8 @@ async def test_math_functions_are_registered_where_sqlite_lacks_them(
         probe = conn.execute
 
         def without_math(sql: str, *args: object) -> object:
-            if sql.startswith("SELECT log2(1)"):  # the probe, as a build without them answers
-                raise sqlite3.OperationalError("no such function: log2")
+            if sql.startswith("SELECT pow(1, 1)"):  # the probe, as a build without them answers
+                raise sqlite3.OperationalError("no such function: pow")
             return probe(sql, *args)  # type: ignore[arg-type]
 
         registered: list[str] = []
@@ -132,8 +135,39 @@ async def test_math_functions_are_registered_where_sqlite_lacks_them(
         monkeypatch.setattr(conn, "create_function", recording)
         await section.ensure_math(conn)
         monkeypatch.undo()
-        assert registered == ["log2", "pow", "ln"]
-        async with conn.execute("SELECT log2(8), pow(2, 10), ln(1)") as cur:
-            assert tuple(await cur.fetchone()) == (3.0, 1024.0, 0.0)  # type: ignore[arg-type]
+        assert registered == ["pow", "ln"]
+        async with conn.execute("SELECT pow(2, 10), ln(1)") as cur:
+            assert tuple(await cur.fetchone()) == (1024.0, 0.0)  # type: ignore[arg-type]
     finally:
         await conn.close()
+
+
+async def test_counts_read_inside_an_open_transaction_are_not_remembered() -> None:
+    store = await Store.open(":memory:")  # reads share the writer's connection
+    seen = datetime(2026, 8, 19, tzinfo=UTC)
+    try:
+        await store.papers.upsert(
+            [Paper(id="2608.00001", title="Base", abstract="", authors=())], seen_at=seen
+        )
+        conn = store._conn  # an ingest in flight on the shared connection, then rolled back
+        await conn.execute("BEGIN")
+        await conn.execute(
+            "INSERT INTO papers SELECT * FROM papers WHERE id = '2608.00001' ON CONFLICT DO NOTHING"
+        )  # (a no-op: then a real insert, a copy under another id and title)
+        columns = [
+            str(r[1])
+            for r in await conn.execute_fetchall("PRAGMA table_info(papers)")
+            if r[1] not in ("rowid", "id", "title")
+        ]
+        listed = ", ".join(columns)
+        await conn.execute(
+            f"INSERT INTO papers (id, title, {listed}) "
+            f"SELECT 'x1', 'zebra', {listed} FROM papers WHERE id = '2608.00001'"
+        )
+        assert await store.fulltext.document_counts(["zebra"]) == {"zebra": 1}
+        await conn.execute("ROLLBACK")
+        other = Paper(id="2608.00002", title="zebrb", abstract="", authors=())
+        await store.papers.upsert([other], seen_at=seen)  # may write the same structure bytes
+        assert await store.fulltext.document_counts(["zebra"]) == {"zebra": 0}
+    finally:
+        await store.close()

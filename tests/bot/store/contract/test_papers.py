@@ -299,3 +299,30 @@ async def test_ordered_pages_are_put_in_order_by_the_database(database: Database
         None, Ordering("popular", popular_at=1.0), cap=100, offset=0, limit=1
     )
     assert everything == OrderedPage((r[4],), 5)
+
+
+async def test_papers_tied_in_trending_score_go_newest_first(database: Database) -> None:
+    # 3 + 1.5·log2(10) and 1.5·log2(40) are equal, and Python's ranking.score gives both the
+    # same bits: the database must compute the same bits too, or a last-bit difference
+    # breaks the tie instead of the rowid (it did, with SQLite's own log2).
+    now, day = datetime(2026, 8, 20, 8, tzinfo=UTC), date(2026, 8, 19)
+    tied = [
+        paper(1, upvotes=3, comments=0, github_stars=9, daily_day=day),
+        paper(2, upvotes=0, comments=0, github_stars=39, daily_day=day),
+    ]
+    await database.papers.upsert(tied, seen_at=T0)
+    age = (now - datetime.combine(day, time(), UTC)).total_seconds() / 86400
+    scores = {
+        ranking.score(upvotes=p.upvotes, comments=p.comments, stars=p.github_stars, age_days=age)
+        for p in tied
+    }
+    assert len(scores) == 1
+    trending = Ordering(
+        "trending",
+        now=now.timestamp(),
+        comment_weight=ranking.COMMENT_WEIGHT,
+        star_weight=ranking.STAR_WEIGHT,
+        gravity=ranking.GRAVITY,
+    )
+    found = await database.papers.ordered(word("sparse"), trending, cap=10, offset=0, limit=10)
+    assert found.rowids == (rowid_for("2608.00002"), rowid_for("2608.00001"))
