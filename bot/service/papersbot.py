@@ -228,7 +228,7 @@ class PapersBot:
         async with self._store.readers.reading() as view:  # a burst reads side by side
             page = await search(view, query, now=now, offset=offset, limit=PAGE_SIZE)
             if not page.hits:
-                return await searching.nothing_found(view, query, text, offset)
+                return await searching.nothing_found(view, query, text, offset, cut=page.cut)
         cards = searching.cards(page, now)
         matched = searching.match_note(page)
         first, last = offset + 1, offset + len(cards)

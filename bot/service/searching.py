@@ -50,8 +50,13 @@ def match_note(page: SearchPage) -> str | None:
     return f"Results after {last_full} have only some of the {words} words."
 
 
-async def nothing_found(store: Reads, query: Query, text: str, offset: int) -> Reply:
-    """The answer to a search with no results on this page."""
+async def nothing_found(
+    store: Reads, query: Query, text: str, offset: int, *, cut: bool = False
+) -> Reply:
+    """The answer to a search with no results on this page (*cut*: matching stopped at its
+    budget before it found any, which is not the same as no paper matching)."""
+    if cut:
+        return Reply(text=f"No results found yet for “{text}”.", notes=(CUT_NOTE,))
     if offset:
         return Reply(text=f"No more results for “{text}”.")
     if not await store.papers.exists():

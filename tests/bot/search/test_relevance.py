@@ -215,3 +215,17 @@ async def test_a_cut_search_says_it_did_not_reach_every_paper(
     reply = await PapersBot(store=store, clock=Clock()).respond("search vision language")
     assert reply.cards
     assert searching.CUT_NOTE not in reply.notes
+
+
+async def test_a_search_cut_before_any_match_does_not_say_nothing_matches(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    filler = [paper(100 + i, f"Vision study {i}", "Language " * 60) for i in range(300)]
+    await store.papers.upsert([*PAPERS, *filler], seen_at=NOW)
+    monkeypatch.setattr(section, "clock", SteppingClock(section.MATCH_SECONDS * 2))
+    # Every scan is over budget at once and keeps nothing: no results, but not "no match".
+    monkeypatch.setattr(section, "STEP_GRAIN", 1)
+    reply = await PapersBot(store=store, clock=Clock()).respond("search vision language")
+    assert not reply.cards
+    assert reply.text == "No results found yet for “vision language”."
+    assert reply.notes == (searching.CUT_NOTE,)
