@@ -1,12 +1,14 @@
 """The slack-bolt ``AsyncApp`` for ``/papers`` and its buttons: convert in, call the core,
 convert out.
 
-Each request is acknowledged by a listener that does nothing but ``ack()``; the work runs
-in a Bolt *lazy listener* started in the background (``process_before_response=True``), so
-the HTTP (or Socket Mode) acknowledgement leaves as soon as the signature is checked,
-however slow the store is, well inside Slack's 3 seconds. The answer then goes to the
-request's ``response_url`` through ``respond()``: ephemeral unless the core says
-otherwise. A reply the core marks public (a shared card, a digest turned on or off) is
+Each request is acknowledged by a listener that starts the work as a task of its own and
+calls ``ack()`` (``process_before_response=True``), so the HTTP (or Socket Mode)
+acknowledgement leaves as soon as the signature is checked, however slow the store is, well
+inside Slack's 3 seconds. (Bolt's *lazy listeners* do the same but deep-copy every request
+first, a third of the cost of answering ``help``.) The answer then goes to the request's
+``response_url`` through :class:`Respond`, which posts over the adapter's one aiohttp
+session instead of opening a session and a connection per message: ephemeral unless the
+core says otherwise. A reply the core marks public (a shared card, a digest turned on or off) is
 posted to the channel with ``chat.postMessage``; a shared card is attributed to the user who
 shared it.
 
@@ -26,18 +28,21 @@ Payload parsing lives in :mod:`.payloads`, the Web API client in :mod:`.client`.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import re
 import secrets
-from collections.abc import Awaitable, Callable
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Protocol
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
-from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.webhook import WebhookResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack.client import bolt_client
 from adapters.slack.delivery import SlackDelivery
@@ -77,6 +82,34 @@ Deliveries = Callable[[AsyncBoltContext], SlackDelivery]
 WorkspaceOf = Callable[[AsyncBoltContext], str | None]
 
 
+class Respond:
+    """Bolt's ``respond()`` for one request's ``response_url``, over a shared aiohttp
+    session (Bolt's own opens a session and a connection for every message)."""
+
+    def __init__(self, response_url: str | None, session: aiohttp.ClientSession | None) -> None:
+        self.response_url = response_url
+        self._session = session
+
+    async def __call__(
+        self,
+        text: str = "",
+        blocks: list[dict[str, Any]] | None = None,
+        response_type: str | None = None,
+        replace_original: bool | None = None,
+    ) -> WebhookResponse:
+        if self.response_url is None:
+            raise ValueError("respond is unsupported here as there is no response_url")
+        message: dict[str, Any] = {"text": text}
+        if blocks:
+            message["blocks"] = blocks
+        if response_type is not None:
+            message["response_type"] = response_type
+        if replace_original is not None:
+            message["replace_original"] = replace_original
+        client = AsyncWebhookClient(self.response_url, session=self._session)
+        return await client.send_dict(message)
+
+
 async def with_profile(caller: Caller, delivery: SlackDelivery, managers: frozenset[str]) -> Caller:
     """*caller* with ``timezone`` and ``can_manage`` from ``users.info`` and *managers*.
 
@@ -92,7 +125,7 @@ async def with_profile(caller: Caller, delivery: SlackDelivery, managers: frozen
     return dataclasses.replace(caller, timezone=user.timezone, can_manage=allowed or admin)
 
 
-async def send_reply(respond: AsyncRespond, reply: Reply, *, replace: bool | None = None) -> None:
+async def send_reply(respond: Respond, reply: Reply, *, replace: bool | None = None) -> None:
     """Send *reply* through ``response_url``; a rejected message is logged with its size
     and the user gets one short line instead."""
     response_type = "ephemeral" if reply.ephemeral else "in_channel"
@@ -125,7 +158,7 @@ async def send_reply(respond: AsyncRespond, reply: Reply, *, replace: bool | Non
         return
 
 
-async def _guarded(respond: AsyncRespond, work: Callable[[], Awaitable[None]]) -> None:
+async def _guarded(respond: Respond, work: Callable[[], Awaitable[None]]) -> None:
     """Run a listener's work; anything unexpected is logged once and answered briefly."""
     try:
         await work()
@@ -155,11 +188,39 @@ class Listeners:
         deliveries: Deliveries,
         managers: frozenset[str],
         workspace_of: WorkspaceOf | None = None,
+        session: aiohttp.ClientSession | None = None,
     ) -> None:
         self.bot = bot
         self.deliveries = deliveries
         self.managers = managers
         self.workspace_of = workspace_of
+        self.session = session
+        self._running: set[asyncio.Task[None]] = set()
+
+    def _start(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run *work* after the acknowledgement, holding it until it ends."""
+        task = asyncio.create_task(work)
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def command(
+        self, ack: AsyncAck, command: dict[str, object], context: AsyncBoltContext
+    ) -> None:
+        """Acknowledge ``/papers ...`` and answer it in the background."""
+        self._start(self.on_command(command, Respond(context.response_url, self.session), context))
+        await ack()
+
+    async def button(
+        self,
+        ack: AsyncAck,
+        body: dict[str, object],
+        action: dict[str, object],
+        context: AsyncBoltContext,
+    ) -> None:
+        """Acknowledge a button press and answer it in the background."""
+        respond = Respond(context.response_url, self.session)
+        self._start(self.on_button(body, action, respond, context))
+        await ack()
 
     def _where(self, caller: Caller, context: AsyncBoltContext) -> Caller:
         """OAuth mode: the workspace is the one Bolt authorized the request for (an org-wide
@@ -170,7 +231,7 @@ class Listeners:
         return dataclasses.replace(caller, workspace_id=workspace, dm_workspace=workspace)
 
     async def on_command(
-        self, command: dict[str, object], respond: AsyncRespond, context: AsyncBoltContext
+        self, command: dict[str, object], respond: Respond, context: AsyncBoltContext
     ) -> None:
         """``/papers ...``: answer what the user typed."""
 
@@ -190,7 +251,7 @@ class Listeners:
         self,
         body: dict[str, object],
         action: dict[str, object],
-        respond: AsyncRespond,
+        respond: Respond,
         context: AsyncBoltContext,
     ) -> None:
         """A More / Show / Share / Subscribe press: answer the core action it carries."""
@@ -212,7 +273,7 @@ class Listeners:
         self,
         reply: Reply,
         caller: Caller,
-        respond: AsyncRespond,
+        respond: Respond,
         replace: bool | None,
         delivery: SlackDelivery,
         *,
@@ -235,7 +296,7 @@ class Listeners:
 
 def _bolt_app(delivery: SlackDelivery, signing_secret: str | None) -> AsyncApp:
     """An ``AsyncApp`` that acks as soon as ``ack()`` returns (``process_before_response``
-    with the work in lazy listeners, instead of Bolt's 10 ms ack polling)."""
+    with the work in a task of its own, instead of Bolt's 10 ms ack polling)."""
     identity, token = delivery.identity, delivery.client.token
     authorize = None
     if identity is not None:
@@ -271,12 +332,13 @@ def add_listeners(
     deliveries: Deliveries,
     managers: frozenset[str],
     workspace_of: WorkspaceOf | None = None,
+    session: aiohttp.ClientSession | None = None,
 ) -> None:
-    """``/papers`` and its buttons on *app*."""
-    listeners = Listeners(bot, deliveries, managers, workspace_of)
+    """``/papers`` and its buttons on *app*; replies to ``response_url`` go over *session*."""
+    listeners = Listeners(bot, deliveries, managers, workspace_of, session)
     buttons = re.compile("^(" + "|".join(ACTION_IDS.values()) + ")$")
-    app.command(COMMAND)(ack=_ack, lazy=[listeners.on_command])
-    app.action(buttons)(ack=_ack, lazy=[listeners.on_button])
+    app.command(COMMAND)(listeners.command)
+    app.action(buttons)(listeners.button)
     app.action(re.compile("^" + LINK_ACTION_PREFIX))(_ack)  # a URL button: nothing to do
 
 
@@ -292,5 +354,5 @@ def build_app(
     user ids allowed to manage any channel's digest (``SLACK_DIGEST_MANAGERS``). Call
     :meth:`SlackDelivery.check_auth` first so the app reuses its ``auth.test`` result."""
     app = _bolt_app(delivery, signing_secret)
-    add_listeners(app, bot, lambda _: delivery, managers)
+    add_listeners(app, bot, lambda _: delivery, managers, session=delivery.client.session)
     return app

@@ -210,7 +210,14 @@ def build_oauth_app(
         process_before_response=True,
         logger=bolt_logger(),
     )
-    add_listeners(app, bot, tenancy.for_context, settings.slack_managers, workspace_of)
+    add_listeners(
+        app,
+        bot,
+        tenancy.for_context,
+        settings.slack_managers,
+        workspace_of,
+        session=template.client.session,
+    )
     app.event("app_uninstalled")(Uninstalls(tenancy).on_uninstalled)
     app.event("tokens_revoked")(Uninstalls(tenancy).on_tokens_revoked)
     return app
