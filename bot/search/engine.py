@@ -35,6 +35,7 @@ from datetime import datetime
 from bot.grammar.query import Query, Term, Tier, TierKind
 from bot.model.papers import StoredPaper
 from bot.search import ranking, scoring
+from bot.search.remembered import Ranked, Rankings
 from bot.store.contract import Reads
 from bot.store.records import Ordering
 
@@ -126,7 +127,7 @@ class _Ranking:
         terms: tuple[Term, ...] = tuple(t for g in query.groups for t in g)
         self.scorer = scoring.Scorer(terms, stats, query.whole_phrase())
         self.keys: dict[int, Key] = {}
-        self.found: dict[int, tuple[TierKind | None, tuple[str, ...]]] = {}
+        self.found: dict[int, tuple[int, TierKind | None, tuple[str, ...]]] = {}
         self.cut = False  # a tier's matching stopped at the store's budget
 
     def missing(self, found: frozenset[Term]) -> tuple[str, ...]:
@@ -153,7 +154,7 @@ class _Ranking:
                 -scored.score,
                 -_popularity(cand.upvotes),
             )
-            self.found[cand.rowid] = (tier.kind, missing)
+            self.found[cand.rowid] = (number, tier.kind, missing)
 
 
 async def _stats(store: Reads, query: Query) -> scoring.Stats:
@@ -189,40 +190,68 @@ async def _ordered(
     )
 
 
+async def _rank(
+    store: Reads, query: Query, plan: list[tuple[Tier | None, int]], end: int
+) -> Ranked:
+    """Read and rank the tiers of *query* as far as a page ending at *end* needs: once the
+    better tiers hold more than *end* candidates, looser tiers cannot reach that page."""
+    ranking = _Ranking(query, await _stats(store, query))
+    sizes: list[int] = []
+    for number, (tier, cap) in enumerate(plan):
+        if sizes and sizes[-1] > end:
+            break
+        assert tier is not None  # a query with words has tiers
+        await ranking.add_tier(store, number, tier, cap)
+        sizes.append(len(ranking.keys))
+    keys = ranking.keys
+    order = tuple(sorted(keys, key=lambda rowid: (keys[rowid], -rowid)))
+    return Ranked(order, tuple(sizes), len(plan), ranking.found, ranking.cut)
+
+
 async def search(
-    store: Reads, query: Query, *, now: datetime, offset: int = 0, limit: int = 5
+    store: Reads,
+    query: Query,
+    *,
+    now: datetime,
+    offset: int = 0,
+    limit: int = 5,
+    rankings: Rankings | None = None,
 ) -> SearchPage:
     """Rank the matches of *query* and return the page at *offset*.
 
-    Tiers are read in order and only as far as the page needs: once the better tiers
-    hold more results than ``offset + limit``, looser tiers cannot reach this page.
+    Tiers are read in order and only as far as the page needs (:func:`_rank`). With
+    *rankings*, a ranking made for the index's current state is used again when it reaches
+    this page (:mod:`bot.search.remembered`), and a new one is remembered.
     """
     plan = _plan(query)
     if not (query.sort == "relevance" and query.has_text):
         [(tier, cap)] = plan
         return await _ordered(store, query, tier, cap, now=now, offset=offset, limit=limit)
-    ranked = _Ranking(query, await _stats(store, query))
-    stopped_early = False
-    for number, (tier, cap) in enumerate(plan):
-        if len(ranked.keys) > offset + limit:
-            stopped_early = True
-            break
-        assert tier is not None  # a query with words has tiers
-        await ranked.add_tier(store, number, tier, cap)
-    keys = ranked.keys
-    order = sorted(keys, key=lambda rowid: (keys[rowid], -rowid))
-    page = order[offset : offset + limit]
-    stored = await store.papers.by_rowid(page)
+    end = offset + limit
+    state = await store.fulltext.state() if rankings is not None else None
+    ranked = rankings.get(state, query) if rankings is not None else None
+    tiers = ranked.tiers_for(end) if ranked is not None else None
+    if ranked is None or tiers is None:
+        ranked = await _rank(store, query, plan, end)
+        if rankings is not None:
+            rankings.put(state, query, ranked)
+        tiers = ranked.tiers_for(end)
+        assert tiers is not None  # _rank read as far as this page needs
+    total = ranked.sizes[tiers - 1]  # the candidates of the tiers this page reads
+    page = ranked.order[offset : min(end, total)]
+    stored = await store.papers.by_rowid(list(page))
     words = len(query.groups)
     hits = tuple(
-        Hit(stored[r], int(keys[r][0]), ranked.found[r][0], words, ranked.found[r][1])
+        Hit(stored[r], tier, kind, words, missing)
         for r in page
         if r in stored
+        for tier, kind, missing in [ranked.found[r]]
     )
+    stopped_early = tiers < ranked.planned
     return SearchPage(
         hits=hits,
         offset=offset,
-        total=len(order),
+        total=total,
         more_unknown=stopped_early or ranked.cut,
         cut=ranked.cut,
     )

@@ -47,6 +47,7 @@ from bot.observe import NULL_OBSERVER, Observer
 from bot.search import ranking
 from bot.search.cards import card_for
 from bot.search.engine import search
+from bot.search.remembered import Rankings
 from bot.service import searching
 from bot.service.limits import CommandBudget
 from bot.service.scheduling import ScheduleCommands
@@ -86,6 +87,7 @@ class PapersBot:
         self._clock = clock
         self._lookup = lookup
         self._budget = budget or CommandBudget()
+        self._rankings = Rankings()  # repeated searches and their More pages rank once
         self._scheduling = ScheduleCommands(
             store, clock, default_tz=default_tz, on_change=on_schedule_change
         )
@@ -226,7 +228,9 @@ class PapersBot:
         now = self._clock()
         query = parse_query(text, now=now)
         async with self._store.readers.reading() as view:  # a burst reads side by side
-            page = await search(view, query, now=now, offset=offset, limit=PAGE_SIZE)
+            page = await search(
+                view, query, now=now, offset=offset, limit=PAGE_SIZE, rankings=self._rankings
+            )
             if not page.hits:
                 return await searching.nothing_found(view, query, text, offset, cut=page.cut)
         cards = searching.cards(page, now)

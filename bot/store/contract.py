@@ -112,6 +112,11 @@ class FullTextStore(Protocol):
         """Papers indexed, and the mean length in tokens of each field (FTS5's own totals)."""
         ...
 
+    async def state(self) -> bytes | None:
+        """A token that changes with every committed change to the indexed text, or
+        ``None`` when there is none to give (then nothing derived from it is remembered)."""
+        ...
+
     async def near(self, token: str, *, limit: int = 200) -> list[tuple[str, int]]:
         """Index tokens sharing *token*'s first three letters, with their document counts:
         where near-miss spellings are looked for. At most *limit* tokens are read."""

@@ -141,11 +141,8 @@ class FullText(Section):
         remembered for the index's current state (:class:`Rarity`), and the ones not yet
         known are counted in one read.
         """
-        row = await self._one(f"SELECT block FROM papers_fts_data WHERE id = {_STRUCTURE}")
-        if self._conn.in_transaction:  # uncommitted: its structure record may be rolled back
-            known: dict[str, int] = {}
-        else:
-            known = self._rarity.at(bytes(row["block"]) if row is not None else b"", cap)
+        state = await self.state()
+        known = {} if state is None else self._rarity.at(state, cap)
         missing = sorted({term for term in terms if term not in known})
         if missing:
             counting = " UNION ALL ".join(
@@ -159,6 +156,15 @@ class FullText(Section):
             for counted in await self._query(counting, params):
                 known[missing[int(counted["i"])]] = int(counted["n"])
         return {term: known.get(term, 0) for term in terms}
+
+    async def state(self) -> bytes | None:
+        """FTS5's structure record, which every committed change to the index rewrites;
+        ``None`` inside an open transaction, whose record a rollback may take back (and the
+        next change could then write the very same bytes)."""
+        row = await self._one(f"SELECT block FROM papers_fts_data WHERE id = {_STRUCTURE}")
+        if self._conn.in_transaction:
+            return None
+        return bytes(row["block"]) if row is not None else b""
 
     async def size(self) -> tuple[int, tuple[float, ...]]:
         """Papers indexed, and the mean length in tokens of each field (FTS5's own totals)."""

@@ -77,6 +77,10 @@ class PgFullText(PgSection):
             return 0, (0.0,) * len(FIELDS)
         return papers, tuple(int(total) / papers for total in row["lengths"])
 
+    async def state(self) -> None:
+        """No token: nothing here tells every change to the indexed text apart cheaply, so
+        rankings are not remembered on PostgreSQL."""
+
     async def near(self, token: str, *, limit: int = 200) -> list[tuple[str, int]]:
         """Index tokens sharing *token*'s first three letters, with their document counts:
         where near-miss spellings are looked for. At most *limit* tokens are read."""

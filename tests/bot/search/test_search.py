@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import unicodedata
 from collections.abc import AsyncIterator
@@ -15,44 +14,10 @@ from bot.grammar.query import parse_query
 from bot.model.papers import Paper
 from bot.search import ranking
 from bot.search.engine import CANDIDATES_PER_TIER, SCORED_PER_TIER, Hit, SearchPage, search
-from bot.sources.snapshot import SnapshotSource
 from bot.store import Store
+from tests.bot.search.conftest import NOW
 
-NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)  # the archive ends on 2026-06-30
-DAYS = 40
 _TOKEN = re.compile(r"[^\W_]+")
-
-
-@pytest.fixture(scope="module")
-def recorded_days(archive: Path) -> list[tuple[date, list[Paper]]]:
-    """The archive's last :data:`DAYS` recorded days."""
-    days = [(day, papers) for day, papers in SnapshotSource(archive).days() if day is not None]
-    return days[-DAYS:]
-
-
-@pytest.fixture(scope="module")
-def corpus(recorded_days: list[tuple[date, list[Paper]]]) -> list[Paper]:
-    return [p for _, batch in recorded_days for p in batch]
-
-
-@pytest.fixture(scope="module")
-def archive_db(
-    recorded_days: list[tuple[date, list[Paper]]], tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    """A database file with the recorded days ingested, built once per module."""
-    path = tmp_path_factory.mktemp("search") / "papers.db"
-
-    async def build() -> None:
-        store = await Store.open(path)
-        try:
-            for day, papers in recorded_days:
-                seen = datetime.combine(day, time(8), UTC)
-                await store.papers.upsert(papers, seen_at=seen)
-        finally:
-            await store.close()
-
-    asyncio.run(build())
-    return path
 
 
 @pytest.fixture
