@@ -18,7 +18,7 @@ which answers a stale or forged value politely. Link buttons (``papers_link_*``)
 in the browser; Slack still reports the click, so it is acknowledged and ignored.
 
 ``subscribe`` and ``digest`` (typed, or the Subscribe button) need to know more about the
-caller than the request says: the lazy listener asks ``users.info`` once for the user's time
+caller than the request says: the answering task asks ``users.info`` once for the user's time
 zone and workspace role. ``Caller.can_manage`` is true for workspace admins and owners and
 for the user ids in ``SLACK_DIGEST_MANAGERS``; if ``users.info`` fails the command still
 runs, with no time zone and only the allow-list.
@@ -176,10 +176,10 @@ async def _guarded(respond: Respond, work: Callable[[], Awaitable[None]]) -> Non
 
 
 class Listeners:
-    """The lazy listeners' work for *bot*: convert in, ask the core, convert out.
+    """The listeners for *bot*: acknowledge, then convert in, ask the core, convert out.
 
-    Bolt passes each listener the arguments its parameters name (``command``, ``body``,
-    ``action``, ``respond``); the payload dicts are read through :mod:`.payloads`.
+    Bolt passes each listener the arguments its parameters name (``ack``, ``command``,
+    ``body``, ``action``, ``context``); the payload dicts are read through :mod:`.payloads`.
     """
 
     def __init__(

@@ -98,7 +98,7 @@ def build_client(
 
 
 def bolt_client(template: AsyncWebClient, *, token: str | None) -> AsyncWebClient:
-    """The client Bolt is given: Bolt deep-copies it for lazy listeners, so it holds no
+    """The client Bolt is given: Bolt may deep-copy it (its lazy listeners do), so it holds no
     shared aiohttp session, and no token when an authorize function supplies one."""
     return AsyncWebClient(
         token=token,

@@ -142,6 +142,18 @@ async def test_commands_answer_ephemerally(
     assert not mentions(answer)
 
 
+async def test_replies_go_over_one_kept_alive_connection(
+    http: aiohttp.ClientSession, running: SlackRuntime, slack: FakeSlack
+) -> None:
+    """Bolt's own respond() opened a session and a connection for every message; ours
+    posts over the adapter's session, so answers one after another share a connection."""
+    for n in range(4):
+        answer = await command(http, running, slack, "search diffusion", f"K{n}")
+        assert_valid([answer])
+    peers = {r.peer for r in slack.responses if r.url_id.startswith("K")}
+    assert len(peers) == 1, peers
+
+
 async def test_share_posts_publicly_attributed_to_the_user(
     http: aiohttp.ClientSession, running: SlackRuntime, slack: FakeSlack
 ) -> None:

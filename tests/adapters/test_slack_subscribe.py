@@ -1,5 +1,5 @@
 """``subscribe`` and ``digest`` from Slack: the caller's time zone and right to manage a
-channel's digest come from one ``users.info`` call in the lazy listener (after the ack), plus
+channel's digest come from one ``users.info`` call in the answering task (after the ack), plus
 ``SLACK_DIGEST_MANAGERS``; the Subscribe button goes through the same press path."""
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ async def test_users_info_runs_after_the_ack(bot: Harness) -> None:
     status, body, seconds = await signed_post(bot.http, url, form)
     assert (status, body) == (200, "")
     assert seconds < 1.0
-    # the lazy listener is now waiting on users.info
+    # the answering task is now waiting on users.info
     await bot.slack.wait_for(lambda: bool(bot.slack.calls_to("users.info")))
     assert len(bot.slack.calls_to("users.info")) == 1
     assert bot.core.calls == []

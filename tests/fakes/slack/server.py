@@ -85,6 +85,7 @@ class Received:
     url_id: str
     body: dict[str, Any]
     at: float = field(default_factory=time.perf_counter)
+    peer: object = None  # the sender's (host, port): which connection it came over
 
 
 class FakeSlack(OAuthFake):
@@ -448,7 +449,8 @@ class FakeSlack(OAuthFake):
         if body.get("response_type") not in (None, "ephemeral", "in_channel"):
             return web.Response(status=400, text="invalid_payload")
         async with self._arrived:
-            self.responses.append(Received(url_id, body, arrived))
+            peer = request.transport.get_extra_info("peername") if request.transport else None
+            self.responses.append(Received(url_id, body, arrived, peer))
             self._arrived.notify_all()
         return web.Response(text="ok")
 
