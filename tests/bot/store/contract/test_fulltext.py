@@ -120,3 +120,26 @@ async def test_rarity_and_vocabulary_fold_diacritics(database: Database) -> None
     assert await database.fulltext.near("angstrom") == [("angstrom", 1)]
     (hit,) = await database.fulltext.marked(Term(("angstrom", "scale")), limit=5)
     assert hit.texts[0] == "Müller on Ångström-scale GPT-4o"
+
+
+async def test_the_state_token_changes_with_the_indexed_text_or_is_absent(
+    database: Database, database_url: str
+) -> None:
+    """SQLite names each committed state of its index (remembered rankings are keyed by
+    it); PostgreSQL gives no token, so nothing is remembered there."""
+    before = await database.fulltext.state()
+    await database.papers.upsert([MOE], seen_at=T0)
+    after = await database.fulltext.state()
+    if database_url.startswith("postgresql"):
+        assert before is None
+        assert after is None
+        return
+    assert before is not None
+    assert after is not None
+    assert after != before
+    await database.papers.upsert([dataclasses.replace(MOE, upvotes=MOE.upvotes + 5)], seen_at=T0)
+    assert await database.fulltext.state() == after  # no text changed: the same state
+    await database.papers.upsert(
+        [dataclasses.replace(MOE, title="Serving Sparse Models")], seen_at=T0
+    )
+    assert await database.fulltext.state() not in (before, after)
