@@ -45,13 +45,13 @@ sys.path.insert(1, str(ROOT))  # tests.fakes is not an installed package
 import adapters.discord  # noqa: E402, F401  (first: it imports discord.py without a warning)
 from bot.grammar.commands import Search  # noqa: E402
 from bot.model.caller import Caller  # noqa: E402
+from bot.search import remembered  # noqa: E402
 from bot.service.limits import CommandBudget  # noqa: E402
 from bot.service.papersbot import PapersBot  # noqa: E402
 from bot.store import Store  # noqa: E402
 from tests.fakes.discord import FakeDiscord, Interaction, connected  # noqa: E402
 
 RESULTS = ROOT / "bench" / "discord_results.md"
-NOW = search_bench.NOW
 TARGET_P99_MS = 50.0
 
 log = logging.getLogger("bench")
@@ -88,7 +88,7 @@ async def measure(db: Path, texts: list[str], passes: int) -> dict[str, Any]:
     papers = await store.papers.count()
     # One fake user sends every command: lift the core's per-user flood limit.
     unlimited = CommandBudget(burst=10**9, per_minute=10**9)
-    bot = PapersBot(store=store, clock=lambda: NOW, budget=unlimited)
+    bot = PapersBot(store=store, clock=search_bench.running_clock(), budget=unlimited)
     caller = Caller(platform="discord", user_id="1")
     samples: dict[str, list[float]] = {"search": [], "core": [], "today": [], "help": []}
     by_query: dict[str, list[float]] = {text: [] for text in texts}
@@ -139,7 +139,10 @@ def render(result: dict[str, Any], texts: list[str], passes: int) -> str:
         "fake REST server; real discord.py 2.7 client and adapter; one process, 127.0.0.1, "
         f"one interaction at a time. One untimed pass over the "
         f"{len(texts)} queries (bench/search.py's dev and common ones), then {passes} timed "
-        "passes, each end to end and then core only.",
+        "passes, each end to end and then core only. The bot remembers its last "
+        f"{remembered.ENTRIES} rankings (bot.search.remembered); asked in turn, the "
+        f"{len(texts)} queries evict each one before it comes again, so every timed search "
+        "is matched and scored afresh.",
         "",
         "| " + " | ".join(machine) + " |",
         "|" + "---|" * len(machine),

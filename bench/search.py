@@ -23,7 +23,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,13 @@ COMMON = (
 )
 
 log = logging.getLogger("bench")
+
+
+def running_clock() -> Callable[[], datetime]:
+    """A clock that starts at :data:`NOW` and runs in real time, as the bot's does: a
+    ``since:7d`` resolves to a new instant on every request, as in production."""
+    start = time.monotonic()
+    return lambda: NOW + timedelta(seconds=time.monotonic() - start)
 
 
 def _rss_mb() -> float:

@@ -61,7 +61,6 @@ from tests.fakes.slack import (  # noqa: E402
 )
 
 RESULTS = ROOT / "bench" / "slack_results.md"
-NOW = search_bench.NOW
 WARMUP = 5
 BURST = 20  # concurrent commands from different users in the burst row
 COMMANDS = {
@@ -146,7 +145,7 @@ async def serve(db: Path, api_url: str) -> None:
     store = await Store.open(db)
     papers = await store.papers.count()
     ids = [sp.paper.id for sp in await store.papers.for_day(await store.papers.latest_day())]  # type: ignore[arg-type]
-    bot = PapersBot(store=store, clock=lambda: NOW)
+    bot = PapersBot(store=store, clock=search_bench.running_clock())
     settings = load_settings(
         None,
         slack_bot_token=BOT_TOKEN,
