@@ -41,7 +41,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
-from adapters.slack.app import Responder, build_app
+from adapters.slack.app import Answering, Responder, build_app
 from adapters.slack.client import RateLimited, build_client
 from adapters.slack.courier import SlackCourier
 from adapters.slack.delivery import SlackDelivery
@@ -164,6 +164,16 @@ async def _serve(
 
 
 @asynccontextmanager
+async def _draining(answering: Answering) -> AsyncIterator[None]:
+    """On the way out (after the server has stopped taking requests), give the answers
+    already acknowledged their time to finish."""
+    try:
+        yield
+    finally:
+        await answering.drain()
+
+
+@asynccontextmanager
 async def _open_oauth(
     bot: Responder,
     settings: Settings,
@@ -188,10 +198,16 @@ async def _open_oauth(
             settings, installs, session=session, pacer=template.pacer, on_rate_limit=waited
         )
         courier = SlackCourier.per_workspace(template, tenancy)
+        answering = Answering()
         app = build_oauth_app(
-            bot, template, tenancy, settings, signing_secret=secret.get_secret_value()
+            bot,
+            template,
+            tenancy,
+            settings,
+            signing_secret=secret.get_secret_value(),
+            answering=answering,
         )
-        async with _serve(app, settings, operations) as url:
+        async with _draining(answering), _serve(app, settings, operations) as url:
             workspaces = await installs.workspaces("slack")
             log.info(
                 "slack: OAuth mode, installed in %d workspaces (%d records); add more at %s%s",
@@ -238,7 +254,10 @@ async def open_slack(
         if mode == "socket" and settings.slack_app_token is not None:
             app_token = settings.slack_app_token.get_secret_value()
             await _check_app_token(delivery, app_token)
-            app = build_app(bot, delivery, signing_secret=None, managers=managers)
+            answering = Answering()
+            app = build_app(
+                bot, delivery, signing_secret=None, managers=managers, answering=answering
+            )
             handler = AsyncSocketModeHandler(app, app_token=app_token, web_client=delivery.client)
             # slack_bolt does not annotate connect_async / close_async, and strict mypy
             # refuses calls to unannotated functions: hence the two ignores below.
@@ -250,10 +269,14 @@ async def open_slack(
                 )
             finally:
                 await handler.close_async()  # type: ignore[no-untyped-call]
+                await answering.drain()
             return
         signing = secret.get_secret_value() if secret else None
-        app = build_app(bot, delivery, signing_secret=signing, managers=managers)
-        async with _serve(app, settings, operations) as url:
+        answering = Answering()
+        app = build_app(
+            bot, delivery, signing_secret=signing, managers=managers, answering=answering
+        )
+        async with _draining(answering), _serve(app, settings, operations) as url:
             yield SlackRuntime(app, delivery, courier, "http", url)
 
 

@@ -65,6 +65,7 @@ PROFILE_VERBS = frozenset({"subscribe", "digest"})  # commands that need users.i
 PROFILE_ACTIONS = ("subscribe:",)  # button values that do
 SHARE_ACTION = "share:"  # the button value whose public reply is attributed
 MAX_RESPONSES = 4  # Slack allows 5 uses of a response_url; keep one for an error line
+DRAIN_SECONDS = 5.0  # at shutdown, how long answers already acknowledged may take to finish
 
 
 class Responder(Protocol):
@@ -108,6 +109,30 @@ class Respond:
             message["replace_original"] = replace_original
         client = AsyncWebhookClient(self.response_url, session=self._session)
         return await client.send_dict(message)
+
+
+class Answering:
+    """Answers being worked on after their acknowledgement: each held until it ends, and all
+    given :data:`DRAIN_SECONDS` to finish when the adapter stops (a user who saw the ack
+    gets the answer across a restart, not silence); what is left then is cancelled."""
+
+    def __init__(self) -> None:
+        self._running: set[asyncio.Task[None]] = set()
+
+    def start(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def drain(self) -> None:
+        if not self._running:
+            return
+        _, pending = await asyncio.wait(set(self._running), timeout=DRAIN_SECONDS)
+        if pending:
+            log.warning("slack: %d answers still running at shutdown are cancelled", len(pending))
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
 
 async def with_profile(caller: Caller, delivery: SlackDelivery, managers: frozenset[str]) -> Caller:
@@ -189,25 +214,22 @@ class Listeners:
         managers: frozenset[str],
         workspace_of: WorkspaceOf | None = None,
         session: aiohttp.ClientSession | None = None,
+        answering: Answering | None = None,
     ) -> None:
         self.bot = bot
         self.deliveries = deliveries
         self.managers = managers
         self.workspace_of = workspace_of
         self.session = session
-        self._running: set[asyncio.Task[None]] = set()
-
-    def _start(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run *work* after the acknowledgement, holding it until it ends."""
-        task = asyncio.create_task(work)
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
+        self.answering = answering if answering is not None else Answering()
 
     async def command(
         self, ack: AsyncAck, command: dict[str, object], context: AsyncBoltContext
     ) -> None:
         """Acknowledge ``/papers ...`` and answer it in the background."""
-        self._start(self.on_command(command, Respond(context.response_url, self.session), context))
+        self.answering.start(
+            self.on_command(command, Respond(context.response_url, self.session), context)
+        )
         await ack()
 
     async def button(
@@ -219,7 +241,7 @@ class Listeners:
     ) -> None:
         """Acknowledge a button press and answer it in the background."""
         respond = Respond(context.response_url, self.session)
-        self._start(self.on_button(body, action, respond, context))
+        self.answering.start(self.on_button(body, action, respond, context))
         await ack()
 
     def _where(self, caller: Caller, context: AsyncBoltContext) -> Caller:
@@ -333,9 +355,11 @@ def add_listeners(
     managers: frozenset[str],
     workspace_of: WorkspaceOf | None = None,
     session: aiohttp.ClientSession | None = None,
+    answering: Answering | None = None,
 ) -> None:
-    """``/papers`` and its buttons on *app*; replies to ``response_url`` go over *session*."""
-    listeners = Listeners(bot, deliveries, managers, workspace_of, session)
+    """``/papers`` and its buttons on *app*; replies to ``response_url`` go over *session*,
+    and the work after each ack is held by *answering*."""
+    listeners = Listeners(bot, deliveries, managers, workspace_of, session, answering)
     buttons = re.compile("^(" + "|".join(ACTION_IDS.values()) + ")$")
     app.command(COMMAND)(listeners.command)
     app.action(buttons)(listeners.button)
@@ -348,11 +372,13 @@ def build_app(
     *,
     signing_secret: str | None,
     managers: frozenset[str] = frozenset(),
+    answering: Answering | None = None,
 ) -> AsyncApp:
     """The Bolt app. *signing_secret* is required for HTTP mode; ``None`` means Socket Mode,
     where requests arrive over the authenticated websocket instead. *managers* are the Slack
     user ids allowed to manage any channel's digest (``SLACK_DIGEST_MANAGERS``). Call
     :meth:`SlackDelivery.check_auth` first so the app reuses its ``auth.test`` result."""
     app = _bolt_app(delivery, signing_secret)
-    add_listeners(app, bot, lambda _: delivery, managers, session=delivery.client.session)
+    session = delivery.client.session
+    add_listeners(app, bot, lambda _: delivery, managers, session=session, answering=answering)
     return app

@@ -36,7 +36,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.oauth.state_utils import OAuthStateUtils
 
-from adapters.slack.app import Responder, add_listeners
+from adapters.slack.app import Answering, Responder, add_listeners
 from adapters.slack.client import bolt_client
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.guard import bolt_logger
@@ -188,6 +188,7 @@ def build_oauth_app(
     settings: Settings,
     *,
     signing_secret: str,
+    answering: Answering | None = None,
 ) -> AsyncApp:
     """The Bolt app of OAuth mode: the install flow, ``/papers`` answered with each
     workspace's own token, and uninstalls that stop the workspace's deliveries."""
@@ -217,6 +218,7 @@ def build_oauth_app(
         settings.slack_managers,
         workspace_of,
         session=template.client.session,
+        answering=answering,
     )
     app.event("app_uninstalled")(Uninstalls(tenancy).on_uninstalled)
     app.event("tokens_revoked")(Uninstalls(tenancy).on_tokens_revoked)

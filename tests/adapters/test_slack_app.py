@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 
 from adapters.slack import EVENTS_PATH, HEALTH_PATH, SlackRuntime, open_slack, run_slack
+from adapters.slack import app as slack_app
 from adapters.slack.payloads import command_text
 from bot.errors import ConfigError
 from bot.model.caller import Caller
@@ -115,6 +116,41 @@ async def test_ack_goes_out_before_the_slow_work(
         gated.gate.set()
         [answer] = await slack.wait_responses("R1")
     assert answer["blocks"][0]["text"]["text"].startswith("Top 5 papers")
+
+
+async def test_an_acknowledged_answer_is_finished_when_the_adapter_stops(
+    http: aiohttp.ClientSession, slack: FakeSlack, testbot: PapersBot
+) -> None:
+    """A restart between the ack and the answer: the adapter stops taking requests, then
+    waits for the answer in flight (up to DRAIN_SECONDS) before it lets go of its session."""
+    gated = GatedBot(testbot)
+    async with open_slack(gated, slack_settings(slack)) as rt:
+        form = command_form("today", response_url=slack.response_url("D1"))
+        assert (await signed_post(http, f"{rt.url}{EVENTS_PATH}", form))[:2] == (200, "")
+        await asyncio.wait_for(gated.started.wait(), 2)
+        asyncio.get_running_loop().call_later(0.2, gated.gate.set)
+    # open_slack has returned: the answer went out before it did
+    [answer] = slack.responses_to("D1")
+    assert answer["blocks"][0]["text"]["text"].startswith("Top 5 papers")
+
+
+async def test_an_answer_that_outlasts_the_drain_is_cancelled(
+    http: aiohttp.ClientSession,
+    slack: FakeSlack,
+    testbot: PapersBot,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(slack_app, "DRAIN_SECONDS", 0.2)
+    gated = GatedBot(testbot)  # its gate never opens
+    started = time.monotonic()
+    async with open_slack(gated, slack_settings(slack)) as rt:
+        form = command_form("today", response_url=slack.response_url("D2"))
+        assert (await signed_post(http, f"{rt.url}{EVENTS_PATH}", form))[:2] == (200, "")
+        await asyncio.wait_for(gated.started.wait(), 2)
+    assert time.monotonic() - started < 5  # not held up by the stuck answer
+    assert "1 answers still running at shutdown are cancelled" in caplog.text
+    assert slack.responses_to("D2") == []
 
 
 @pytest.mark.parametrize(
