@@ -228,6 +228,8 @@ async def search(
         [(tier, cap)] = plan
         return await _ordered(store, query, tier, cap, now=now, offset=offset, limit=limit)
     end = offset + limit
+    if query.since is not None:  # it filters on dates the index does not hold: never kept
+        rankings = None
     state = await store.fulltext.state() if rankings is not None else None
     ranked = rankings.get(state, query) if rankings is not None else None
     tiers = ranked.tiers_for(end) if ranked is not None else None

@@ -2,12 +2,15 @@
 read instead of matching and scoring again.
 
 A ranking is remembered for one state of the index (:meth:`FullTextStore.state`: on SQLite,
-FTS5's structure record, which every committed change to the indexed text rewrites), so new
-or changed papers are seen at once. What the index does not hold is read fresh on every
-page: the papers shown, with their current upvotes and comments. Only the last tie-break
-between candidates of equal score (popularity) can be up to :data:`TTL` seconds old.
-Rankings whose matching was cut at the store's budget are not remembered (the next search
-may reach further), nor any on a store that gives no state (PostgreSQL).
+FTS5's structure record, which every committed change to the indexed text rewrites, read on
+a reader's connection), so new or changed papers are seen at once. What the index does not
+hold is read fresh on every page: the papers shown, with their current upvotes and
+comments. Only the last tie-break between candidates of equal score (popularity) can be up
+to :data:`TTL` seconds old. Not remembered: a query with ``since:`` (it filters on the
+date a paper was featured, which changes without its text; and a relative span names a new
+instant on every request), rankings whose matching was cut at the store's budget (the next
+search may reach further), and any on a store that gives no state (PostgreSQL, or a search
+on the SQLite store's own connection, which also writes).
 """
 
 from __future__ import annotations

@@ -113,8 +113,9 @@ class FullTextStore(Protocol):
         ...
 
     async def state(self) -> bytes | None:
-        """A token that changes with every committed change to the indexed text, or
-        ``None`` when there is none to give (then nothing derived from it is remembered)."""
+        """A token that changes with every committed change to the indexed text, read where
+        no uncommitted change can be seen, or ``None`` when there is none to give (then
+        nothing derived from it is remembered)."""
         ...
 
     async def near(self, token: str, *, limit: int = 200) -> list[tuple[str, int]]:

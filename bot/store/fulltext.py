@@ -75,10 +75,16 @@ class FullText(Section):
     _what = "the search index"
 
     def __init__(
-        self, conn: aiosqlite.Connection, writing: asyncio.Lock, rarity: Rarity | None = None
+        self,
+        conn: aiosqlite.Connection,
+        writing: asyncio.Lock,
+        rarity: Rarity | None = None,
+        *,
+        read_only: bool = False,
     ) -> None:
         super().__init__(conn, writing)
         self._rarity = rarity or Rarity()
+        self._read_only = read_only  # a pooled reader's connection, which never writes
 
     async def marked(
         self, condition: Condition, *, limit: int, since: datetime | None = None
@@ -141,7 +147,7 @@ class FullText(Section):
         remembered for the index's current state (:class:`Rarity`), and the ones not yet
         known are counted in one read.
         """
-        state = await self.state()
+        state = await self._committed()
         known = {} if state is None else self._rarity.at(state, cap)
         missing = sorted({term for term in terms if term not in known})
         if missing:
@@ -158,9 +164,15 @@ class FullText(Section):
         return {term: known.get(term, 0) for term in terms}
 
     async def state(self) -> bytes | None:
-        """FTS5's structure record, which every committed change to the index rewrites;
-        ``None`` inside an open transaction, whose record a rollback may take back (and the
-        next change could then write the very same bytes)."""
+        """FTS5's structure record, which every committed change to the index rewrites, on
+        a reader's connection; ``None`` on the store's own connection, which also writes:
+        a transaction begun there between this read and the reads that follow would show
+        them its uncommitted rows, and a rollback brings the old record back."""
+        return await self._committed() if self._read_only else None
+
+    async def _committed(self) -> bytes | None:
+        """The structure record, or ``None`` inside an open transaction (whose record a
+        rollback may take back, and the next change could then write the same bytes)."""
         row = await self._one(f"SELECT block FROM papers_fts_data WHERE id = {_STRUCTURE}")
         if self._conn.in_transaction:
             return None

@@ -37,7 +37,7 @@ class ReadView:
         self.conn = conn
         never = asyncio.Lock()  # a read-only view takes no write lock: it never writes
         self._papers = Papers(conn, never)
-        self._fulltext = FullText(conn, never, rarity)
+        self._fulltext = FullText(conn, never, rarity, read_only=True)
 
     @property
     def papers(self) -> Papers:

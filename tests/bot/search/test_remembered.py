@@ -1,5 +1,8 @@
 """Remembered rankings: a page from a remembered ranking is the page a fresh search gives, for
-any page and any order of asking; a change to the index, age, or a cut scan forgets it."""
+any page and any order of asking; a change to the index, age, or a cut scan forgets it, and
+``since:`` queries and the store's own (writing) connection are never remembered.
+
+Searches go through a reader's view, as the service's do (``store.readers.reading()``)."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from bot.model.papers import Paper
 from bot.search.engine import SearchPage, search
 from bot.search.remembered import Ranked, Rankings
 from bot.store import Store
+from bot.store.fulltext import FullText
 from tests.bot.search.conftest import NOW
 
 # One word, common words (phrase, all, most and any-word tiers), a rare word, exclusions,
@@ -49,7 +53,8 @@ async def page(
     store: Store, text: str, offset: int, rankings: Rankings | None = None
 ) -> SearchPage:
     query = parse_query(text, now=NOW)
-    return await search(store, query, now=NOW, offset=offset, limit=5, rankings=rankings)
+    async with store.readers.reading() as view:
+        return await search(view, query, now=NOW, offset=offset, limit=5, rankings=rankings)
 
 
 @pytest.mark.parametrize("order", ["forward", "backward", "shuffled"])
@@ -67,7 +72,7 @@ async def test_every_page_from_a_remembered_ranking_is_the_fresh_page(
             fresh = await page(db, text, offset)
             assert await page(db, text, offset, rankings) == fresh, (text, offset)
             assert await page(db, text, offset, rankings) == fresh, (text, offset)  # remembered
-    assert len(rankings) == len(QUERIES)
+    assert len(rankings) == len(QUERIES) - 1  # not the since: query
 
 
 async def test_a_remembered_ranking_reads_no_candidates(
@@ -76,13 +81,13 @@ async def test_a_remembered_ranking_reads_no_candidates(
     rankings = Rankings()
     first = await page(db, "vision language model hallucination", 0, rankings)
     scans: list[object] = []
-    original = db.fulltext.marked
+    original = FullText.marked
 
     async def counted(*args: object, **kwargs: object) -> object:
         scans.append(args)
         return await original(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(db.fulltext, "marked", counted)
+    monkeypatch.setattr(FullText, "marked", counted)
     assert await page(db, "vision language model hallucination", 0, rankings) == first
     assert await page(db, "vision language model hallucination", 5, rankings) is not None
     assert scans == []  # page 2 lies within the tiers page 1 read
@@ -154,25 +159,47 @@ def test_how_many_tiers_a_page_reads() -> None:
 
 async def test_a_cut_scan_is_not_remembered(db: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     rankings = Rankings()
-    original = db.fulltext.marked
+    original = FullText.marked
 
     async def cut(*args: object, **kwargs: object) -> object:
         matches = await original(*args, **kwargs)  # type: ignore[arg-type]
         matches.cut = True
         return matches
 
-    monkeypatch.setattr(db.fulltext, "marked", cut)
+    monkeypatch.setattr(FullText, "marked", cut)
     result = await page(db, "diffusion", 0, rankings)
     assert result.cut
     assert len(rankings) == 0
 
 
-async def test_state_is_none_inside_an_open_transaction(db: Store) -> None:
-    committed = await db.fulltext.state()
-    assert committed
-    await db._conn.execute("BEGIN")
-    try:
-        assert await db.fulltext.state() is None
-    finally:
-        await db._conn.execute("ROLLBACK")
-    assert await db.fulltext.state() == committed
+async def test_only_a_readers_connection_names_the_state(db: Store) -> None:
+    """The store's own connection also writes: a transaction begun there mid-search would
+    show the search uncommitted rows, so it gives no state and nothing is remembered."""
+    assert await db.fulltext.state() is None
+    rankings = Rankings()
+    query = parse_query("speculative decoding", now=NOW)
+    await search(db, query, now=NOW, rankings=rankings)
+    assert len(rankings) == 0
+    async with db.readers.reading() as view:
+        assert await view.fulltext.state()
+
+
+async def test_since_queries_are_never_remembered(db: Store) -> None:
+    """A paper's featured date changes without its text (an arXiv paper later featured on
+    Daily Papers), so a since: result must not outlive it."""
+    rankings = Rankings()
+    text = "speculative decoding since:2026-06-28"
+    before = await page(db, text, 0, rankings)
+    assert len(rankings) == 0
+    hits = await page(db, "speculative decoding", 0)
+    older = next(
+        h.stored.paper
+        for h in hits.hits
+        if h.stored.paper.daily_day is not None
+        and h.stored.paper.daily_day.isoformat() < "2026-06-28"
+    )
+    await db._conn.execute("UPDATE papers SET daily_day = '2026-06-30' WHERE id = ?", (older.id,))
+    await db._conn.commit()
+    after = await page(db, text, 0, rankings)
+    assert after.total == before.total + 1
+    assert after == await page(db, text, 0)

@@ -125,11 +125,17 @@ async def test_rarity_and_vocabulary_fold_diacritics(database: Database) -> None
 async def test_the_state_token_changes_with_the_indexed_text_or_is_absent(
     database: Database, database_url: str
 ) -> None:
-    """SQLite names each committed state of its index (remembered rankings are keyed by
-    it); PostgreSQL gives no token, so nothing is remembered there."""
-    before = await database.fulltext.state()
+    """SQLite names each committed state of its index on a reader's connection (remembered
+    rankings are keyed by it); PostgreSQL gives no token, so nothing is remembered there."""
+
+    async def state() -> bytes | None:
+        async with database.readers.reading() as view:
+            return await view.fulltext.state()
+
+    before = await state()
     await database.papers.upsert([MOE], seen_at=T0)
-    after = await database.fulltext.state()
+    after = await state()
+    assert await database.fulltext.state() is None  # the store's own connection: never
     if database_url.startswith("postgresql"):
         assert before is None
         assert after is None
@@ -138,8 +144,7 @@ async def test_the_state_token_changes_with_the_indexed_text_or_is_absent(
     assert after is not None
     assert after != before
     await database.papers.upsert([dataclasses.replace(MOE, upvotes=MOE.upvotes + 5)], seen_at=T0)
-    assert await database.fulltext.state() == after  # no text changed: the same state
-    await database.papers.upsert(
-        [dataclasses.replace(MOE, title="Serving Sparse Models")], seen_at=T0
-    )
-    assert await database.fulltext.state() not in (before, after)
+    assert await state() == after  # no text changed: the same state
+    retitled = dataclasses.replace(MOE, title="Serving Sparse Models")
+    await database.papers.upsert([retitled], seen_at=T0)
+    assert await state() not in (before, after)
