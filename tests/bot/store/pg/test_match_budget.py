@@ -13,6 +13,7 @@ from bot.grammar.query import Condition, Term, parse_query
 from bot.model.papers import Paper
 from bot.search.engine import search
 from bot.store.pg import papers as pg_papers
+from bot.store.pg import section as pg_section
 from bot.store.pg.db import PgStore
 from bot.store.records import Ordering
 
@@ -57,6 +58,7 @@ async def test_a_scan_past_its_budget_is_cancelled_and_says_so(
 ) -> None:
     word = Term(("diffusion",))
     assert len(await store.papers.fts_candidates(word, limit=100)) == 20
+    monkeypatch.setattr(pg_section, "MATCH_TIMEOUT_MS", 100)
     monkeypatch.setattr(pg_papers, "candidates_sql", slowed(0.05))  # 20 rows: 1 s of sleep
     monkeypatch.setattr("bot.store.pg.fulltext.candidates_sql", pg_papers.candidates_sql)
     cut = await store.papers.fts_candidates(word, limit=100)
