@@ -161,6 +161,12 @@ def render(results: dict[str, Any]) -> str:
             slow = entry[store]["slowest"]
             shown = ", ".join(f"`{q}` {ms:.0f}" for q, ms in slow.items())
             lines.append(f"- slowest at {entry['size']:,} on {store} (max ms): {shown}")
+        for text in entry["differ"]:
+            pages = " vs ".join(
+                f"{store} [{', '.join(entry[store]['pages'][text][:5])}]"
+                for store in ("SQLite", "PostgreSQL")
+            )
+            lines.append(f"- first page differs at {entry['size']:,}: `{text}`: {pages}")
     lines += ["", *results["notes"], ""]
     return "\n".join(lines)
 
@@ -208,13 +214,15 @@ def latency_part(
     log.info("timing searches at %d papers ...", size)
     lite = asyncio.run(timed(str(db), kinds, runs))
     pg = asyncio.run(timed(url, kinds, runs))
-    same = sum(1 for q in kinds if lite["pages"][q] == pg["pages"][q])
+    differ = [q for q in kinds if lite["pages"][q] != pg["pages"][q]]
+    same = len(kinds) - len(differ)
     results["latency"].append(
         {
             "size": size,
             "SQLite": {**lite, "build": lite_build},
             "PostgreSQL": {**pg, "build": pg_build},
             "equal": f"{same} / {len(kinds)}",
+            "differ": differ,
         }
     )
     server.drop_database(url)
