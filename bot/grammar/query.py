@@ -84,7 +84,24 @@ Condition = Term | AllOf | AnyOf | Without
 
 
 def _all(parts: list[Condition]) -> Condition:
-    return parts[0] if len(parts) == 1 else AllOf(tuple(parts))
+    flat = [q for p in parts for q in (p.parts if isinstance(p, AllOf) else (p,))]
+    return flat[0] if len(flat) == 1 else AllOf(tuple(flat))
+
+
+def all_but_one(parts: list[Condition]) -> Condition:
+    """Every one of *parts* (two or more) but at most one, as a balanced tree.
+
+    Split in halves: either the whole left half and all of the right half but one, or the
+    other way round. Each part then appears about twice per level, ``2 log2 n`` times in
+    all, where the plain OR of each part's absence repeats it ``n - 1`` times; FTS5 walks a
+    part's posting lists at every appearance (``a-rag interfaces retrieval-augmented``
+    at 100,000 papers: 9.1 → 6.4 ms).
+    """
+    if len(parts) == 2:
+        return AnyOf(tuple(parts))
+    left, right = parts[: len(parts) // 2], parts[len(parts) // 2 :]
+    spare_left = [all_but_one(left)] if len(left) > 1 else []  # one part: may be missing
+    return AnyOf((_all([*left, all_but_one(right)]), _all([*spare_left, *right])))
 
 
 def fts5(cond: Condition) -> str:
@@ -133,9 +150,7 @@ class Query:
         """Every group but one, in any combination (three groups or more)."""
         if len(self.groups) < 3:
             return None
-        parts = self._strict_parts()
-        combos = [AllOf(tuple(p for j, p in enumerate(parts) if j != i)) for i in range(len(parts))]
-        return [AnyOf(tuple(combos))]
+        return [all_but_one(self._strict_parts())]
 
     def _any_parts(self) -> list[Condition] | None:
         if len(self.groups) < 2:

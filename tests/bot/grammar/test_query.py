@@ -11,7 +11,18 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.errors import QueryError, UserInputError
-from bot.grammar.query import MAX_QUERY_CHARS, MAX_TERMS, Query, Term, parse_query
+from bot.grammar.query import (
+    MAX_QUERY_CHARS,
+    MAX_TERMS,
+    AllOf,
+    AnyOf,
+    Condition,
+    Query,
+    Term,
+    Without,
+    all_but_one,
+    parse_query,
+)
 
 NOW = datetime(2026, 8, 19, 15, 0, tzinfo=UTC)
 
@@ -45,8 +56,8 @@ def test_three_words_or_more_have_a_most_words_tier() -> None:
     query = parse("vision language hallucination -survey")
     assert [t.kind for t in query.tiers()] == ["phrase", "all", "most", "any"]
     assert query.tiers()[2].match == (
-        '((("language" AND "hallucination") OR ("vision" AND "hallucination") '
-        'OR ("vision" AND "language"))) NOT "survey"'
+        '((("vision" AND ("language" OR "hallucination")) OR ("language" AND "hallucination")))'
+        ' NOT "survey"'
     )
     assert query.units() == ("vision", "language", "hallucination")
     assert parse('llm OR "language model" agents tools').units() == (
@@ -54,6 +65,51 @@ def test_three_words_or_more_have_a_most_words_tier() -> None:
         "agents",
         "tools",
     )
+
+
+def holds(cond: Condition, present: frozenset[Term]) -> bool:
+    """Whether *cond* matches a paper holding exactly the terms in *present*."""
+    if isinstance(cond, Term):
+        return cond in present
+    if isinstance(cond, AllOf):
+        return all(holds(p, present) for p in cond.parts)
+    if isinstance(cond, AnyOf):
+        return any(holds(p, present) for p in cond.parts)
+    assert isinstance(cond, Without)
+    return holds(cond.kept, present) and cond.dropped not in present
+
+
+def appearances(cond: Condition) -> int:
+    if isinstance(cond, Term):
+        return 1
+    if isinstance(cond, Without):
+        return appearances(cond.kept) + 1
+    return sum(appearances(p) for p in cond.parts)
+
+
+@pytest.mark.parametrize("n", range(2, MAX_TERMS + 1))
+def test_all_but_one_matches_exactly_the_papers_missing_at_most_one_part(n: int) -> None:
+    parts = [Term((f"w{i}",)) for i in range(n)]
+    cond = all_but_one(list(parts))
+    # every paper holding all parts, all but one, and all but two (the ones that fail)
+    for missing in [(), *((i,) for i in range(n)), *((i, j) for i in range(n) for j in range(i))]:
+        present = frozenset(p for i, p in enumerate(parts) if i not in missing)
+        assert holds(cond, present) is (len(missing) <= 1), missing
+    # each part appears about 2 log2(n) times, not n - 1 (FTS5 walks each appearance)
+    assert appearances(cond) <= 2 * n * max(1, (n - 1).bit_length())
+    assert appearances(cond) < n * (n - 1) or n <= 3
+
+
+# up to 8 groups of 1 or 2 words: 16 terms at most
+@given(st.lists(st.booleans(), min_size=3, max_size=8), st.lists(st.integers(1, 2), min_size=8))
+def test_most_words_tier_of_or_groups_is_all_groups_but_one(
+    held: list[bool], alternatives: list[int]
+) -> None:
+    groups = [" OR ".join(f"g{i}a{j}" for j in range(k)) for i, k in enumerate(alternatives)]
+    query = parse(" ".join(groups[: len(held)]))
+    [most] = [t for t in query.tiers() if t.kind == "most"]
+    present = frozenset(group[0] for group, has in zip(query.groups, held, strict=True) if has)
+    assert holds(most.condition, present) is (held.count(False) <= 1)
 
 
 def test_one_word_has_no_looser_tiers() -> None:
