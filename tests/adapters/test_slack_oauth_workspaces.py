@@ -72,6 +72,21 @@ async def test_each_workspace_gets_its_posts_with_its_own_token(oauth: OAuthRig)
     assert oauth.slack.crossed == []
 
 
+async def test_replies_in_both_workspaces_go_over_one_kept_alive_connection(
+    oauth: OAuthRig,
+) -> None:
+    """OAuth mode answers at the response_url over the adapter's one session too (not a
+    session and a connection per message), whichever workspace asked."""
+    for team in TEAMS:
+        assert (await install(oauth.http, oauth.url, team)).status == 200
+    for n in range(3):
+        for team in TEAMS:
+            answer = await oauth.command("help", team, f"K{team}{n}")
+            assert answer["response_type"] == "ephemeral"
+    peers = {r.peer for r in oauth.slack.responses if r.url_id.startswith("K")}
+    assert len(peers) == 1, peers
+
+
 async def test_an_uninstall_stops_that_workspace_only_and_a_reinstall_resumes_it(
     oauth: OAuthRig,
 ) -> None:
