@@ -37,7 +37,7 @@ class PgFullText(PgSection):
         The scan is cancelled after
         :data:`~bot.store.pg.section.MATCH_TIMEOUT_MS` (``cut``, and empty)."""
         sql, args = candidates_sql(_MARKED, condition, limit, since)
-        rows, cut = await self._bounded(sql, *args)
+        rows, cut = await self._bounded(sql, *args, scan=(condition, limit))
         return Matches(
             (
                 Marked(

@@ -288,7 +288,8 @@ class PgPapers(PgSection):
         descending rowid order (newest first); the scan stops at *limit*, or is cancelled
         after :data:`~bot.store.pg.section.MATCH_TIMEOUT_MS` (``cut``, and empty)."""
         sql, args = candidates_sql(_CANDIDATE, condition, limit, since)
-        rows, cut = await self._bounded(sql, *args)
+        scan = (condition, limit) if condition is not None else None
+        rows, cut = await self._bounded(sql, *args, scan=scan)
         return Matches(
             (
                 Candidate(
@@ -320,6 +321,7 @@ class PgPapers(PgSection):
             f"array(SELECT rowid FROM c ORDER BY {key} DESC, rowid DESC "
             f"LIMIT ${len(args) - 1} OFFSET ${len(args)}) AS page",
             *args,
+            scan=(condition, cap) if condition is not None else None,
         )
         if cut or not rows:
             return OrderedPage((), 0, cut)

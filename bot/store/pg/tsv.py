@@ -25,7 +25,7 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.grammar.query import AllOf, AnyOf, Condition, Term
@@ -90,8 +90,12 @@ def document(texts: Sequence[str]) -> Document:
     return Document(vector, tuple(lengths[f] for f in FIELDS), words)
 
 
+def _tokens(term: Term) -> list[str]:
+    return [tok for word in term.tokens for tok in tokens(word)] or list(term.tokens)
+
+
 def _term(term: Term) -> str:
-    toks = [tok for word in term.tokens for tok in tokens(word)] or list(term.tokens)
+    toks = _tokens(term)
     weight = f":{WEIGHTS[term.column]}" if term.column else ""
     if len(toks) == 1:
         return f"{quote(toks[0])}{weight}"
@@ -112,3 +116,25 @@ def tsquery(cond: Condition) -> str:
     if isinstance(cond, AllOf):
         return "( " + " & ".join(tsquery(p) for p in cond.parts) + " )"
     return f"( {tsquery(cond.kept)} & !{_term(cond.dropped)} )"
+
+
+def words(cond: Condition) -> set[str]:
+    """The single tokens *cond* asks for (the vocabulary counts these, not the pairs)."""
+    if isinstance(cond, Term):
+        return set(_tokens(cond))
+    if isinstance(cond, AllOf | AnyOf):
+        return set().union(*(words(p) for p in cond.parts))
+    return words(cond.kept)
+
+
+def most_matches(cond: Condition, docs: Mapping[str, int]) -> int:
+    """At most how many papers match *cond*, from each token's document count in *docs*
+    (a token missing from it is in none): a phrase or an AND matches at most as many as
+    its rarest part, an OR at most all of its parts', an exclusion at most what it keeps."""
+    if isinstance(cond, Term):
+        return min(docs.get(tok, 0) for tok in _tokens(cond))
+    if isinstance(cond, AllOf):
+        return min(most_matches(p, docs) for p in cond.parts)
+    if isinstance(cond, AnyOf):
+        return sum(most_matches(p, docs) for p in cond.parts)
+    return most_matches(cond.kept, docs)

@@ -11,7 +11,16 @@ import asyncpg
 import pytest
 
 from bot.grammar.query import AllOf, AnyOf, Term, Without
-from bot.store.pg.tsv import MAX_POSITION, document, fold, quote, tokens, tsquery
+from bot.store.pg.tsv import (
+    MAX_POSITION,
+    document,
+    fold,
+    most_matches,
+    quote,
+    tokens,
+    tsquery,
+    words,
+)
 
 SAMPLES = [
     "Sparse Autoencoders for GPT-4o: a Mixture-of-Experts study",
@@ -54,6 +63,21 @@ def test_a_document_lays_fields_out_apart_with_their_weights() -> None:
         "'lovelace':6D 'moe':9C 'experts':14B 'experts route':14B 'route':15B "
         "'route models':15B"
     )
+
+
+def test_most_matches_bounds_a_condition_by_its_rarest_parts() -> None:
+    docs = {"mixture": 40, "of": 900, "experts": 70, "moe": 15, "survey": 300}
+    phrase = Term(("mixture", "of", "experts"))
+    assert words(phrase) == {"mixture", "of", "experts"}
+    assert most_matches(phrase, docs) == 40  # a phrase: at most its rarest word's papers
+    assert most_matches(Term(("Mixture-of-Experts",)), docs) == 40  # folded as the index
+    assert most_matches(Term(("mixture", "unseen")), docs) == 0  # a word in no paper
+    either = AnyOf((phrase, Term(("moe",))))
+    assert most_matches(either, docs) == 55  # an OR: at most all of its parts'
+    both = AllOf((either, Term(("experts",))))
+    assert most_matches(both, docs) == 55  # an AND: at most its rarest part's
+    assert most_matches(Without(both, Term(("survey",))), docs) == 55
+    assert words(Without(both, Term(("survey",)))) == {"mixture", "of", "experts", "moe"}
 
 
 def test_queries_are_rendered_from_tokens() -> None:
