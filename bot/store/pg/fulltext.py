@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.grammar.query import Condition
-from bot.store.pg.papers import candidates_sql
+from bot.store.pg.papers import candidates_sql, scan_of
 from bot.store.pg.section import PgSection
 from bot.store.pg.tsv import fold
 from bot.store.records import FIELDS, Marked, Matches
@@ -37,7 +37,7 @@ class PgFullText(PgSection):
         The scan is cancelled after
         :data:`~bot.store.pg.section.MATCH_TIMEOUT_MS` (``cut``, and empty)."""
         sql, args = candidates_sql(_MARKED, condition, limit, since)
-        rows, cut = await self._bounded(sql, *args, scan=(condition, limit))
+        rows, cut = await self._bounded(sql, *args, scan=scan_of(_MARKED, condition, limit, since))
         return Matches(
             (
                 Marked(

@@ -12,6 +12,7 @@ that they never wait on each other in a cycle.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -22,8 +23,8 @@ import asyncpg
 from bot.errors import StoreError
 from bot.grammar.query import Condition
 from bot.model.papers import Paper, StoredPaper
-from bot.store.pg.section import Conn, PgSection
-from bot.store.pg.tsv import document, tsquery
+from bot.store.pg.section import Conn, PgSection, Scan
+from bot.store.pg.tsv import document, loose, tsquery
 from bot.store.records import (
     FIELDS,
     Candidate,
@@ -288,7 +289,7 @@ class PgPapers(PgSection):
         descending rowid order (newest first); the scan stops at *limit*, or is cancelled
         after :data:`~bot.store.pg.section.MATCH_TIMEOUT_MS` (``cut``, and empty)."""
         sql, args = candidates_sql(_CANDIDATE, condition, limit, since)
-        scan = (condition, limit) if condition is not None else None
+        scan = scan_of(_CANDIDATE, condition, limit, since)
         rows, cut = await self._bounded(sql, *args, scan=scan)
         return Matches(
             (
@@ -313,16 +314,22 @@ class PgPapers(PgSection):
         """The page at *offset* of the newest *cap* papers matching *condition*, put in
         *ordering* by PostgreSQL: one read, the candidates never leave the server (cut
         after :data:`~bot.store.pg.section.MATCH_TIMEOUT_MS`, as the scans are)."""
-        scan, args = candidates_sql(_CANDIDATE, condition, cap, since)
-        key, extra = _pg_order(ordering, len(args))
-        args += [*extra, limit, offset]
-        rows, cut = await self._bounded(
-            f"WITH c AS ({scan}) SELECT (SELECT count(*) FROM c) AS total, "
-            f"array(SELECT rowid FROM c ORDER BY {key} DESC, rowid DESC "
-            f"LIMIT ${len(args) - 1} OFFSET ${len(args)}) AS page",
-            *args,
-            scan=(condition, cap) if condition is not None else None,
-        )
+
+        def paged(scan: str, args: list[object]) -> tuple[str, list[object]]:
+            key, extra = _pg_order(ordering, len(args))
+            args = [*args, *extra, limit, offset]
+            return (
+                f"WITH c AS ({scan}) SELECT (SELECT count(*) FROM c) AS total, "
+                f"array(SELECT rowid FROM c ORDER BY {key} DESC, rowid DESC "
+                f"LIMIT ${len(args) - 1} OFFSET ${len(args)}) AS page",
+                args,
+            )
+
+        sql, args = paged(*candidates_sql(_CANDIDATE, condition, cap, since))
+        scan = scan_of(_CANDIDATE, condition, cap, since)
+        if scan is not None and scan.lazy is not None:
+            scan = dataclasses.replace(scan, lazy=paged(*scan.lazy))
+        rows, cut = await self._bounded(sql, *args, scan=scan)
         if cut or not rows:
             return OrderedPage((), 0, cut)
         return OrderedPage(tuple(int(r) for r in rows[0]["page"]), int(rows[0]["total"]))
@@ -377,3 +384,31 @@ def candidates_sql(
     args.append(limit)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     return f"{select}{clause} ORDER BY rowid DESC LIMIT ${len(args)}", args
+
+
+def scan_of(
+    select: str, condition: Condition | None, limit: int, since: datetime | None
+) -> Scan | None:
+    """What :meth:`PgSection._bounded` needs to pick the way *condition*'s scan reads its
+    matches, with the SQL for a phrase of three words or more: its loose matches
+    (:func:`~bot.store.pg.tsv.loose`, exact in GIN) newest first, each then tested for the
+    phrase until *limit* pass, so only about *limit* tsvectors are read, not every
+    candidate's (`"mixture of experts"` at 100k papers: 40 → 6 ms)."""
+    if condition is None:
+        return None
+    rough = loose(condition)
+    if rough is None:
+        return Scan(condition, limit, None)
+    args: list[object] = [tsquery(condition), rough]
+    inner = "fts @@ $2::tsquery"
+    if since is not None:
+        args.append(since.timestamp())
+        inner += f" AND featured >= ${len(args)}"
+    args.append(limit)
+    sql = (
+        f"SELECT p.* FROM (SELECT rowid FROM papers WHERE {inner} "
+        "ORDER BY rowid DESC OFFSET 0) m "  # OFFSET 0: kept a subquery, read in its order
+        f"CROSS JOIN LATERAL ({select} AS p WHERE p.rowid = m.rowid AND p.fts @@ $1::tsquery) p "
+        f"ORDER BY m.rowid DESC LIMIT ${len(args)}"
+    )
+    return Scan(condition, limit, (sql, args))

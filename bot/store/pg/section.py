@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
@@ -53,6 +54,16 @@ MATCH_TIMEOUT_MS = 1000
 DETOAST_RATIO = 7.5
 
 
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """A full-text scan's condition and the rows it asks for, and the same scan as SQL that
+    reads a long phrase's loose matches first (:func:`bot.store.pg.papers.scan_of`)."""
+
+    condition: Condition
+    limit: int
+    lazy: tuple[str, list[object]] | None = None
+
+
 class PgSection:
     """Reads and writes of one part of the store, each on a pooled connection."""
 
@@ -85,17 +96,19 @@ class PgSection:
             raise self._failed(exc) from exc
 
     async def _bounded(
-        self, sql: str, *args: Any, scan: tuple[Condition, int] | None = None
+        self, sql: str, *args: Any, scan: Scan | None = None
     ) -> tuple[list[asyncpg.Record], bool]:
         """Rows of a full-text scan run under :data:`MATCH_TIMEOUT_MS`, and whether it was
-        cut there (then no rows: the server cancels the whole statement). *scan* (its
-        condition and how many rows it asks for) lets a scan of few matches go through the
-        GIN index (:data:`DETOAST_RATIO`)."""
+        cut there (then no rows: the server cancels the whole statement). With *scan*, a
+        scan of few matches for its limit goes through the GIN index
+        (:data:`DETOAST_RATIO`), a long phrase's as :attr:`Scan.lazy`."""
         try:
             async with self._pool.acquire() as conn, conn.transaction(readonly=True):
                 await conn.execute(f"SET LOCAL statement_timeout = {int(MATCH_TIMEOUT_MS)}")
-                if scan is not None and await _few(conn, *scan):
+                if scan is not None and await _few(conn, scan.condition, scan.limit):
                     await conn.execute("SET LOCAL enable_indexscan = off")
+                    if scan.lazy is not None:
+                        sql, args = scan.lazy[0], tuple(scan.lazy[1])
                 return list(await conn.fetch(sql, *args)), False
         except asyncpg.QueryCanceledError:
             return [], True

@@ -94,13 +94,13 @@ def _tokens(term: Term) -> list[str]:
     return [tok for word in term.tokens for tok in tokens(word)] or list(term.tokens)
 
 
-def _term(term: Term) -> str:
+def _term(term: Term, chain: str = " <-> ") -> str:
     toks = _tokens(term)
     weight = f":{WEIGHTS[term.column]}" if term.column else ""
     if len(toks) == 1:
         return f"{quote(toks[0])}{weight}"
     pairs = (f"{a} {b}" for a, b in itertools.pairwise(toks))
-    return "( " + " <-> ".join(f"{quote(pair)}{weight}" for pair in pairs) + " )"
+    return "( " + chain.join(f"{quote(pair)}{weight}" for pair in pairs) + " )"
 
 
 def tsquery(cond: Condition) -> str:
@@ -116,6 +116,32 @@ def tsquery(cond: Condition) -> str:
     if isinstance(cond, AllOf):
         return "( " + " & ".join(tsquery(p) for p in cond.parts) + " )"
     return f"( {tsquery(cond.kept)} & !{_term(cond.dropped)} )"
+
+
+def loose(cond: Condition) -> str | None:
+    """A ``tsquery`` that every match of *cond* matches, and that GIN answers without a
+    recheck: each phrase of three words or more as the AND of its pairs (GIN keeps no
+    positions, so a chain of pairs makes PostgreSQL read and test every candidate's
+    tsvector), an exclusion left out. ``None`` when *cond* has no such phrase (then
+    :func:`tsquery` needs no recheck either)."""
+
+    def chained(c: Condition) -> bool:
+        if isinstance(c, Term):
+            return len(_tokens(c)) > 2
+        if isinstance(c, AllOf | AnyOf):
+            return any(chained(p) for p in c.parts)
+        return chained(c.kept)
+
+    def render(c: Condition) -> str:
+        if isinstance(c, Term):
+            return _term(c, " & ")
+        if isinstance(c, AnyOf):
+            return "( " + " | ".join(render(p) for p in c.parts) + " )"
+        if isinstance(c, AllOf):
+            return "( " + " & ".join(render(p) for p in c.parts) + " )"
+        return render(c.kept)
+
+    return render(cond) if chained(cond) else None
 
 
 def words(cond: Condition) -> set[str]:

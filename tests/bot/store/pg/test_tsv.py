@@ -15,6 +15,7 @@ from bot.store.pg.tsv import (
     MAX_POSITION,
     document,
     fold,
+    loose,
     most_matches,
     quote,
     tokens,
@@ -78,6 +79,20 @@ def test_most_matches_bounds_a_condition_by_its_rarest_parts() -> None:
     assert most_matches(both, docs) == 55  # an AND: at most its rarest part's
     assert most_matches(Without(both, Term(("survey",))), docs) == 55
     assert words(Without(both, Term(("survey",)))) == {"mixture", "of", "experts", "moe"}
+
+
+def test_loose_reads_a_long_phrase_as_the_and_of_its_pairs() -> None:
+    moe = Term(("mixture", "of", "experts"))
+    assert loose(moe) == "( 'mixture of' & 'of experts' )"
+    assert tsquery(moe) == "( 'mixture of' <-> 'of experts' )"
+    assert loose(Term(("language", "models"))) is None  # one pair: exact in GIN already
+    assert loose(Term(("diffusion",))) is None
+    either = AnyOf((moe, Term(("moe",))))
+    assert loose(either) == "( ( 'mixture of' & 'of experts' ) | 'moe' )"
+    # an exclusion is left out (its loose form would exclude true matches): the exact
+    # condition is tested on every row the loose one reads
+    assert loose(Without(either, Term(("survey",)))) == loose(either)
+    assert loose(Without(Term(("diffusion",)), moe)) is None
 
 
 def test_queries_are_rendered_from_tokens() -> None:
