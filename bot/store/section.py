@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import math
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from time import thread_time as clock
@@ -29,6 +31,33 @@ STEP_GRAIN = 100
 MATCH_SECONDS = 0.012
 ROW_SECONDS = 0.000_01  # and the time to read each row asked for (2,000 rows: 4 to 8 ms)
 CHUNK = 500  # ids per ``IN (...)`` list, well under SQLite's bound-parameter limit
+
+
+class _Collections(threading.local):
+    """The CPU time the garbage collector took on this thread during bounded scans: a full
+    collection of a large heap runs on whichever thread allocates and can take tens of ms,
+    and it is not the scan's work (a scan cut by it says "stopped early" for nothing)."""
+
+    scanning = False
+    started = 0.0
+    spent = 0.0
+
+
+_collections = _Collections()
+
+
+def _collecting(phase: str, info: dict[str, int]) -> None:
+    """A :data:`gc.callbacks` hook: adds each collection's CPU time during a scan to
+    :data:`_collections` (it reads the clock only on a scanning thread)."""
+    if not _collections.scanning:
+        return
+    if phase == "start":
+        _collections.started = clock()
+    else:
+        _collections.spent += clock() - _collections.started
+
+
+gc.callbacks.append(_collecting)
 
 
 def chunks(values: Sequence[object], size: int = CHUNK) -> list[list[object]]:
@@ -93,19 +122,22 @@ class Section:
         matches it found. The whole scan runs as one call on the connection's thread, so
         the progress handler that cuts it never sees another task's statement, and the time
         counted is that thread's CPU time: the scan's own work, not its wait in the
-        connection's queue, for the GIL or for a core."""
+        connection's queue, for the GIL or for a core, nor a garbage collection that
+        happened to run on its thread (:class:`_Collections`)."""
 
         def scan(db: sqlite3.Connection) -> tuple[list[sqlite3.Row], bool]:
             deadline = clock() + MATCH_SECONDS + ROW_SECONDS * rows
+            collected = _collections.spent  # garbage collection is not the scan's work
             over = False
 
             def tick() -> int:
                 nonlocal over
-                over = clock() > deadline
+                over = clock() - (_collections.spent - collected) > deadline
                 return int(over)  # nonzero: SQLite interrupts the statement
 
             found: list[sqlite3.Row] = []
             db.set_progress_handler(tick, STEP_GRAIN)
+            _collections.scanning = True
             try:
                 found.extend(db.execute(sql, params))
             except sqlite3.OperationalError:
@@ -113,6 +145,7 @@ class Section:
                     raise
                 return found, True
             finally:
+                _collections.scanning = False
                 db.set_progress_handler(None, 0)
             return found, False
 

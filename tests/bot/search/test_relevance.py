@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -198,6 +200,48 @@ async def test_matching_stops_at_its_time_budget_and_keeps_the_newest_matches(
     assert [hit.stored.paper.id for hit in page.hits] == [
         p.id for p in many[::-1][: len(page.hits)]
     ]
+
+
+async def test_garbage_collection_during_a_scan_is_not_counted_as_its_work(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full collection of a large heap can take tens of ms on whichever thread allocates,
+    the scan's among them; it would cut the scan for nothing (a test run saw searches
+    "stopped early" after many other tests had grown the heap)."""
+    many = [paper(100 + i, f"Diffusion study {i}", "Words " * 40) for i in range(400)]
+    await store.papers.upsert(many, seen_at=NOW)
+    condition = parse_query("diffusion", now=NOW).strict()
+    assert condition is not None
+    stepping = SteppingClock(section.MATCH_SECONDS / 10_000)
+    monkeypatch.setattr(section, "clock", stepping)
+    collections = 0
+
+    def slow(phase: str, info: dict[str, int]) -> None:
+        """Each collection on the scan's thread takes twice the budget."""
+        nonlocal collections
+        if phase == "start" and threading.current_thread() is not threading.main_thread():
+            stepping.now += section.MATCH_SECONDS * 2
+            collections += 1
+
+    async def scan() -> int:
+        threshold = gc.get_threshold()
+        gc.callbacks.append(slow)
+        gc.set_threshold(1)  # collect at almost every allocation, the scan's included
+        try:
+            found = await store.papers.fts_candidates(condition, limit=2000)
+        finally:
+            gc.set_threshold(*threshold)
+            gc.callbacks.remove(slow)
+        return -1 if found.cut else len(found)
+
+    assert await scan() == 400
+    assert collections > 0, "collections ran on the scan's thread"
+    # the same scan without the accounting is cut by the first of them
+    gc.callbacks.remove(section._collecting)
+    try:
+        assert await scan() == -1
+    finally:
+        gc.callbacks.insert(0, section._collecting)
 
 
 async def test_a_cut_search_says_it_did_not_reach_every_paper(
