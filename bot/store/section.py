@@ -126,8 +126,9 @@ class Section:
         happened to run on its thread (:class:`_Collections`)."""
 
         def scan(db: sqlite3.Connection) -> tuple[list[sqlite3.Row], bool]:
+            _collections.scanning = True  # garbage collection is not the scan's work
+            collected = _collections.spent
             deadline = clock() + MATCH_SECONDS + ROW_SECONDS * rows
-            collected = _collections.spent  # garbage collection is not the scan's work
             over = False
 
             def tick() -> int:
@@ -136,9 +137,8 @@ class Section:
                 return int(over)  # nonzero: SQLite interrupts the statement
 
             found: list[sqlite3.Row] = []
-            db.set_progress_handler(tick, STEP_GRAIN)
-            _collections.scanning = True
             try:
+                db.set_progress_handler(tick, STEP_GRAIN)
                 found.extend(db.execute(sql, params))
             except sqlite3.OperationalError:
                 if not over:  # failed by itself, not cut

@@ -408,7 +408,8 @@ def scan_of(
     sql = (
         f"SELECT p.* FROM (SELECT rowid FROM papers WHERE {inner} "
         "ORDER BY rowid DESC OFFSET 0) m "  # OFFSET 0: kept a subquery, read in its order
-        f"CROSS JOIN LATERAL ({select} AS p WHERE p.rowid = m.rowid AND p.fts @@ $1::tsquery) p "
+        f"CROSS JOIN LATERAL ({select} AS p WHERE p.rowid = m.rowid AND p.fts @@ $1::tsquery "
+        "OFFSET 0) p "  # OFFSET 0: not flattened into a join, so tested row by row
         f"ORDER BY m.rowid DESC LIMIT ${len(args)}"
     )
     return Scan(condition, limit, (sql, args))

@@ -104,7 +104,13 @@ class PgSection:
         (:data:`DETOAST_RATIO`), a long phrase's as :attr:`Scan.lazy`."""
         try:
             async with self._pool.acquire() as conn, conn.transaction(readonly=True):
-                await conn.execute(f"SET LOCAL statement_timeout = {int(MATCH_TIMEOUT_MS)}")
+                # A plan made for this very scan: asyncpg prepares each statement once per
+                # connection, and after five runs PostgreSQL may keep a generic plan, made
+                # before (and whatever) enable_indexscan says now.
+                await conn.execute(
+                    f"SET LOCAL statement_timeout = {int(MATCH_TIMEOUT_MS)}; "
+                    "SET LOCAL plan_cache_mode = force_custom_plan"
+                )
                 if scan is not None and await _few(conn, scan.condition, scan.limit):
                     await conn.execute("SET LOCAL enable_indexscan = off")
                     if scan.lazy is not None:

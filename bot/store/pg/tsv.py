@@ -119,11 +119,11 @@ def tsquery(cond: Condition) -> str:
 
 
 def loose(cond: Condition) -> str | None:
-    """A ``tsquery`` that every match of *cond* matches, and that GIN answers without a
-    recheck: each phrase of three words or more as the AND of its pairs (GIN keeps no
-    positions, so a chain of pairs makes PostgreSQL read and test every candidate's
-    tsvector), an exclusion left out. ``None`` when *cond* has no such phrase (then
-    :func:`tsquery` needs no recheck either)."""
+    """A ``tsquery`` that every match of *cond* matches, and that GIN answers without
+    reading the rows' tsvectors (``author:`` terms aside: GIN keeps no weights): each phrase
+    of three words or more as the AND of its pairs (GIN keeps no positions, so a chain of
+    pairs makes PostgreSQL read and test every candidate's tsvector), an exclusion left
+    out. ``None`` when *cond* has no such phrase."""
 
     def chained(c: Condition) -> bool:
         if isinstance(c, Term):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -219,7 +218,7 @@ async def test_garbage_collection_during_a_scan_is_not_counted_as_its_work(
     def slow(phase: str, info: dict[str, int]) -> None:
         """Each collection on the scan's thread takes twice the budget."""
         nonlocal collections
-        if phase == "start" and threading.current_thread() is not threading.main_thread():
+        if phase == "start" and section._collections.scanning:  # on a scanning thread
             stepping.now += section.MATCH_SECONDS * 2
             collections += 1
 

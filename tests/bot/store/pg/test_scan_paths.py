@@ -9,8 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.grammar.query import AnyOf, Condition, Term, Without
+from bot.grammar.query import AllOf, AnyOf, Condition, Term, Without
 from bot.model.papers import Paper
+from bot.store.pg import papers as pg_papers
 from bot.store.pg import section as pg_section
 from bot.store.pg.db import PgStore
 from bot.store.pg.papers import _CANDIDATE, scan_of
@@ -43,8 +44,11 @@ CONDITIONS: list[Condition] = [
     AnyOf((MOE, Term(("moe",)))),
     Without(MOE, Term(("survey",))),
     Term(("mixture", "of", "agents")),
+    AllOf((MOE, Term(("ada", "lovelace"), column="authors"))),
+    Without(Term(("mixture",)), MOE),  # the excluded term a long phrase
     Term(("diffusion",)),
 ]
+LAZY = CONDITIONS[:5]  # a phrase of three words or more among the terms kept
 
 
 @pytest.fixture
@@ -90,7 +94,30 @@ def test_only_a_phrase_of_three_words_or_more_has_a_lazy_form() -> None:
     for cond in CONDITIONS:
         scan = scan_of(_CANDIDATE, cond, 10, None)
         assert scan is not None
-        assert (scan.lazy is not None) is (cond != Term(("diffusion",)))
+        assert (scan.lazy is not None) is (cond in LAZY)
+
+
+@pytest.mark.parametrize("cond", LAZY)
+async def test_a_scan_of_few_matches_runs_its_lazy_form(
+    store: PgStore, monkeypatch: pytest.MonkeyPatch, cond: Condition
+) -> None:
+    """With the plain SQL made to find nothing when index walks are off, rows can only
+    come from the lazy form."""
+    real = pg_papers.candidates_sql
+
+    def only_walking(
+        select: str, condition: Condition | None, limit: int, since: datetime | None
+    ) -> tuple[str, list[object]]:
+        sql, args = real(select, condition, limit, since)
+        return f"SELECT * FROM ({sql}) s WHERE current_setting('enable_indexscan') = 'on'", args
+
+    whole = await every_way(store, cond, 40)
+    monkeypatch.setattr(pg_papers, "candidates_sql", only_walking)
+    monkeypatch.setattr("bot.store.pg.fulltext.candidates_sql", only_walking)
+    monkeypatch.setattr(pg_section, "DETOAST_RATIO", 1e9)
+    assert await every_way(store, cond, 40) == whole
+    monkeypatch.setattr(pg_section, "DETOAST_RATIO", 0.0)
+    assert await every_way(store, cond, 40) == whole  # walking: the plain SQL again
 
 
 async def test_the_lazy_form_tests_the_phrase_on_each_loose_match(store: PgStore) -> None:
